@@ -116,8 +116,10 @@ def read_table(path: str | Path, sheet: str | int | None = None) -> tuple[pd.Dat
     if frame.columns.duplicated().any():
         dup = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         raise ExportError(
-            [Problem(name, f"column name '{c}' appears more than once in the header", column=c)
-             for c in dup],
+            [
+                Problem(name, f"column name '{c}' appears more than once in the header", column=c)
+                for c in dup
+            ],
             headline="the header repeats column names",
         )
     frame = frame.copy()
@@ -153,8 +155,10 @@ def _check_duplicate_header(header: list[str], name: str) -> None:
         seen.add(key)
     if dup:
         raise ExportError(
-            [Problem(name, f"column name '{c}' appears more than once in the header", column=c)
-             for c in dup],
+            [
+                Problem(name, f"column name '{c}' appears more than once in the header", column=c)
+                for c in dup
+            ],
             headline="the header repeats column names",
         )
 
@@ -277,6 +281,20 @@ def parse_dates(
     return out, bad, how
 
 
+def infer_dayfirst(series: pd.Series) -> bool | None:
+    """Whether slashed dates are day-first: True when some first part exceeds 12 and no second
+    part does, False otherwise; None when there are no slashed dates. Mixed orders (both parts
+    above 12 somewhere) are left to :func:`parse_dates`, which reports them."""
+    text = series.astype("string").str.strip()
+    parts = text.str.extract(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}").dropna()
+    if parts.empty:
+        return None
+    first, second = parts[0].astype(int), parts[1].astype(int)
+    if (first > 12).any() and (second > 12).any():
+        return None
+    return bool((first > 12).any())
+
+
 _AMOUNT_CLEAN = re.compile(r"[\s\u00a0'’]")
 
 
@@ -318,7 +336,9 @@ def parse_amounts(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, p
 
 
 def _rows(frame: pd.DataFrame, mask: pd.Series) -> tuple[int, ...]:
-    return tuple(int(r) for r in frame.loc[mask.fillna(False).to_numpy(bool), ROW])
+    """Line numbers of the rows ``mask`` selects (by index label, so a shorter frame works)."""
+    selected = mask.index[mask.fillna(False).to_numpy(bool)]
+    return tuple(int(r) for r in frame.loc[selected, ROW])
 
 
 def _values(series: pd.Series, mask: pd.Series) -> tuple[str, ...]:
@@ -341,9 +361,7 @@ class _Collector:
         self.problems.append(Problem(self.name, reason, column, rows, severity, tuple(values)))
         if severity == ERROR and rows:
             for r in rows:
-                self.bad_rows.setdefault(r, []).append(
-                    f"{column}: {reason}" if column else reason
-                )
+                self.bad_rows.setdefault(r, []).append(f"{column}: {reason}" if column else reason)
 
 
 def _resolve_columns(frame, mapping: Mapping, name: str, required) -> tuple[dict, list[Problem]]:
@@ -470,7 +488,9 @@ def load_export(
             missing.append(
                 Problem(name, f"the header looks like a '{guessed}' export: try --preset {guessed}")
             )
-        raise ExportError(problems + missing, headline=f"{name} does not fit the '{mapping_obj.name}' mapping")
+        raise ExportError(
+            problems + missing, headline=f"{name} does not fit the '{mapping_obj.name}' mapping"
+        )
     info["columns"] = {c: " / ".join(s) for c, s in found.items()}
     raw = _apply_lookups(raw, mapping_obj, path, info, problems)
     out = pd.DataFrame({ROW: raw[ROW]})
@@ -497,13 +517,19 @@ def load_export(
     if "stage" in out:
         col.add("empty stage", "stage", out["stage"].isna())
 
-    # dates
+    # dates: one export writes all its dates one way, so day-first is decided across columns
+    date_sources = {
+        c: _coalesce(raw, found[c]) for c in ("created_date", "close_date") if c in found
+    }
+    dayfirst = mapping_obj.dayfirst
+    if dayfirst is None and not mapping_obj.date_format and date_sources:
+        dayfirst = infer_dayfirst(pd.concat(list(date_sources.values()), ignore_index=True))
     for canonical in ("created_date", "close_date"):
         if canonical not in found:
             out[canonical] = pd.NaT
             continue
-        source = _coalesce(raw, found[canonical])
-        dates, bad, how = parse_dates(source, mapping_obj.date_format, mapping_obj.dayfirst)
+        source = date_sources[canonical]
+        dates, bad, how = parse_dates(source, mapping_obj.date_format, dayfirst)
         out[canonical] = dates
         info.setdefault("dates", {})[canonical] = how
         col.add("not a date", canonical, bad, _values(source, bad))
@@ -513,9 +539,10 @@ def load_export(
                 canonical,
                 severity=ERROR,
             )
-        elif how.startswith("month-first") and not mapping_obj.date_format:
-            slashed = source.astype("string").str.match(r"^\d{1,2}[/.\-]\d{1,2}[/.\-]").fillna(False)
-            parts = source[slashed].astype("string").str.extract(r"^(\d{1,2})[/.\-](\d{1,2})")
+        elif dayfirst is False and not mapping_obj.date_format and mapping_obj.dayfirst is None:
+            every = pd.concat(list(date_sources.values()), ignore_index=True).astype("string")
+            slashed = every.str.match(r"^\d{1,2}[/.\-]\d{1,2}[/.\-]").fillna(False)
+            parts = every[slashed].str.extract(r"^(\d{1,2})[/.\-](\d{1,2})")
             if len(parts) and not (parts[1].astype(int) > 12).any():
                 col.add(
                     "slashed dates are ambiguous (no day above 12): read as month-first; "
@@ -546,7 +573,7 @@ def load_export(
     _check_rows(out, col, as_of_ts)
 
     # duplicates
-    _check_duplicates(out, col)
+    out = _check_duplicates(out, col)
 
     frame = out
     errors = errors_of(col.problems)
@@ -557,23 +584,25 @@ def load_export(
         if on_bad_rows == "error" or file_errors:
             raise ExportError(col.problems)
         bad = frame[ROW].isin(col.bad_rows)
-        quarantine = raw.loc[bad.to_numpy()].drop(
-            columns=[c for c in raw if c.startswith("__lookup_")]
-        ).copy()
-        quarantine.insert(0, "reason", [
-            "; ".join(col.bad_rows[int(r)]) for r in quarantine[ROW]
-        ])
+        quarantine = (
+            raw.loc[bad.to_numpy()]
+            .drop(columns=[c for c in raw if c.startswith("__lookup_")])
+            .copy()
+        )
+        quarantine.insert(0, "reason", ["; ".join(col.bad_rows[int(r)]) for r in quarantine[ROW]])
         quarantine = quarantine.rename(columns={ROW: "row"})
         frame = frame.loc[~bad.to_numpy()]
-        col.problems = [p for p in col.problems if p not in row_errors] + [
-            Problem(
-                name,
-                f"{len(quarantine)} rows skipped (--on-bad-rows skip); see the quarantine file",
-                severity=WARNING,
-            )
-        ] + [
-            Problem(p.file, p.reason, p.column, p.rows, WARNING, p.values) for p in row_errors
-        ]
+        col.problems = (
+            [p for p in col.problems if p not in row_errors]
+            + [
+                Problem(
+                    name,
+                    f"{len(quarantine)} rows skipped (--on-bad-rows skip); see the quarantine file",
+                    severity=WARNING,
+                )
+            ]
+            + [Problem(p.file, p.reason, p.column, p.rows, WARNING, p.values) for p in row_errors]
+        )
 
     _data_warnings(frame, col, mapping_obj)
     canonical = conform_opportunities(frame)
@@ -652,7 +681,9 @@ def _check_rows(out: pd.DataFrame, col: _Collector, as_of: pd.Timestamp) -> None
         severity=WARNING,
     )
     tomorrow = as_of + pd.Timedelta(days=1)
-    col.add(f"created_date is in the future (after {as_of.date()})", "created_date", created > tomorrow)
+    col.add(
+        f"created_date is in the future (after {as_of.date()})", "created_date", created > tomorrow
+    )
     col.add(
         f"closed deal with a close_date in the future (after {as_of.date()})",
         "close_date",
@@ -672,11 +703,12 @@ def _check_rows(out: pd.DataFrame, col: _Collector, as_of: pd.Timestamp) -> None
             )
 
 
-def _check_duplicates(out: pd.DataFrame, col: _Collector) -> None:
+def _check_duplicates(out: pd.DataFrame, col: _Collector) -> pd.DataFrame:
+    """Report repeated ids; return ``out`` without rows that repeat an earlier row exactly."""
     ids = out["opportunity_id"]
     dup_any = ids.duplicated(keep=False) & ids.notna()
     if not dup_any.any():
-        return
+        return out
     compare = out.drop(columns=[ROW])
     exact_later = compare.duplicated(keep="first") & dup_any
     conflicting_ids = set(ids[dup_any & ~compare.duplicated(keep=False)])
@@ -696,7 +728,8 @@ def _check_duplicates(out: pd.DataFrame, col: _Collector) -> None:
             _values(ids, exact),
             severity=WARNING,
         )
-        out.drop(index=out.index[exact.to_numpy()], inplace=True)
+        return out.loc[~exact.to_numpy()]
+    return out
 
 
 def _data_warnings(frame: pd.DataFrame, col: _Collector, mapping: Mapping) -> None:
@@ -805,8 +838,16 @@ def _load_canonical_parquet(path: Path) -> LoadResult | None:
     if (schema.metadata or {}).get(b"pipeline_models") != b"canonical":
         return None
     frame = conform_opportunities(pd.read_parquet(path))
-    return LoadResult(frame, [], {"file": str(path), "format": "parquet", "mapping": "canonical",
-                                  "opportunities": len(frame)})
+    return LoadResult(
+        frame,
+        [],
+        {
+            "file": str(path),
+            "format": "parquet",
+            "mapping": "canonical",
+            "opportunities": len(frame),
+        },
+    )
 
 
 def write_canonical(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -852,7 +893,9 @@ def load_leads(path: str | Path) -> LoadResult:
             col.add("not a date", c, bad, _values(frame[c], bad))
         else:
             out[c] = pd.NaT
-    col.add("empty created_date", "created_date", out["created_date"].isna() & ~_blank(out["lead_id"]))
+    col.add(
+        "empty created_date", "created_date", out["created_date"].isna() & ~_blank(out["lead_id"])
+    )
     for c in ("source", "opportunity_id"):
         out[c] = frame[c].astype("string").str.strip() if c in frame else pd.NA
         out[c] = out[c].mask(_blank(out[c]), pd.NA)

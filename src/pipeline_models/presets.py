@@ -48,7 +48,9 @@ class Mapping:
     """How one CRM export maps onto the canonical opportunities table."""
 
     name: str
-    columns: dict[str, str | list[str]]  # canonical column -> source column(s), first non-empty wins
+    columns: dict[
+        str, str | list[str]
+    ]  # canonical column -> source column(s), first non-empty wins
     status: dict[str, str] = field(default_factory=dict)  # stage (case-insensitive) -> status
     open_stages: tuple[str, ...] | None = None
     date_format: str | None = None
@@ -189,7 +191,9 @@ def load_mapping(path: str | Path) -> Mapping:
     except yaml.YAMLError as exc:
         raise ExportError([Problem(name, f"not valid YAML: {exc}")]) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("columns"), dict):
-        raise ExportError([Problem(name, "a mapping needs a 'columns:' section (source -> canonical)")])
+        raise ExportError(
+            [Problem(name, "a mapping needs a 'columns:' section (source -> canonical)")]
+        )
     problems = []
     columns: dict[str, list[str]] = {}
     for source, target in raw["columns"].items():
@@ -214,7 +218,9 @@ def load_mapping(path: str | Path) -> Mapping:
     known = {"columns", "status", "open_stages", "date_format", "dayfirst", "defaults"}
     for key in raw:
         if key not in known:
-            problems.append(Problem(name, f"unknown key '{key}' (known: {', '.join(sorted(known))})"))
+            problems.append(
+                Problem(name, f"unknown key '{key}' (known: {', '.join(sorted(known))})")
+            )
     if problems:
         raise ExportError(problems, headline=f"mapping file {name} is invalid")
     open_stages = raw.get("open_stages")

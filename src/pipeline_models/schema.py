@@ -62,10 +62,7 @@ OPPORTUNITIES = pa.DataFrameSchema(
             error="closed deals need a close_date",
         ),
         pa.Check(
-            lambda df: ~(
-                (df["status"] != "open")
-                & (df["close_date"] < df["created_date"])
-            ),
+            lambda df: ~((df["status"] != "open") & (df["close_date"] < df["created_date"])),
             element_wise=False,
             error="close_date before created_date on a closed deal",
         ),

@@ -1,0 +1,231 @@
+"""``pipeline-reports``: validate an export, run the monthly report set, make the sample.
+
+Exit codes: 0 success, 1 unexpected error, 2 bad input (export, mapping, parameters),
+3 a report failed, 4 reports carry warnings and ``--strict`` was given, 5 another run of the same
+period holds the lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .problems import ExportError
+
+SUBCOMMANDS: dict = {}
+
+
+def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--preset",
+        help="built-in column mapping: canonical, salesforce, hubspot, pipedrive, maven",
+    )
+    group.add_argument(
+        "--mapping", type=Path, help="mapping YAML file (source column -> canonical)"
+    )
+
+
+def _parse_params(items: list[str]) -> dict[str, str]:
+    params = {}
+    for item in items or []:
+        if "=" not in item:
+            raise SystemExit(f"pipeline-reports: --param {item!r}: write it as NAME=VALUE")
+        key, value = item.split("=", 1)
+        params[key.strip()] = value
+    return params
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .loader import load_export, load_leads
+
+    try:
+        result = load_export(
+            args.export, preset=args.preset, mapping=args.mapping, on_bad_rows=args.on_bad_rows
+        )
+    except ExportError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    info = result.info
+    frame = result.frame
+    print(f"{info['file']}: {info['opportunities']} opportunities ({info['mapping']} mapping)")
+    print(
+        f"  read as {info.get('format')}"
+        + (
+            f", encoding {info['encoding']}, delimiter {info['delimiter']!r}"
+            if info.get("format") == "csv"
+            else ""
+        )
+    )
+    for canonical, source in info.get("columns", {}).items():
+        print(f"  {canonical:<15} <- {source}")
+    for lookup in info.get("lookups", []):
+        print(f"  joined {lookup}")
+    for column, how in info.get("dates", {}).items():
+        print(f"  {column} read as {how}")
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(info["status_counts"].items()))
+    print(f"  status: {counts}")
+    print("  stages: " + ", ".join(f"{s} ({st})" for s, st in info.get("stages", {}).items()))
+    if frame["created_date"].notna().any():
+        print(
+            f"  created {frame['created_date'].min().date()} .. {frame['created_date'].max().date()}"
+        )
+    if args.leads:
+        try:
+            leads = load_leads(args.leads)
+        except ExportError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        print(f"{args.leads}: {leads.info['leads']} leads, {leads.info['converted']} converted")
+        result.problems.extend(leads.problems)
+    if result.problems:
+        print(f"{len(result.problems)} warning(s):")
+        for problem in result.problems:
+            print(f"  - {problem}")
+    else:
+        print("no problems found")
+    if args.quarantine and not result.quarantine.empty:
+        from .report import write_csv
+
+        write_csv(result.quarantine, args.quarantine)
+        print(f"{len(result.quarantine)} skipped rows written to {args.quarantine}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .runner import RunError, RunOptions, run
+
+    options = RunOptions(
+        export=args.export,
+        period=args.period,
+        reports_dir=args.out,
+        data_dir=args.data,
+        preset=args.preset,
+        mapping=args.mapping,
+        leads=args.leads,
+        previous_export=args.previous_export,
+        params=_parse_params(args.param),
+        on_bad_rows=args.on_bad_rows,
+        strict=args.strict,
+        random_seed=args.seed,
+        only=tuple(args.only or ()),
+        root=args.root,
+        cache_dir=args.cache,
+        jobs=args.jobs,
+    )
+    try:
+        result = run(options)
+    except RunError as exc:
+        print(f"pipeline-reports run: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return result.exit_code
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .sample import sample_command
+
+    return sample_command(args.out, seed=args.seed, months=args.months) or 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from .catalog import notebooks_dir
+    from .runner import list_notebooks, notebook_parameters
+
+    for notebook in list_notebooks(args.notebooks or notebooks_dir()):
+        print(notebook.stem)
+        for name, spec in notebook_parameters(notebook).items():
+            print(
+                f"  {name}: {spec.get('inferred_type_name')} = {spec.get('default')}"
+                f"  # {spec.get('help') or ''}"
+            )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipeline-reports",
+        description="Turn a CRM pipeline export into the monthly report set.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check an export and print what was understood")
+    p.add_argument("--export", type=Path, required=True, help="CSV, Parquet or Excel export")
+    p.add_argument("--leads", type=Path, help="leads file to check as well")
+    _add_mapping_options(p)
+    p.add_argument("--on-bad-rows", choices=["error", "skip"], default="error")
+    p.add_argument(
+        "--quarantine", type=Path, help="with --on-bad-rows skip: write skipped rows here"
+    )
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("run", help="produce the report set for one period")
+    p.add_argument("--export", type=Path, required=True)
+    p.add_argument("--period", required=True, help="month the export describes, YYYY-MM")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="reports folder")
+    p.add_argument("--data", type=Path, default=Path("data"), help="data folder (raw archive)")
+    p.add_argument("--leads", type=Path, help="leads file")
+    p.add_argument(
+        "--previous-export",
+        type=Path,
+        help="last period's export (default: the one archived for last period)",
+    )
+    _add_mapping_options(p)
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="report parameter, e.g. target_revenue=2000000 (repeatable)",
+    )
+    p.add_argument(
+        "--on-bad-rows",
+        choices=["error", "skip"],
+        default="error",
+        help="skip: quarantine bad rows instead of failing",
+    )
+    p.add_argument("--strict", action="store_true", help="exit 4 when any report carries a warning")
+    p.add_argument("--seed", type=int, default=20261, help="random seed of every report")
+    p.add_argument("--only", nargs="+", metavar="REPORT", help="run only these reports")
+    p.add_argument(
+        "--root",
+        type=Path,
+        help="refuse any input or output path outside this folder (for schedulers)",
+    )
+    p.add_argument("--cache", type=Path, help="fit cache folder (default data/fits)")
+    p.add_argument("--jobs", type=int, default=1, help="reports executed side by side")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sample", help="write the synthetic sample exports")
+    p.add_argument("--out", type=Path, default=Path("data/sample"))
+    p.add_argument("--seed", type=int, default=20261)
+    p.add_argument("--months", default="3", help="how many month-end snapshots, or 'all'")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("params", help="list every report's parameters")
+    p.add_argument("--notebooks", type=Path)
+    p.set_defaults(func=cmd_params)
+
+    for name, (help_text, configure) in SUBCOMMANDS.items():
+        configure(sub.add_parser(name, help=help_text))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ExportError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pipeline-reports: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["main", "build_parser", "json"]

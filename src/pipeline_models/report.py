@@ -1,0 +1,194 @@
+"""What report notebooks call to show tables, write their headline figures and stay safe.
+
+Strings from a CRM export are data, never markup: every table shown goes through
+:func:`show_table`, which escapes cells, and every sentence built from export values through
+:func:`say`, which escapes them before they reach Markdown.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .catalog import SUMMARY_FILE
+from .loader import LoadResult, load_export, load_leads
+from .problems import ExportError
+
+
+def quiet() -> None:
+    """Silence sampler progress bars and library log lines that would clutter a report."""
+    for name in ("pymc", "pytensor", "nutpie", "arviz", "numba", "papermill", "matplotlib"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module="arviz")
+    os.environ.setdefault("PYTENSOR_FLAGS", "")
+
+
+def load_inputs(
+    export_path: str,
+    preset: str = "canonical",
+    mapping_path: str = "",
+    leads_path: str = "",
+    as_of: str | None = None,
+) -> tuple[LoadResult, LoadResult | None]:
+    """Load the opportunities export (and leads, when given) for a report notebook."""
+    result = load_export(
+        export_path, preset=preset or None, mapping=mapping_path or None, as_of=as_of
+    )
+    leads = load_leads(leads_path) if leads_path else None
+    return result, leads
+
+
+def fmt_money(value: float, currency: str = "") -> str:
+    """1234567 -> '1.23M'; NaN -> 'n/a'."""
+    if value is None or pd.isna(value):
+        return "n/a"
+    sign = "-" if value < 0 else ""
+    value = abs(float(value))
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if value >= limit:
+            text = f"{value / limit:.2f}{suffix}"
+            break
+    else:
+        text = f"{value:,.0f}"
+    return f"{sign}{text}" + (f" {currency}" if currency else "")
+
+
+def fmt_pct(value: float, digits: int = 0) -> str:
+    if value is None or pd.isna(value):
+        return "n/a"
+    return f"{100 * value:.{digits}f}%"
+
+
+def escape(text: object) -> str:
+    """Escape a value for HTML and Markdown: the value shows as text, never as markup."""
+    escaped = html.escape(str(text), quote=True)
+    for ch in ("\\", "`", "*", "_", "[", "]", "|", "#", "$"):
+        escaped = escaped.replace(ch, "\\" + ch)
+    return escaped
+
+
+def say(template: str, **values: object) -> None:
+    """Display a Markdown sentence whose placeholders are filled with escaped values."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(template.format(**{k: escape(v) for k, v in values.items()})))
+
+
+def show_table(frame: pd.DataFrame, caption: str | None = None, max_rows: int = 50) -> None:
+    """Display a table with every cell, index label and header escaped."""
+    from IPython.display import HTML, display
+
+    shown = frame.head(max_rows)
+    body = shown.to_html(escape=True, border=0, classes="dataframe", na_rep="")
+    title = f"<p><strong>{html.escape(caption)}</strong></p>" if caption else ""
+    more = (
+        f"<p><em>{len(frame) - max_rows} more rows not shown.</em></p>"
+        if len(frame) > max_rows
+        else ""
+    )
+    display(HTML(title + body + more))
+
+
+def show_warnings(messages: Iterable[str]) -> None:
+    """A visible warning box at the top of a report (escaped)."""
+    from IPython.display import HTML, display
+
+    messages = list(messages)
+    if not messages:
+        return
+    items = "".join(f"<li>{html.escape(str(m))}</li>" for m in messages)
+    display(
+        HTML(
+            '<div style="background:#fff7e6;border-left:4px solid #f59e0b;padding:0.5em 1em">'
+            f"<strong>Warning</strong><ul>{items}</ul></div>"
+        )
+    )
+
+
+def write_summary(
+    output_dir: str | Path,
+    title: str,
+    headline: Sequence[tuple[str, str]] | Sequence[dict],
+    warnings_: Iterable[str] = (),
+    figures: dict | None = None,
+) -> Path:
+    """Write the report's ``summary.json``: its title, headline figures and warnings.
+
+    The runner shows the headline on ``index.html`` and copies the warnings into the manifest.
+    ``figures`` holds machine-readable numbers (for tests and reproducibility checks).
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    items = [
+        h if isinstance(h, dict) else {"label": str(h[0]), "value": str(h[1])} for h in headline
+    ]
+    payload = {
+        "title": title,
+        "headline": items,
+        "warnings": [str(w) for w in warnings_],
+        "figures": figures or {},
+    }
+    path = output_dir / SUMMARY_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=_json_default))
+    tmp.replace(path)
+    return path
+
+
+def _json_default(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return str(value)
+
+
+NEUTRALISE = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> object:
+    """Neutralise a spreadsheet formula: text starting with = + - @ gets a leading quote."""
+    if isinstance(value, str) and value.startswith(NEUTRALISE):
+        return "'" + value
+    return value
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a CSV a spreadsheet can open safely (formula cells neutralised), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(safe_cell)
+    out.columns = [safe_cell(str(c)) for c in out.columns]
+    tmp = path.with_name(path.name + ".tmp")
+    out.to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+__all__ = [
+    "ExportError",
+    "escape",
+    "fmt_money",
+    "fmt_pct",
+    "load_inputs",
+    "quiet",
+    "safe_cell",
+    "say",
+    "show_table",
+    "show_warnings",
+    "write_csv",
+    "write_summary",
+]

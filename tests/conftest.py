@@ -1,0 +1,36 @@
+"""Shared fixtures: the project root, the real datasets beside the project, small exports."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    """The real public datasets: $PIPELINE_SHARED_DATA, else ../shared/data beside the project."""
+    return Path(os.environ.get("PIPELINE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if not path.is_dir():
+        pytest.skip(f"real datasets not found at {path} (set PIPELINE_SHARED_DATA to use them)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def maven_pipeline(shared_data: Path) -> Path:
+    path = shared_data / "maven-crm" / "sales_pipeline.csv"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    return path
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
