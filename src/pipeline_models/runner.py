@@ -488,8 +488,9 @@ def _run_locked(options, paths, notebooks, declared, started, progress) -> RunRe
     timings["load_and_validate"] = time.perf_counter() - t0
     _say(progress, f"  {len(result.frame)} opportunities, {len(result.warnings)} warnings")
 
-    if paths.staging.exists():
-        shutil.rmtree(paths.staging)
+    # Under the lock, any staging folder of this period is the remains of a killed run.
+    for stale in paths.staging.parent.glob(f"{paths.period}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     paths.work.mkdir(parents=True)
     write_canonical(result.frame, paths.work / CANONICAL_FILE)
     leads_path = ""
