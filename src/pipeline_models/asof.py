@@ -1,0 +1,62 @@
+"""The pipeline as it stood at a past date, rebuilt from one later export without later knowledge.
+
+At an origin ``T`` only what was known by the end of that day is kept: deals created by ``T``;
+outcomes of deals closed by ``T``; for every deal still open at ``T`` its stage, amount and expected
+close date are unknown (the export holds their later values, which would leak the answer), so they
+are emptied. Deals without a creation date cannot be placed in time and are left out.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .schema import conform_opportunities
+
+UNKNOWN_STAGE = "(unknown at origin)"
+
+
+def month_end(period: str | pd.Period | pd.Timestamp) -> pd.Timestamp:
+    """The last day of a month (normalised), e.g. ``2017-05`` -> 2017-05-31."""
+    return pd.Period(period, "M").end_time.normalize()
+
+
+def pipeline_as_of(frame: pd.DataFrame, origin: pd.Timestamp | str) -> pd.DataFrame:
+    """The canonical table as it stood at the end of day ``origin``; the input is not modified."""
+    origin = pd.Timestamp(origin).normalize()
+    cutoff = origin + pd.Timedelta(days=1)
+    known = frame[frame["created_date"].notna() & (frame["created_date"] < cutoff)].copy()
+    closed_by = known["status"].isin(["won", "lost"]) & (known["close_date"] < cutoff)
+    still_open = ~closed_by
+    known.loc[still_open, "status"] = "open"
+    known.loc[still_open, "stage"] = UNKNOWN_STAGE
+    known.loc[still_open, "close_date"] = pd.NaT
+    known.loc[still_open, "amount"] = float("nan")
+    return conform_opportunities(known)
+
+
+def outcomes_after(
+    frame: pd.DataFrame, origin: pd.Timestamp | str, months: int
+) -> dict[str, float]:
+    """Deals won and revenue won in the window (origin, origin + months], from the full export."""
+    origin = pd.Timestamp(origin).normalize()
+    end = month_end(pd.Period(origin, "M") + months)
+    won = frame[
+        (frame["status"] == "won") & (frame["close_date"] > origin) & (frame["close_date"] <= end)
+    ]
+    return {"count": float(len(won)), "revenue": float(won["amount"].fillna(0).sum())}
+
+
+def window_end(origin: pd.Timestamp | str, months: int) -> pd.Timestamp:
+    """End of the forecast window that starts the day after ``origin`` and spans ``months``."""
+    return month_end(pd.Period(pd.Timestamp(origin), "M") + months)
+
+
+def parse_origins(text: str) -> list[pd.Timestamp]:
+    """``2017-05..2017-11`` or ``2017-05,2017-08`` -> month-end timestamps."""
+    text = text.strip()
+    if ".." in text:
+        first, last = (pd.Period(p.strip(), "M") for p in text.split(".."))
+        if last < first:
+            raise ValueError(f"origins {text!r}: the last month is before the first")
+        return [month_end(p) for p in pd.period_range(first, last, freq="M")]
+    return [month_end(p.strip()) for p in text.split(",") if p.strip()]
