@@ -143,6 +143,41 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from .asof import parse_origins
+    from .backtest import archived_snapshots, backtest, format_scores, write_forecasts
+    from .loader import load_export
+    from .scoring import score_table
+
+    try:
+        origins = parse_origins(args.origins)
+        horizons = tuple(int(h) for h in args.horizons.split(","))
+    except ValueError as exc:
+        print(f"pipeline-reports backtest: {exc}", file=sys.stderr)
+        return 2
+    try:
+        frame = load_export(
+            args.export, preset=args.preset, mapping=args.mapping, on_bad_rows=args.on_bad_rows
+        ).frame
+        snapshots = {
+            month: load_export(
+                path, preset=args.preset, mapping=args.mapping, on_bad_rows="skip"
+            ).frame
+            for month, path in archived_snapshots(args.snapshots).items()
+        }
+    except ExportError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"Back-testing {len(origins)} origins, horizons {horizons} ...")
+    table = backtest(
+        frame, origins, horizons, random_seed=args.seed, snapshots=snapshots, progress=print
+    )
+    write_forecasts(table, args.out)
+    print(f"Forecasts written to {args.out}")
+    print(format_scores(score_table(table)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pipeline-reports",
@@ -201,6 +236,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=20261)
     p.add_argument("--months", default="3", help="how many month-end snapshots, or 'all'")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("backtest", help="score forecasts from past origins against what happened")
+    p.add_argument("--export", type=Path, required=True, help="the latest export")
+    _add_mapping_options(p)
+    p.add_argument("--origins", required=True, help="YYYY-MM..YYYY-MM or a comma list of months")
+    p.add_argument("--horizons", default="1,2", help="months ahead, comma separated")
+    p.add_argument("--out", type=Path, default=Path("forecasts.csv"))
+    p.add_argument(
+        "--snapshots",
+        type=Path,
+        help="folder of archived monthly exports named *_YYYY-MM.csv, used as the "
+        "pipeline at each origin instead of rebuilding it",
+    )
+    p.add_argument("--seed", type=int, default=20261)
+    p.add_argument("--on-bad-rows", choices=["error", "skip"], default="error")
+    p.set_defaults(func=cmd_backtest)
 
     p = sub.add_parser("params", help="list every report's parameters")
     p.add_argument("--notebooks", type=Path)

@@ -26,7 +26,7 @@ deals stayed open.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,12 @@ class ForecastConfig:
     age_smoothing: float = 10.0  # prior weight, in deal-months, of the previous age's hazards
     default_month_sd: float = 0.15  # month-effect sd when the history is too short to measure it
     min_month_sd: float = 0.03  # floor on the month effect: no history is perfectly stable
+    month_sd_prior_months: float = 6.0  # months of evidence the default month effect counts for
+    calibration_origins: int = 6  # earlier origins at which the forecaster checks itself
+    calibration_horizon: int = 3  # longest window checked (longer windows reuse its figures)
+    calibration_min_history: int = 3  # months of recorded closes an inner origin needs
+    calibration_prior: float = 3.0  # inner origins' worth of the default error spread
+    calibration_sd: float = 0.10  # default extra log-error spread (10%)
     draws: int = 2000
 
 
@@ -126,8 +132,10 @@ class PipelineForecaster:
         self.origin_month_ = int(origin.year * 12 + origin.month - 1)
         data = frame[frame["created_date"].notna()].copy()
         data = data[data["created_date"] <= origin + pd.Timedelta(days=1)]
-        group = _labels(data[cfg.group]) if cfg.group in data else pd.Series(
-            NONE_LABEL, index=data.index, dtype="string"
+        group = (
+            _labels(data[cfg.group])
+            if cfg.group in data
+            else pd.Series(NONE_LABEL, index=data.index, dtype="string")
         )
         self.levels_ = sorted(group.unique().tolist())
         level_index = {lv: i for i, lv in enumerate(self.levels_)}
@@ -138,11 +146,16 @@ class PipelineForecaster:
         close_month = np.minimum(close_month, self.origin_month_)
         data["_c"], data["_e"] = created, np.maximum(close_month, created)
         has_close = closed.any()
-        self.first_close_month_ = int(close_month[closed].min()) if has_close else self.origin_month_
+        self.first_close_month_ = (
+            int(close_month[closed].min()) if has_close else self.origin_month_
+        )
         self._fit_hazards(data, closed)
         self._fit_arrivals(data)
         self._fit_amounts(data)
         self.n_deals_ = len(data)
+        self.calibration_ = {}
+        if cfg.calibration_origins > 0:
+            self._calibrate(frame)
         return self
 
     def _fit_hazards(self, data: pd.DataFrame, closed: np.ndarray) -> None:
@@ -217,13 +230,12 @@ class PipelineForecaster:
         # variance of observed / expected wins, less the Poisson part, by moments
         fitted = expected * factor[position]
         usable = fitted > 1.0
-        if usable.sum() >= 3:
+        measured, n_months = 0.0, int(usable.sum())
+        if n_months >= 3:
             ratio = observed[usable] / fitted[usable]
             excess = np.var(ratio, ddof=1) - np.mean(1.0 / fitted[usable])
-            self.month_sd_ = float(np.sqrt(np.log1p(max(excess, 0.0))))
-        else:
-            self.month_sd_ = cfg.default_month_sd
-        self.month_sd_ = max(self.month_sd_, cfg.min_month_sd)
+            measured = float(np.log1p(max(excess, 0.0)))
+        self.month_sd_ = _blend_sd(measured, n_months, cfg)
 
     def _fit_arrivals(self, data: pd.DataFrame) -> None:
         cfg = self.config
@@ -241,20 +253,17 @@ class PipelineForecaster:
         # month-to-month variation of all arrivals beyond Poisson noise (shared month effect)
         totals = counts.sum(axis=0)
         level = float(totals @ weights / weights.sum()) if len(totals) else 0.0
-        if len(totals) >= 4 and level > 1.0:
+        measured, n_months = 0.0, 0
+        if len(totals) >= 3 and level > 1.0:
             excess = np.var(totals / level, ddof=1) - 1.0 / level
-            self.arrival_sd_ = float(np.sqrt(np.log1p(max(excess, 0.0))))
-        else:
-            self.arrival_sd_ = cfg.default_month_sd
-        self.arrival_sd_ = max(self.arrival_sd_, cfg.min_month_sd)
+            measured, n_months = float(np.log1p(max(excess, 0.0))), len(totals)
+        self.arrival_sd_ = _blend_sd(measured, n_months, cfg)
         # shares of the other grouping column (region) within each group, for the breakdown
         self.arrival_months_ = months
 
     def _fit_amounts(self, data: pd.DataFrame) -> None:
         won = data[(data["status"] == "won") & (data["amount"] > 0)]
-        self.amounts_ = {
-            int(gi): grp["amount"].to_numpy(float) for gi, grp in won.groupby("_g")
-        }
+        self.amounts_ = {int(gi): grp["amount"].to_numpy(float) for gi, grp in won.groupby("_g")}
         self.all_amounts_ = won["amount"].to_numpy(float)
         self.region_shares_ = None
         if "region" in data and data["region"].notna().any():
@@ -263,7 +272,9 @@ class PipelineForecaster:
             table = pd.crosstab(data["_g"], regions).reindex(
                 index=range(len(self.levels_)), columns=self.regions_, fill_value=0
             )
-            shares = (table.to_numpy(float) + 0.5) / (table.to_numpy(float) + 0.5).sum(1, keepdims=True)
+            shares = (table.to_numpy(float) + 0.5) / (table.to_numpy(float) + 0.5).sum(
+                1, keepdims=True
+            )
             self.region_shares_ = shares
 
     # ------------------------------------------------------------------ predict
@@ -337,7 +348,11 @@ class PipelineForecaster:
         deals = deals[deals["created_date"].notna()] if len(deals) else deals
         n_open = len(deals)
         if n_open:
-            group = _labels(deals[cfg.group]) if cfg.group in deals else pd.Series(NONE_LABEL, index=deals.index)
+            group = (
+                _labels(deals[cfg.group])
+                if cfg.group in deals
+                else pd.Series(NONE_LABEL, index=deals.index)
+            )
             g_open = group.map(level_index).fillna(-1).astype(int).to_numpy()
             # a level never seen before uses the all-products hazards: append it as an extra group
             unseen = g_open < 0
@@ -376,7 +391,9 @@ class PipelineForecaster:
 
         # new deals: arrivals per group and month, each with its own closing draw
         G = len(self.levels_)
-        rate = rng.gamma(self.arrival_shape_[None, :], 1.0 / self.arrival_rate_[None, :], size=(S, G))
+        rate = rng.gamma(
+            self.arrival_shape_[None, :], 1.0 / self.arrival_rate_[None, :], size=(S, G)
+        )
         new_parts = {}  # h -> list of (count draws, revenue draws, group idx, arrival month)
         new_records = []
         sd = self.arrival_sd_
@@ -427,18 +444,91 @@ class PipelineForecaster:
                         key = (h, target, "product", level)
                         result.by_group[key] = result.by_group.get(key, np.zeros(S)) + values
                 if "region" in breakdown and self.region_shares_ is not None:
-                    split = rng.multinomial(1, self.region_shares_[gi], size=(S,))  # coarse split
-                    del split
                     shares = self.region_shares_[gi]
                     for ri, region in enumerate(self.regions_):
                         for target, values in (("count", k), ("revenue", revenue)):
                             key = (h, target, "region", region)
-                            result.by_group[key] = result.by_group.get(key, np.zeros(S)) + values * shares[ri]
+                            result.by_group[key] = (
+                                result.by_group.get(key, np.zeros(S)) + values * shares[ri]
+                            )
             for target in ("count", "revenue"):
                 result.draws[(h, target, "total")] = (
                     result.draws[(h, target, "open")] + result.draws[(h, target, "new")]
                 )
+        self._recalibrate(result, rng)
         return result
+
+    # ------------------------------------------------------------------ self-calibration
+    def _calibrate(self, frame: pd.DataFrame) -> None:
+        """Measure this forecaster's own errors at earlier origins, using only data known now.
+
+        At each of up to ``calibration_origins`` earlier month-ends the forecaster is refitted on
+        the pipeline as it stood then and its median forecast compared with the outcome, where the
+        window has ended by the current origin. The log errors give a bias (shrunk toward none)
+        and an error spread beyond what the model itself predicts; :meth:`predict` widens and
+        shifts its draws by them. This keeps intervals honest where the model's structure misses
+        something the history shows (trends in win rates, capacity limits, data gaps).
+        """
+        from .asof import outcomes_after, pipeline_as_of
+
+        cfg = self.config
+        H = cfg.calibration_horizon
+        errors: dict[tuple[int, str], list[float]] = {}
+        spreads: dict[tuple[int, str], list[float]] = {}
+        inner_cfg = replace(cfg, calibration_origins=0, draws=400)
+        for back in range(1, cfg.calibration_origins + 1):
+            inner_origin = (pd.Period(self.origin_, "M") - back).end_time.normalize()
+            inner_month = self.origin_month_ - back
+            if inner_month < self.first_close_month_ + cfg.calibration_min_history:
+                break
+            known = pipeline_as_of(frame, inner_origin)
+            inner = PipelineForecaster(inner_cfg).fit(known, inner_origin)
+            horizons = tuple(h for h in range(1, H + 1) if h <= back)
+            result = inner.predict(known[known["status"] == "open"], horizons, random_seed=back)
+            for h in horizons:
+                actual = outcomes_after(frame, inner_origin, h)
+                for target in ("count", "revenue"):
+                    draws = result.draws[(h, target, "total")]
+                    median = float(np.median(draws))
+                    if median <= 0 or actual[target] <= 0:
+                        continue
+                    errors.setdefault((h, target), []).append(np.log(actual[target] / median))
+                    logs = np.log(np.maximum(draws, 1e-9))
+                    spreads.setdefault((h, target), []).append(float(np.var(logs)))
+        self.calibration_ = {}
+        for h in range(1, H + 1):
+            for target in ("count", "revenue"):
+                e = np.array(errors.get((h, target), []))
+                n = len(e)
+                own = float(np.mean(spreads[(h, target)])) if n else 0.0
+                bias = float(np.mean(e)) * n / (n + cfg.calibration_prior) if n else 0.0
+                excess = float(np.var(e, ddof=1)) - own if n > 1 else 0.0
+                var = (n * max(excess, 0.0) + cfg.calibration_prior * cfg.calibration_sd**2) / (
+                    n + cfg.calibration_prior
+                )
+                self.calibration_[(h, target)] = {
+                    "origins": n,
+                    "bias": bias,
+                    "extra_sd": float(np.sqrt(var)),
+                }
+
+    def _recalibrate(self, result: ForecastResult, rng: np.random.Generator) -> None:
+        calibration = getattr(self, "calibration_", None)
+        if not calibration:
+            return
+        H = self.config.calibration_horizon
+        z = rng.standard_normal(self.config.draws)  # one shock per draw, shared by all windows
+        for (h, target, part), values in list(result.draws.items()):
+            c = calibration.get((min(h, H), target))
+            if c is None:
+                continue
+            factor = np.exp(c["bias"] + c["extra_sd"] * z - 0.5 * c["extra_sd"] ** 2)
+            result.draws[(h, target, part)] = values * factor
+        for (h, target, column, level), values in list(result.by_group.items()):
+            c = calibration.get((min(h, H), target))
+            if c is not None:
+                factor = np.exp(c["bias"] + c["extra_sd"] * z - 0.5 * c["extra_sd"] ** 2)
+                result.by_group[(h, target, column, level)] = values * factor
 
     def _pooled_draws(self, rng, S) -> np.ndarray:
         alpha = self.pooled_alpha_
@@ -484,6 +574,14 @@ class PipelineForecaster:
         return (draws * mask).sum(axis=1)
 
 
+def _blend_sd(measured_var: float, n_months: int, cfg: ForecastConfig) -> float:
+    """Month-effect sd: the measured log-variance blended with the default, which counts as
+    ``month_sd_prior_months`` months of evidence, so a short history cannot claim stability."""
+    prior = cfg.month_sd_prior_months
+    var = (n_months * measured_var + prior * cfg.default_month_sd**2) / (n_months + prior)
+    return max(float(np.sqrt(var)), cfg.min_month_sd)
+
+
 # ---------------------------------------------------------------------------------------------
 # Baselines a CRM shows
 
@@ -513,12 +611,16 @@ def weighted_pipeline(frame: pd.DataFrame, origin: pd.Timestamp | str, horizon: 
     return {"count": rate * len(open_), "revenue": rate * float(amounts.sum())}
 
 
-def run_rate(frame: pd.DataFrame, origin: pd.Timestamp | str, horizon: int, months: int = 3) -> dict:
+def run_rate(
+    frame: pd.DataFrame, origin: pd.Timestamp | str, horizon: int, months: int = 3
+) -> dict:
     """Trailing run-rate: mean deals and revenue won per month over the last ``months`` months."""
     origin = pd.Timestamp(origin).normalize()
     start = (pd.Period(origin, "M") - months + 1).start_time
     won = frame[
-        (frame["status"] == "won") & (frame["close_date"] >= start) & (frame["close_date"] <= origin)
+        (frame["status"] == "won")
+        & (frame["close_date"] >= start)
+        & (frame["close_date"] <= origin)
     ]
     return {
         "count": len(won) / months * horizon,

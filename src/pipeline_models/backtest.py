@@ -1,0 +1,146 @@
+"""Back-test: forecast from past origins and compare with what happened.
+
+At each origin month-end the pipeline is rebuilt as it stood then (:func:`asof.pipeline_as_of`),
+or taken from an archived export of that month where one exists; the forecaster is refitted on
+it alone, and its forecast for the next ``h`` months is compared with the deals won in that window
+according to the latest export. The baselines are scored the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .asof import outcomes_after, pipeline_as_of
+from .forecast import ForecastConfig, PipelineForecaster, run_rate, weighted_pipeline
+from .scoring import FORECAST_COLUMNS, QUANTILE_COLUMNS, quantile_row, score_table
+
+MODELS = ("workbench", "weighted_pipeline", "run_rate")
+
+
+def archived_snapshots(folder: str | Path | None) -> dict[str, Path]:
+    """Exports in ``folder`` whose file name ends in ``YYYY-MM`` (e.g. ``opportunities_2026-09.csv``)."""
+    if not folder:
+        return {}
+    found = {}
+    for path in sorted(Path(folder).iterdir()):
+        match = re.search(r"(\d{4}-\d{2})\.(csv|parquet|xlsx)$", path.name)
+        if match and "lead" not in path.name.lower():
+            found[match.group(1)] = path
+    return found
+
+
+def backtest(
+    frame: pd.DataFrame,
+    origins: Sequence[pd.Timestamp],
+    horizons: Sequence[int] = (1, 2),
+    config: ForecastConfig | None = None,
+    random_seed: int = 20261,
+    snapshots: dict[str, pd.DataFrame] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Forecasts of every model at every origin and horizon, with the actual outcome.
+
+    Parameters
+    ----------
+    frame
+        The latest canonical export: the source of actual outcomes (and of the as-of pipelines).
+    snapshots
+        Optional canonical exports by month (``YYYY-MM``): used as the pipeline at that origin
+        instead of rebuilding it.
+    """
+    rows = []
+    max_h = max(horizons)
+    for index, origin in enumerate(origins):
+        origin = pd.Timestamp(origin).normalize()
+        key = f"{origin:%Y-%m}"
+        snapshot = (snapshots or {}).get(key)
+        known = pipeline_as_of(snapshot if snapshot is not None else frame, origin)
+        if snapshot is not None:
+            # an archived export knows its open deals' stage, amount and expected close date
+            known = _restore_open_fields(known, snapshot, origin)
+        seed = random_seed + index
+        forecaster = PipelineForecaster(config).fit(known, origin)
+        result = forecaster.predict(
+            known[known["status"] == "open"], horizons=tuple(range(1, max_h + 1)), random_seed=seed
+        )
+        for horizon in horizons:
+            actual = outcomes_after(frame, origin, horizon)
+            baselines = {
+                "weighted_pipeline": weighted_pipeline(known, origin, horizon),
+                "run_rate": run_rate(known, origin, horizon),
+            }
+            for target in ("count", "revenue"):
+                draws = result.draws[(horizon, target, "total")]
+                quantiles = quantile_row(draws)
+                rows.append(
+                    _row(
+                        origin,
+                        target,
+                        horizon,
+                        quantiles["q50"],
+                        quantiles,
+                        "workbench",
+                        actual[target],
+                    )
+                )
+                for model, values in baselines.items():
+                    rows.append(
+                        _row(origin, target, horizon, values[target], {}, model, actual[target])
+                    )
+        if progress:
+            progress(f"  origin {origin.date()}: fitted on {forecaster.n_deals_} deals")
+    table = pd.DataFrame(rows, columns=[*FORECAST_COLUMNS, "actual"])
+    return table
+
+
+def _row(origin, target, horizon, point, quantiles, model, actual) -> dict:
+    row = {
+        "origin": origin.date().isoformat(),
+        "target": target,
+        "horizon_months": int(horizon),
+        "point": float(point),
+        "model": model,
+        "actual": float(actual),
+    }
+    for column in QUANTILE_COLUMNS:
+        row[column] = float(quantiles[column]) if column in quantiles else np.nan
+    return row
+
+
+def _restore_open_fields(known: pd.DataFrame, snapshot: pd.DataFrame, origin) -> pd.DataFrame:
+    """Put back what an archived export of the origin month knew about its open deals."""
+    fields = ["stage", "amount", "close_date"]
+    source = snapshot.set_index("opportunity_id")[fields]
+    out = known.copy()
+    open_ = out["status"] == "open"
+    ids = out.loc[open_, "opportunity_id"]
+    for column in fields:
+        out.loc[open_, column] = ids.map(source[column]).to_numpy()
+    return out
+
+
+def write_forecasts(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write the back-test CSV (public format: see :mod:`pipeline_models.scoring`)."""
+    from .report import write_csv
+
+    out = table.copy()
+    for column in ("point", *QUANTILE_COLUMNS, "actual"):
+        out[column] = out[column].round(4)
+    return write_csv(out, path)
+
+
+def format_scores(scores: pd.DataFrame) -> str:
+    """The score table as aligned text for the terminal and notes."""
+    shown = scores.copy()
+    for column in ("wape", "bias", "coverage_50", "coverage_80"):
+        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+    shown["crps"] = shown["crps"].map(lambda v: f"{v:,.1f}")
+    return shown.to_string(index=False)
+
+
+__all__ = ["backtest", "score_table", "write_forecasts", "archived_snapshots", "MODELS"]
