@@ -144,3 +144,30 @@ def format_scores(scores: pd.DataFrame) -> str:
 
 
 __all__ = ["backtest", "score_table", "write_forecasts", "archived_snapshots", "MODELS"]
+
+
+def plot_track_record(table: pd.DataFrame, target: str = "revenue", horizon: int = 1, ax=None):
+    """Past forecasts (median, 80% interval) against what happened, with the baselines."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(9, 3.5))[1]
+    rows = table[(table["target"] == target) & (table["horizon_months"] == horizon)]
+    wb = rows[rows["model"] == "workbench"].sort_values("origin")
+    x = pd.to_datetime(wb["origin"])
+    ax.fill_between(x, wb["q10"], wb["q90"], color="#93c5fd", alpha=0.5, label="80% interval")
+    ax.plot(x, wb["point"], "o--", color="#1d4ed8", label="workbench (median)")
+    for model, style in (("weighted_pipeline", ":"), ("run_rate", "-.")):
+        base = rows[rows["model"] == model].sort_values("origin")
+        ax.plot(
+            pd.to_datetime(base["origin"]),
+            base["point"],
+            style,
+            color="#6b7280",
+            label=model.replace("_", " "),
+        )
+    ax.plot(x, wb["actual"], "o-", color="#111827", label="actual")
+    ax.set_xlabel("forecast origin (month-end)")
+    ax.set_ylabel(f"{target} won in the next {horizon} month{'s' if horizon > 1 else ''}")
+    ax.legend(frameon=False, fontsize=8, ncols=3)
+    ax.grid(alpha=0.3)
+    return ax

@@ -626,3 +626,134 @@ def run_rate(
         "count": len(won) / months * horizon,
         "revenue": float(won["amount"].fillna(0).sum()) / months * horizon,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables and charts for the forecast report
+
+
+def open_deal_outlook(
+    forecaster: PipelineForecaster, open_deals: pd.DataFrame, horizon: int = 3
+) -> pd.DataFrame:
+    """Per open deal: age in months and the posterior mean chance of closing won within
+    ``horizon`` months (old, stalled deals get small chances), with its amount."""
+    deals = open_deals[open_deals["created_date"].notna()]
+    cfg = forecaster.config
+    level_index = {lv: i for i, lv in enumerate(forecaster.levels_)}
+    group = (
+        _labels(deals[cfg.group])
+        if cfg.group in deals
+        else pd.Series(NONE_LABEL, index=deals.index)
+    )
+    g = group.map(level_index).fillna(-1).astype(int).to_numpy()
+    rate = forecaster.alpha_ / forecaster.alpha_.sum(axis=2, keepdims=True)
+    pooled = forecaster.pooled_rate_[None, ...]
+    haz = np.concatenate([rate, pooled], axis=0)[None, ...]
+    g = np.where(g < 0, haz.shape[1] - 1, g)
+    T = forecaster.origin_month_
+    age = np.maximum(T - _month_index(deals["created_date"]), 0)
+    factor = np.ones((1, horizon))
+    p = forecaster._p_won(haz, factor, g, age + 1, np.full(len(deals), T + 1), T + horizon)[0]
+    out = deals[["opportunity_id", "product", "region", "owner", "stage", "amount"]].copy()
+    out["age_months"] = age
+    out[f"p_won_{horizon}m"] = p
+    return out.sort_values(f"p_won_{horizon}m", ascending=False).reset_index(drop=True)
+
+
+def quarter_window(period: str) -> tuple[str, int, pd.Timestamp]:
+    """The quarter holding the month after ``period``: its label, the months of it still to come
+    after ``period``, and its first day (wins since then count as already in)."""
+    next_month = pd.Period(period, "M") + 1
+    quarter = next_month.asfreq("Q")
+    remaining = (quarter.asfreq("M", "end") - pd.Period(period, "M")).n
+    return str(quarter), int(remaining), quarter.start_time
+
+
+def forecast_table(
+    result: ForecastResult,
+    frame: pd.DataFrame,
+    period: str,
+    target_revenue: float | None = None,
+) -> pd.DataFrame:
+    """The leader's table: per window, deals and revenue won (median, 50% and 80% intervals),
+    the share from open deals, the weighted pipeline and the run-rate beside them."""
+    origin = result.origin
+    rows = []
+    quarter, remaining, q_start = quarter_window(period)
+    windows = [
+        (f"next {h} month{'s' if h > 1 else ''} ({window_label(origin, h)})", h, 0.0, 0.0)
+        for h in result.horizons
+    ]
+    won = frame[
+        (frame["status"] == "won")
+        & (frame["close_date"] >= q_start)
+        & (frame["close_date"] <= origin)
+    ]
+    if remaining in result.horizons:
+        windows.append(
+            (
+                f"quarter {quarter} (incl. won so far)",
+                remaining,
+                float(len(won)),
+                float(won["amount"].fillna(0).sum()),
+            )
+        )
+    for label, h, won_count, won_revenue in windows:
+        wp = weighted_pipeline(frame, origin, h)
+        rr = run_rate(frame, origin, h)
+        row = {"window": label}
+        for target, already in (("count", won_count), ("revenue", won_revenue)):
+            total = result.draws[(h, target, "total")] + already
+            q = np.quantile(total, [0.10, 0.25, 0.50, 0.75, 0.90])
+            row[f"{target}_median"] = q[2]
+            row[f"{target}_50"] = f"{q[1]:,.0f} – {q[3]:,.0f}"
+            row[f"{target}_80"] = f"{q[0]:,.0f} – {q[4]:,.0f}"
+            open_share = np.median(result.draws[(h, target, "open")]) / max(np.median(total), 1e-9)
+            row[f"{target}_from_open"] = min(open_share, 1.0)
+            row[f"{target}_weighted_pipeline"] = wp[target] + already
+            row[f"{target}_run_rate"] = rr[target] + already
+        if target_revenue:
+            total = result.draws[(h, "revenue", "total")] + won_revenue
+            row["p_reach_target"] = float(np.mean(total >= target_revenue))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("window")
+
+
+def plot_forecast(
+    result: ForecastResult,
+    frame: pd.DataFrame,
+    target: str = "revenue",
+    ax=None,
+    months_back: int = 12,
+):
+    """Monthly won history with the forecast fan (50% and 80% intervals) per coming month."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(9, 3.8))[1]
+    origin = result.origin
+    won = frame[frame["status"] == "won"]
+    monthly = won.groupby(won["close_date"].dt.to_period("M"))[
+        "amount" if target == "revenue" else "opportunity_id"
+    ]
+    history = monthly.sum() if target == "revenue" else monthly.size()
+    start = pd.Period(origin, "M") - months_back + 1
+    history = history[history.index >= start].reindex(
+        pd.period_range(start, pd.Period(origin, "M"), freq="M"), fill_value=0
+    )
+    ax.plot(history.index.to_timestamp(), history.to_numpy(), "o-", color="#1f2933", label="won")
+    months, q = [], []
+    previous = np.zeros(result.draws[(result.horizons[0], target, "total")].shape)
+    for h in sorted(result.horizons):
+        cumulative = result.draws[(h, target, "total")]
+        monthly_draws = cumulative - previous
+        previous = cumulative
+        months.append((pd.Period(origin, "M") + h).to_timestamp())
+        q.append(np.quantile(monthly_draws, [0.1, 0.25, 0.5, 0.75, 0.9]))
+    q = np.array(q)
+    ax.fill_between(months, q[:, 0], q[:, 4], color="#93c5fd", alpha=0.5, label="80% interval")
+    ax.fill_between(months, q[:, 1], q[:, 3], color="#3b82f6", alpha=0.5, label="50% interval")
+    ax.plot(months, q[:, 2], "o--", color="#1d4ed8", label="forecast median")
+    ax.set_ylabel("revenue won per month" if target == "revenue" else "deals won per month")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    return ax

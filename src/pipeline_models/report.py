@@ -89,7 +89,10 @@ def show_table(frame: pd.DataFrame, caption: str | None = None, max_rows: int = 
     from IPython.display import HTML, display
 
     shown = frame.head(max_rows)
-    body = shown.to_html(escape=True, border=0, classes="dataframe", na_rep="")
+    plain_index = isinstance(shown.index, pd.RangeIndex)  # row numbers mean nothing to a reader
+    body = shown.to_html(
+        escape=True, border=0, classes="dataframe", na_rep="", index=not plain_index
+    )
     title = f"<p><strong>{html.escape(caption)}</strong></p>" if caption else ""
     more = (
         f"<p><em>{len(frame) - max_rows} more rows not shown.</em></p>"

@@ -274,7 +274,10 @@ def render_html(notebook_path: Path, html_path: Path) -> None:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         embed_images=True,
-        sanitize_html=True,
+        # nbconvert's sanitizer escapes all HTML output, tables included; export strings are
+        # escaped where they enter the notebook (report.show_table, report.say) and the page's
+        # Content-Security-Policy forbids every script.
+        sanitize_html=False,
     )
     body, _ = exporter.from_notebook_node(nb)
     html_path.write_text(body, encoding="utf-8")
