@@ -1,0 +1,268 @@
+"""Forecast, as-of reconstruction, baselines, scores and the back-test file format."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline_models import sample
+from pipeline_models.asof import (
+    UNKNOWN_STAGE,
+    month_end,
+    outcomes_after,
+    parse_origins,
+    pipeline_as_of,
+)
+from pipeline_models.backtest import backtest, write_forecasts
+from pipeline_models.forecast import (
+    ForecastConfig,
+    PipelineForecaster,
+    forecast_table,
+    open_deal_outlook,
+    quarter_window,
+    run_rate,
+    weighted_pipeline,
+)
+from pipeline_models.loader import load_export
+from pipeline_models.schema import conform_opportunities
+from pipeline_models.scoring import (
+    FORECAST_COLUMNS,
+    QUANTILE_COLUMNS,
+    crps_from_draws,
+    crps_from_quantiles,
+    quantile_row,
+    score_table,
+)
+
+FAST = ForecastConfig(draws=400, calibration_origins=0)
+
+
+def deals(rows):
+    frame = pd.DataFrame(
+        rows,
+        columns=["opportunity_id", "created_date", "close_date", "status", "amount", "product"],
+    )
+    frame["stage"] = frame["status"].map({"won": "Won", "lost": "Lost", "open": "Proposal"})
+    return conform_opportunities(frame)
+
+
+@pytest.fixture(scope="module")
+def history():
+    config = replace(sample.SampleConfig(), n_opportunities=3_000, with_leads=False)
+    return sample.simulate_history(config, random_seed=7)
+
+
+@pytest.fixture(scope="module")
+def final_export(history):
+    return conform_opportunities(sample.snapshot(history, history.config.end)[0])
+
+
+# as-of --------------------------------------------------------------------------------------------
+
+
+def test_pipeline_as_of_keeps_no_later_information():
+    frame = deals(
+        [
+            ("A", "2025-01-10", "2025-02-20", "won", 100.0, "P"),
+            ("B", "2025-01-15", "2025-04-02", "won", 200.0, "P"),  # won after the origin
+            ("C", "2025-03-20", "2025-03-25", "lost", 50.0, "P"),  # created after the origin
+            ("D", "2025-02-01", "2025-06-30", "open", 80.0, "P"),
+        ]
+    )
+    known = pipeline_as_of(frame, "2025-02-28").set_index("opportunity_id")
+    assert list(known.index) == ["A", "B", "D"]
+    assert known.loc["A", "status"] == "won" and known.loc["A", "amount"] == 100.0
+    assert known.loc["B", "status"] == "open"
+    for deal in ("B", "D"):
+        assert known.loc[deal, "stage"] == UNKNOWN_STAGE
+        assert pd.isna(known.loc[deal, "amount"]) and pd.isna(known.loc[deal, "close_date"])
+    assert frame.loc[1, "status"] == "won"  # the input is untouched
+
+
+def test_outcomes_after_counts_the_window_only():
+    frame = deals(
+        [
+            ("A", "2025-01-10", "2025-02-28", "won", 100.0, "P"),
+            ("B", "2025-01-15", "2025-03-01", "won", 200.0, "P"),
+            ("C", "2025-01-15", "2025-04-30", "won", 300.0, "P"),
+            ("D", "2025-01-15", "2025-05-01", "won", 400.0, "P"),
+            ("E", "2025-01-15", "2025-03-10", "lost", 500.0, "P"),
+        ]
+    )
+    assert outcomes_after(frame, "2025-02-28", 1) == {"count": 1.0, "revenue": 200.0}
+    assert outcomes_after(frame, "2025-02-28", 2) == {"count": 2.0, "revenue": 500.0}
+
+
+def test_parse_origins():
+    assert parse_origins("2017-05..2017-07") == [
+        month_end(m) for m in ("2017-05", "2017-06", "2017-07")
+    ]
+    assert parse_origins("2017-05,2017-09")[1] == pd.Timestamp("2017-09-30")
+    with pytest.raises(ValueError):
+        parse_origins("2017-09..2017-05")
+
+
+def test_quarter_window():
+    assert quarter_window("2026-10") == ("2026Q4", 2, pd.Timestamp("2026-10-01"))
+    assert quarter_window("2026-09")[:2] == ("2026Q4", 3)
+    assert quarter_window("2026-12")[:2] == ("2027Q1", 3)
+
+
+# scores -------------------------------------------------------------------------------------------
+
+
+def test_crps_of_quantiles_approximates_exact_crps():
+    rng = np.random.default_rng(0)
+    draws = rng.normal(100, 10, 20_000)
+    exact = crps_from_draws(110.0, draws)
+    approx = crps_from_quantiles(110.0, quantile_row(draws))
+    # closed form for a normal: sigma * (z(2F(z)-1) + 2 f(z) - 1/sqrt(pi)) at z = 1 -> 6.02
+    assert exact == pytest.approx(6.02, abs=0.1)
+    assert approx == pytest.approx(exact, rel=0.25)
+
+
+def test_score_table_wape_bias_and_coverage():
+    table = pd.DataFrame(
+        {
+            "origin": ["2025-01-31", "2025-02-28"],
+            "target": "count",
+            "horizon_months": 1,
+            "point": [110.0, 90.0],
+            "model": "m",
+            "actual": [100.0, 100.0],
+            **{
+                c: [v, v]
+                for c, v in zip(QUANTILE_COLUMNS, [80, 85, 95, 100, 105, 115, 120], strict=True)
+            },
+        }
+    )
+    scores = score_table(table).iloc[0]
+    assert scores["wape"] == pytest.approx(0.1)
+    assert scores["bias"] == pytest.approx(0.0)
+    assert scores["coverage_80"] == 1.0 and scores["coverage_50"] == 1.0
+
+
+# baselines ----------------------------------------------------------------------------------------
+
+
+def test_weighted_pipeline_and_run_rate_by_hand():
+    frame = deals(
+        [
+            ("A", "2025-01-10", "2025-01-20", "won", 100.0, "P"),
+            ("B", "2025-01-15", "2025-02-10", "lost", 300.0, "P"),
+            ("C", "2025-02-01", "2025-03-15", "won", 300.0, "P"),
+            ("D", "2025-02-01", "2025-04-20", "open", 1000.0, "P"),
+            ("E", "2025-02-01", "2025-06-20", "open", 500.0, "P"),
+            ("F", "2025-02-01", None, "open", None, "P"),
+        ]
+    )
+    wp = weighted_pipeline(frame, "2025-03-31", 1)  # win rate 2/3; D in window, E not, F always
+    assert wp["count"] == pytest.approx(2 / 3 * 2)
+    assert wp["revenue"] == pytest.approx(2 / 3 * (1000 + 200))  # F takes the mean won amount
+    rr = run_rate(frame, "2025-03-31", 2)
+    assert rr == {"count": pytest.approx(2 / 3 * 2), "revenue": pytest.approx(400 / 3 * 2)}
+
+
+# the forecaster -----------------------------------------------------------------------------------
+
+
+def test_old_stalled_deals_count_for_little(final_export):
+    origin = month_end("2026-06")
+    known = pipeline_as_of(final_export, origin)
+    forecaster = PipelineForecaster(FAST).fit(known, origin)
+    outlook = open_deal_outlook(forecaster, known[known["status"] == "open"], horizon=3)
+    young = outlook.loc[outlook["age_months"] <= 1, "p_won_3m"].mean()
+    old = outlook.loc[outlook["age_months"] >= 12, "p_won_3m"].mean()
+    assert young > 0.15 and old < 0.05
+
+
+def test_forecast_is_reproducible_and_adds_up(final_export):
+    origin = month_end("2026-06")
+    known = pipeline_as_of(final_export, origin)
+    open_deals = known[known["status"] == "open"]
+    a = PipelineForecaster(FAST).fit(known, origin).predict(open_deals, (1, 2), random_seed=3)
+    b = PipelineForecaster(FAST).fit(known, origin).predict(open_deals, (1, 2), random_seed=3)
+    for key, values in a.draws.items():
+        np.testing.assert_array_equal(values, b.draws[key])
+    for h in (1, 2):
+        total = a.draws[(h, "count", "total")]
+        np.testing.assert_allclose(
+            total, a.draws[(h, "count", "open")] + a.draws[(h, "count", "new")]
+        )
+        by_product = sum(
+            v for (hh, t, c, _), v in a.by_group.items() if (hh, t, c) == (h, "count", "product")
+        )
+        np.testing.assert_allclose(by_product, total)
+    # windows are cumulative: two months win at least what one month wins, draw by draw
+    assert np.all(a.draws[(2, "count", "total")] >= a.draws[(1, "count", "total")])
+    table = forecast_table(a, known, "2026-06", target_revenue=1.0)
+    assert table["p_reach_target"].iloc[0] == pytest.approx(1.0)
+
+
+def test_unseen_product_and_empty_pipeline():
+    frame = deals(
+        [
+            ("A", "2025-01-10", "2025-02-10", "won", 100.0, "P"),
+            ("B", "2025-01-12", "2025-02-11", "lost", 10.0, "P"),
+            ("C", "2025-03-01", None, "open", 50.0, "NEW"),
+        ]
+    )
+    forecaster = PipelineForecaster(FAST).fit(frame[frame["product"] == "P"], "2025-03-31")
+    result = forecaster.predict(frame[frame["status"] == "open"], (1,), random_seed=1)
+    assert 0 <= result.draws[(1, "count", "open")].mean() <= 1
+    empty = forecaster.predict(frame.iloc[0:0], (1,), random_seed=1)
+    assert np.all(empty.draws[(1, "count", "open")] == 0)
+
+
+def test_backtest_file_format(tmp_path, final_export):
+    table = backtest(final_export, parse_origins("2026-05..2026-06"), (1, 2), config=FAST)
+    path = write_forecasts(table, tmp_path / "forecasts.csv")
+    written = pd.read_csv(path)
+    assert list(written.columns) == [*FORECAST_COLUMNS, "actual"]
+    assert set(written["model"]) == {"workbench", "weighted_pipeline", "run_rate"}
+    assert len(written) == 2 * 2 * 2 * 3  # origins x targets x horizons x models
+    wb = written[written["model"] == "workbench"]
+    assert (wb[list(QUANTILE_COLUMNS)].diff(axis=1).iloc[:, 1:] >= 0).all().all()
+    assert written["origin"].iloc[0] == "2026-05-31"
+
+
+@pytest.mark.slow
+def test_80_percent_intervals_cover_about_80_percent_of_simulated_histories():
+    """Over many simulated histories the 80% interval holds the truth about 80% of the time.
+
+    30 histories x 2 targets x 2 horizons = 120 intervals (correlated within a history). With
+    independent trials the share's sd would be 0.037; the band 0.65..0.93 allows for the
+    correlation and still fails intervals that are clearly too narrow or too wide.
+    """
+    config = replace(sample.SampleConfig(), n_opportunities=2_500, with_leads=False)
+    origin = month_end("2026-06")
+    inside = []
+    for seed in range(30):
+        history = sample.simulate_history(config, random_seed=1000 + seed)
+        final = conform_opportunities(sample.snapshot(history, config.end)[0])
+        known = pipeline_as_of(final, origin)
+        forecaster = PipelineForecaster(ForecastConfig(draws=600)).fit(known, origin)
+        result = forecaster.predict(known[known["status"] == "open"], (1, 2), random_seed=seed)
+        for h in (1, 2):
+            actual = outcomes_after(final, origin, h)
+            for target in ("count", "revenue"):
+                lo, hi = np.quantile(result.draws[(h, target, "total")], [0.1, 0.9])
+                inside.append(lo <= actual[target] <= hi)
+    share = float(np.mean(inside))
+    assert 0.65 <= share <= 0.93, share
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_maven_backtest_beats_the_crm_baselines(maven_pipeline):
+    frame = load_export(maven_pipeline, preset="maven", as_of="2018-01-31").frame
+    table = backtest(frame, parse_origins("2017-05..2017-11"), (1, 2))
+    scores = score_table(table).set_index(["model", "target", "horizon_months"])
+    for target in ("count", "revenue"):
+        for horizon in (1, 2):
+            wape = scores["wape"].xs((target, horizon), level=("target", "horizon_months"))
+            assert wape["workbench"] < wape["weighted_pipeline"]
+            assert wape["workbench"] < wape["run_rate"]
