@@ -68,7 +68,9 @@ def score_table(forecasts: pd.DataFrame) -> pd.DataFrame:
             crps_from_quantiles(a, dict(zip(QUANTILE_COLUMNS, r, strict=True)))
             if not np.isnan(r).any()
             else abs(p - a)
-            for a, p, r in zip(actual, point, group[list(QUANTILE_COLUMNS)].to_numpy(float), strict=True)
+            for a, p, r in zip(
+                actual, point, group[list(QUANTILE_COLUMNS)].to_numpy(float), strict=True
+            )
         ]
         has_intervals = group["q10"].notna().all()
         rows.append(
@@ -77,17 +79,15 @@ def score_table(forecasts: pd.DataFrame) -> pd.DataFrame:
                 "target": target,
                 "horizon_months": int(horizon),
                 "origins": len(group),
-                "wape": float(np.sum(np.abs(point - actual)) / denominator) if denominator else np.nan,
+                "wape": float(np.sum(np.abs(point - actual)) / denominator)
+                if denominator
+                else np.nan,
                 "bias": float(np.sum(point - actual) / denominator) if denominator else np.nan,
                 "crps": float(np.mean(crps)),
-                "coverage_50": float(
-                    np.mean((actual >= group["q25"]) & (actual <= group["q75"]))
-                )
+                "coverage_50": float(np.mean((actual >= group["q25"]) & (actual <= group["q75"])))
                 if has_intervals
                 else np.nan,
-                "coverage_80": float(
-                    np.mean((actual >= group["q10"]) & (actual <= group["q90"]))
-                )
+                "coverage_80": float(np.mean((actual >= group["q10"]) & (actual <= group["q90"])))
                 if has_intervals
                 else np.nan,
             }
