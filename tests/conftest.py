@@ -34,3 +34,16 @@ def maven_pipeline(shared_data: Path) -> Path:
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory) -> Path:
+    """A small synthetic sample (about 2,000 deals, leads, three month-end exports)."""
+    from dataclasses import replace
+
+    from pipeline_models import sample
+
+    out = tmp_path_factory.mktemp("small_sample")
+    config = replace(sample.SampleConfig(), n_opportunities=2_000)
+    sample.write_sample(out, config=config, random_seed=5, months=3)
+    return out

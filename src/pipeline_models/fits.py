@@ -1,0 +1,78 @@
+"""The period's model fits, shared by every report of a run.
+
+Every report notebook asks :func:`period_models` for the fitted models. The configuration and seed
+are the same everywhere, so the fit cache (keyed by model type, configuration, seed and aggregated
+inputs) holds one fit of each model per period, and the second report loads what the first fitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .models import CycleTimeModel, FitDiagnostics, RevenueModel, WinRateModel, fit_cached
+from .schema import present_groups
+
+WIN_GROUPS = ("product", "region", "owner", "lead_source")
+"""Grouping columns of the win-rate model, where the export has them."""
+REVENUE_GROUPS = ("product", "region")
+CYCLE_GROUPS = ("product",)
+
+
+@dataclass
+class PeriodModels:
+    """The fitted win-rate, revenue and cycle-time models of one period."""
+
+    win_rate: WinRateModel
+    revenue: RevenueModel
+    cycle_time: CycleTimeModel
+
+    def diagnostics(self) -> dict[str, FitDiagnostics]:
+        return {
+            "win rate": self.win_rate.diagnostics(),
+            "deal size": self.revenue.diagnostics(),
+            "cycle time": self.cycle_time.diagnostics(),
+        }
+
+    def warnings(self) -> list[str]:
+        """One line per model whose fit did not converge, for the top of a report."""
+        return [f"{name} model: {d.message}" for name, d in self.diagnostics().items() if not d.ok]
+
+    @property
+    def cache_hits(self) -> dict[str, bool]:
+        return {
+            "win_rate": bool(getattr(self.win_rate, "cache_hit_", False)),
+            "revenue": bool(getattr(self.revenue, "cache_hit_", False)),
+            "cycle_time": bool(getattr(self.cycle_time, "cache_hit_", False)),
+        }
+
+
+def model_groups(frame: pd.DataFrame, wanted: tuple[str, ...]) -> list[str]:
+    """The wanted grouping columns that hold values in ``frame`` (in the wanted order)."""
+    present = set(present_groups(frame))
+    return [g for g in wanted if g in present]
+
+
+def period_models(
+    frame: pd.DataFrame,
+    cache_dir: str | Path,
+    random_seed: int,
+    as_of: str | pd.Timestamp | None = None,
+) -> PeriodModels:
+    """Fit (or load from the cache) the three models on the canonical table of a period."""
+    as_of = None if as_of is None else str(pd.Timestamp(as_of).date())
+    win = fit_cached(
+        WinRateModel(groups=model_groups(frame, WIN_GROUPS)), frame, cache_dir, random_seed
+    )
+    revenue = fit_cached(
+        RevenueModel(groups=model_groups(frame, REVENUE_GROUPS)), frame, cache_dir, random_seed
+    )
+    cycle = fit_cached(
+        CycleTimeModel(groups=model_groups(frame, CYCLE_GROUPS), as_of=as_of),
+        frame,
+        cache_dir,
+        random_seed,
+    )
+    return PeriodModels(win, revenue, cycle)

@@ -1,0 +1,67 @@
+"""Every report notebook runs end to end through the runner on a small export.
+
+The runner executes each notebook with Papermill, renders it without code and publishes the set;
+this checks each report wrote its headline and that the HTML holds no code and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline_models.runner import RunOptions, list_notebooks, run
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = [p.stem for p in list_notebooks(ROOT / "notebooks")]
+
+
+@pytest.fixture(scope="module")
+def published(small_sample, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    exports = small_sample / "exports"
+    options = RunOptions(
+        export=exports / "opportunities_2026-10.csv",
+        leads=exports / "leads_2026-10.csv",
+        previous_export=exports / "opportunities_2026-09.csv",
+        period="2026-10",
+        reports_dir=out / "reports",
+        data_dir=out / "data",
+        cache_dir=out / "fits",
+        notebooks=ROOT / "notebooks",
+    )
+    result = run(options, progress=None)
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_report_renders_with_headline_and_no_code(published, name):
+    report = published.manifest["reports"][name]
+    assert report["status"] == "ok"
+    assert report["headline"], f"{name} wrote no headline figures"
+    html = (published.published / f"{name}.html").read_text()
+    assert "Traceback" not in html
+    assert "import " not in html.split("</head>")[1], "code leaked into the report"
+    assert "<script" not in html
+
+
+@pytest.mark.slow
+def test_index_links_every_report(published):
+    index = (published.published / "index.html").read_text()
+    for name in NOTEBOOKS:
+        assert f'href="{name}.html"' in index
+    manifest = json.loads((published.published / "manifest.json").read_text())
+    assert set(manifest["reports"]) == set(NOTEBOOKS)
+
+
+def test_notebooks_are_committed_without_outputs():
+    import nbformat
+
+    for path in (ROOT / "notebooks").glob("*.ipynb"):
+        nb = nbformat.read(str(path), as_version=4)
+        assert nb.metadata["kernelspec"]["name"] == "python3", path.name
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, path.name
