@@ -1,0 +1,94 @@
+"""The fit cache: every report of a run that asks for the same fit gets the same saved posterior.
+
+The key is a hash of the model type, its configuration, the random seed and the model's aggregated
+inputs (so a change in the data that the model cannot see does not force a refit, and any change
+it can see does). A hit loads the saved fit; a miss fits and saves it atomically: the fit is
+written to a temporary folder beside the entry and renamed into place, so a reader never sees a
+half-written fit and two writers racing leave one complete entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline_models.aggregate import table_hash
+from pipeline_models.models.base import FitMismatchError, PipelineModel
+
+
+def cache_key(model: PipelineModel, inputs: pd.DataFrame, random_seed: int | None) -> str:
+    """Hex key of a fit: model type, configuration, seed and aggregated inputs."""
+    payload = json.dumps(
+        {
+            "model_type": model.model_type,
+            "config": model.config,
+            "random_seed": random_seed,
+            "inputs": table_hash(inputs),
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def fit_cached[M: PipelineModel](
+    model: M,
+    frame: pd.DataFrame,
+    cache_dir: str | os.PathLike[str],
+    random_seed: int | None = None,
+) -> M:
+    """Return ``model`` fitted on ``frame``, from ``cache_dir`` when that fit was made before.
+
+    Parameters
+    ----------
+    model
+        An unfitted model (its configuration is part of the key).
+    frame
+        Canonical opportunities.
+    cache_dir
+        Folder shared by the reports of a run; created if missing.
+    random_seed
+        Seed of the fit (part of the key: an unseeded fit is cached under ``None``).
+
+    Returns
+    -------
+    PipelineModel
+        The loaded fit on a hit (a new instance of the model's class), else ``model`` itself
+        after fitting. ``cache_path_`` says where the fit lives; ``cache_hit_`` whether it was
+        loaded.
+    """
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    inputs = model.inputs(frame)
+    key = cache_key(model, inputs, random_seed)
+    entry = cache_dir / f"{model.model_type}-{key[:24]}"
+    if (entry / "fit.json").exists():
+        try:
+            loaded = type(model).load(entry, data_hash=table_hash(inputs))
+        except (FitMismatchError, OSError, ValueError, KeyError):
+            shutil.rmtree(entry, ignore_errors=True)  # stale or damaged: refit below
+        else:
+            loaded.progress = model.progress
+            loaded.cores = model.cores
+            loaded.cache_path_ = entry
+            loaded.cache_hit_ = True
+            return loaded  # type: ignore[return-value]
+    model.fit_inputs(inputs, random_seed=random_seed)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=cache_dir))
+    try:
+        model.save(tmp)
+        try:
+            os.replace(tmp, entry)
+        except OSError:  # another process finished the same fit first: keep theirs
+            pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    model.cache_path_ = entry
+    model.cache_hit_ = False
+    return model
