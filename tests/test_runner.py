@@ -21,7 +21,7 @@ ROWS = [
     "A3,2025-02-01,2025-06-30,Proposal,open,,USD,<script>alert(1)</script>,Ann",
 ]
 
-PARAMS = '''
+PARAMS = """
 period: str = "2025-03"  # month
 export_path: str = ""  # export
 preset: str = "canonical"  # preset
@@ -32,22 +32,26 @@ output_dir: str = "."  # output
 cache_dir: str = ""  # fit cache
 random_seed: int = 1  # seed
 fail: bool = False  # raise on purpose
-'''
-BODY = '''
+"""
+BODY = """
 from pipeline_models import report
 result, _ = report.load_inputs(export_path, preset)
 if fail:
     raise ValueError("planned failure")
 report.show_table(result.frame[["opportunity_id", "product"]])
 report.write_summary(output_dir, "Tiny", [("deals", len(result.frame))], warnings_=["thin data"])
-'''
+"""
 
 
 def make_notebooks(folder: Path, names=("tiny",), params: str = PARAMS) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
         nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
         nb.cells = [
             nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
             nbformat.v4.new_code_cell(BODY),
@@ -65,8 +69,13 @@ def setup(tmp_path):
 
     def options(**kw) -> RunOptions:
         base = dict(
-            export=export, period="2025-03", reports_dir=tmp_path / "reports",
-            data_dir=tmp_path / "data", notebooks=notebooks, cache_dir=tmp_path / "fits",
+            export=export,
+            period="2025-03",
+            reports_dir=tmp_path / "reports",
+            data_dir=tmp_path / "data",
+            notebooks=notebooks,
+            cache_dir=tmp_path / "fits",
+            fit_models=False,  # the tiny notebooks here use no model
         )
         base.update(kw)
         return RunOptions(**base)
@@ -181,7 +190,7 @@ def test_killed_run_leaves_the_published_set_intact(setup):
         "import sys\nfrom pathlib import Path\nfrom pipeline_models.runner import RunOptions, run\n"
         f"run(RunOptions(export=Path({str(export)!r}), period='2025-03', "
         f"reports_dir=Path({str(tmp_path / 'reports')!r}), data_dir=Path({str(tmp_path / 'data')!r}), "
-        f"notebooks=Path({str(slow)!r})), progress=print)\n"
+        f"notebooks=Path({str(slow)!r}), fit_models=False), progress=print)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     for line in proc.stdout:
@@ -195,3 +204,15 @@ def test_killed_run_leaves_the_published_set_intact(setup):
     assert run(options(), progress=None).exit_code == 0
     # and the killed run's half-written staging folder is gone
     assert not any((tmp_path / "reports" / ".staging").iterdir())
+
+
+@pytest.mark.slow
+def test_reports_run_side_by_side(setup):
+    tmp_path, _, options = setup
+    notebooks = make_notebooks(tmp_path / "nb_two", names=("first", "second"))
+    result = run(options(notebooks=notebooks, jobs=2), progress=None)
+    assert result.exit_code == 0
+    assert [r["status"] for r in result.manifest["reports"].values()] == ["ok", "ok"]
+    assert (result.published / "first.html").exists() and (
+        result.published / "second.html"
+    ).exists()

@@ -103,6 +103,7 @@ class RunOptions:
     jobs: int = 1
     cache_dir: Path | None = None
     root: Path | None = None
+    fit_models: bool = True  # fit the shared models before the reports (off: tiny test runs)
 
 
 @dataclass
@@ -572,6 +573,11 @@ def _run_locked(options, paths, notebooks, declared, started, progress) -> RunRe
             f"{len(result.quarantine)} rows of the export were skipped as bad; see quarantine.csv"
         )
 
+    if options.fit_models:
+        manifest["models"] = _fit_models(
+            result.frame, options.period, cache_dir, options.random_seed, progress, timings
+        )
+        manifest["run_warnings"].extend(manifest["models"]["warnings"])
     failures = _execute_all(
         options, paths, notebooks, declared, base_parameters, manifest, progress
     )
@@ -601,51 +607,103 @@ def _run_locked(options, paths, notebooks, declared, started, progress) -> RunRe
     return RunResult(code, published, manifest)
 
 
+def _execute_one(notebook: Path, executed: Path, parameters: dict) -> tuple[float, str | None]:
+    """Execute one notebook (in a worker process when reports run side by side)."""
+    t0 = time.perf_counter()
+    try:
+        execute_notebook(notebook, executed, parameters, notebook.parent)
+    except RunError as exc:
+        return time.perf_counter() - t0, str(exc)
+    return time.perf_counter() - t0, None
+
+
 def _execute_all(options, paths, notebooks, declared, base, manifest, progress) -> list[str]:
-    """Execute and render each notebook; return failure messages (empty when all succeeded)."""
+    """Execute and render each notebook; return failure messages (empty when all succeeded).
+
+    With ``options.jobs > 1`` notebooks execute side by side in worker processes (each runs its
+    own kernel); rendering and bookkeeping stay in this process, in report order.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
     failures = []
     total = len(notebooks)
+    jobs = []
+    for notebook in notebooks:
+        name = notebook.stem
+        files = paths.report_files(name)
+        files.mkdir(parents=True, exist_ok=True)
+        parameters = {**base, "output_dir": str(files.resolve())}
+        for key, value in options.params.items():
+            if key in declared[name]:
+                parameters[key] = coerce_parameter(str(value), declared[name][key])
+        manifest["reports"][name] = {"status": "running", "parameters": parameters}
+        jobs.append((notebook, files / f"{name}.ipynb", parameters))
     with _kernel_of_this_python():
-        for index, notebook in enumerate(notebooks, start=1):
-            name = notebook.stem
-            files = paths.report_files(name)
-            files.mkdir(parents=True, exist_ok=True)
-            parameters = {**base, "output_dir": str(files.resolve())}
-            for key, value in options.params.items():
-                if key in declared[name]:
-                    parameters[key] = coerce_parameter(str(value), declared[name][key])
-            executed = files / f"{name}.ipynb"
-            entry = {"status": "running", "parameters": parameters}
-            manifest["reports"][name] = entry
-            _say(progress, f"[{index}/{total}] {name}: executing ...")
-            t0 = time.perf_counter()
-            try:
-                execute_notebook(notebook, executed, parameters, notebook.parent)
-            except RunError as exc:
-                entry.update(status="failed", error=str(exc))
-                failures.append(str(exc))
-                _say(progress, f"[{index}/{total}] {name}: FAILED: {exc}")
-                continue
-            entry["execute_s"] = round(time.perf_counter() - t0, 2)
-            t0 = time.perf_counter()
-            render_html(executed, paths.staging / f"{name}.html")
-            entry["render_s"] = round(time.perf_counter() - t0, 2)
-            summary_path = files / SUMMARY_FILE
-            if summary_path.exists():
-                summary = json.loads(summary_path.read_text())
-                entry.update(
-                    title=summary.get("title", name),
-                    headline=summary.get("headline", []),
-                    warnings=summary.get("warnings", []),
-                )
-            else:
-                entry.update(title=name, headline=[], warnings=[f"{name} wrote no {SUMMARY_FILE}"])
-            entry["status"] = "ok"
-            _say(
-                progress,
-                f"[{index}/{total}] {name}: done in {entry['execute_s'] + entry['render_s']:.1f} s",
+        if options.jobs > 1 and len(jobs) > 1:
+            _say(progress, f"Executing {total} reports, {options.jobs} at a time ...")
+            with ProcessPoolExecutor(max_workers=options.jobs) as pool:
+                futures = [pool.submit(_execute_one, *job) for job in jobs]
+                outcomes = [f.result() for f in futures]
+        else:
+            outcomes = []
+            for index, job in enumerate(jobs, start=1):
+                _say(progress, f"[{index}/{total}] {job[0].stem}: executing ...")
+                outcomes.append(_execute_one(*job))
+    for index, ((notebook, executed, _), (seconds, error)) in enumerate(
+        zip(jobs, outcomes, strict=True), start=1
+    ):
+        name = notebook.stem
+        entry = manifest["reports"][name]
+        entry["execute_s"] = round(seconds, 2)
+        if error:
+            entry.update(status="failed", error=error)
+            failures.append(error)
+            _say(progress, f"[{index}/{total}] {name}: FAILED: {error}")
+            continue
+        t0 = time.perf_counter()
+        render_html(executed, paths.staging / f"{name}.html")
+        entry["render_s"] = round(time.perf_counter() - t0, 2)
+        summary_path = executed.parent / SUMMARY_FILE
+        if summary_path.exists():
+            summary = json.loads(summary_path.read_text())
+            entry.update(
+                title=summary.get("title", name),
+                headline=summary.get("headline", []),
+                warnings=summary.get("warnings", []),
             )
+        else:
+            entry.update(title=name, headline=[], warnings=[f"{name} wrote no {SUMMARY_FILE}"])
+        entry["status"] = "ok"
+        _say(progress, f"[{index}/{total}] {name}: done in {seconds + entry['render_s']:.1f} s")
     return failures
+
+
+def _fit_models(frame, period: str, cache_dir: Path, seed: int, progress, timings: dict) -> dict:
+    """Fit the period's models once, before any report, so every report loads the same fits."""
+    from .asof import month_end
+    from .fits import period_models
+
+    t0 = time.perf_counter()
+    _say(progress, "Fitting the period's models (win rate, deal size, cycle time) ...")
+    models = period_models(frame, cache_dir, seed, as_of=month_end(period))
+    timings["model_fits"] = time.perf_counter() - t0
+    hits = models.cache_hits
+    cached = "loaded from the fit cache" if all(hits.values()) else "fitted"
+    _say(progress, f"  models {cached} in {timings['model_fits']:.1f} s")
+    return {
+        "cache_hits": hits,
+        "diagnostics": {
+            name: {
+                "max_rhat": d.max_rhat,
+                "min_ess_bulk": d.min_ess_bulk,
+                "divergences": d.divergences,
+                "ok": d.ok,
+                "message": d.message,
+            }
+            for name, d in models.diagnostics().items()
+        },
+        "warnings": models.warnings(),
+    }
 
 
 __all__ = ["RunError", "RunOptions", "RunResult", "run", "STANDARD_PARAMETERS", "Problem"]
