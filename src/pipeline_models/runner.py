@@ -11,6 +11,7 @@ import contextlib
 import errno
 import fcntl
 import json
+import multiprocessing
 import os
 import platform
 import shutil
@@ -641,7 +642,9 @@ def _execute_all(options, paths, notebooks, declared, base, manifest, progress) 
     with _kernel_of_this_python():
         if options.jobs > 1 and len(jobs) > 1:
             _say(progress, f"Executing {total} reports, {options.jobs} at a time ...")
-            with ProcessPoolExecutor(max_workers=options.jobs) as pool:
+            # spawn, not fork: this process may hold threads (fork would copy their locks)
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context) as pool:
                 futures = [pool.submit(_execute_one, *job) for job in jobs]
                 outcomes = [f.result() for f in futures]
         else:
