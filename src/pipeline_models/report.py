@@ -11,6 +11,7 @@ import html
 import json
 import logging
 import os
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -71,10 +72,12 @@ def fmt_pct(value: float, digits: int = 0) -> str:
 
 def escape(text: object) -> str:
     """Escape a value for HTML and Markdown: the value shows as text, never as markup."""
-    escaped = html.escape(str(text), quote=True)
-    for ch in ("\\", "`", "*", "_", "[", "]", "|", "#", "$"):
+    # Markdown characters first, then HTML: quotes stay as typed (harmless in Markdown text, and
+    # an entity like &#x27; would have its '#' escaped into visible text)
+    escaped = str(text)
+    for ch in ("\\", "`", "*", "_", "[", "]", "|", "#", "$", "!"):
         escaped = escaped.replace(ch, "\\" + ch)
-    return escaped
+    return html.escape(escaped, quote=False)
 
 
 def say(template: str, **values: object) -> None:
@@ -157,13 +160,23 @@ def _json_default(value):
 
 
 NEUTRALISE = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER_TEXT = re.compile(r"[+-]?\d+(?:[.,]\d+)*(?:[eE][+-]?\d+)?")
+
+
+def _is_formula(value: object) -> bool:
+    """Text a spreadsheet would read as a formula. A number written as text ('-5', '-1,234.50')
+    starts with a sign but can only ever be a number, so it is left as it is."""
+    return (
+        isinstance(value, str)
+        and value.startswith(NEUTRALISE)
+        and _NUMBER_TEXT.fullmatch(value) is None
+    )
 
 
 def safe_cell(value: object) -> object:
-    """Neutralise a spreadsheet formula: text starting with = + - @ gets a leading quote."""
-    if isinstance(value, str) and value.startswith(NEUTRALISE):
-        return "'" + value
-    return value
+    """Neutralise a spreadsheet formula: text starting with = + - @ (or tab, CR) gets a leading
+    quote; numbers, and text that is just a number, stay as they are."""
+    return "'" + value if _is_formula(value) else value
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -181,6 +194,48 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
+def write_excel(frame: pd.DataFrame, path: str | Path, sheet: str = "data") -> Path:
+    """Write an .xlsx a spreadsheet can open safely, atomically.
+
+    A text cell is always stored as text: one that looks like a formula is kept as written,
+    marked with Excel's quote prefix so that not even editing the cell turns it into a formula.
+    Numbers and dates stay numbers and dates.
+    """
+    import openpyxl
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook = openpyxl.Workbook()
+    worksheet = workbook.active
+    worksheet.title = sheet
+    for c, name in enumerate(frame.columns, start=1):
+        _excel_cell(worksheet.cell(row=1, column=c), str(name))
+    for r, record in enumerate(frame.itertuples(index=False), start=2):
+        for c, value in enumerate(record, start=1):
+            _excel_cell(worksheet.cell(row=r, column=c), value)
+    tmp = path.with_name(path.name + ".tmp")
+    workbook.save(tmp)
+    tmp.replace(path)
+    return path
+
+
+def _excel_cell(cell, value: object) -> None:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return
+    if isinstance(value, float) and value != value:  # NaN
+        return
+    if isinstance(value, pd.Timestamp):
+        value = value.tz_localize(None) if value.tzinfo else value
+        value = value.to_pydatetime()
+    elif hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()  # numpy scalars
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"  # openpyxl would store '=...' as a formula
+        if _is_formula(value):
+            cell.quotePrefix = True
+
+
 __all__ = [
     "ExportError",
     "escape",
@@ -193,5 +248,6 @@ __all__ = [
     "show_table",
     "show_warnings",
     "write_csv",
+    "write_excel",
     "write_summary",
 ]
