@@ -1,7 +1,13 @@
 """Read a CRM export (CSV, Parquet or Excel) into the canonical contract, listing every problem.
 
 The loader never changes the file it reads. Every value is read as text first, so that a problem
-can quote the cell as the user sees it, and every row keeps its line number in the file.
+can quote the cell as the user sees it, and every record keeps its row number: the row a
+spreadsheet shows it on (header = 1; an empty line is a row; a quoted value that spans lines
+stays on one row).
+
+Well-formed CSV goes through Arrow's parser in one pass; only a file whose records do not all have
+the header's number of fields (or that holds empty lines) is read a second time, record by record,
+so that each broken record is named by its row and kept for the quarantine file.
 """
 
 from __future__ import annotations
@@ -29,11 +35,17 @@ from .schema import (
 )
 
 ROW = "_row"
-"""Internal column: the record's line number in the file (header = 1)."""
+"""Internal column: the record's row number in the file (header = 1)."""
+
+BROKEN = "_broken"
+"""Internal column, present only when needed: how many fields a record holds when that differs
+from the header (its cells are then padded or, for extra fields, joined into the last cell)."""
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "CHF": "CHF"}
 _BAD_ROWS_MODES = ("error", "skip")
+_DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+_TEXT = pd.StringDtype("pyarrow")
 
 
 @dataclass
@@ -42,7 +54,8 @@ class LoadResult:
 
     ``frame`` is the canonical opportunities (or leads) table; ``problems`` holds warnings (and,
     with ``on_bad_rows="skip"``, the row errors whose rows went to ``quarantine``); ``info`` says
-    what was understood (encoding, delimiter, mapping, column sources, status counts).
+    what was understood (encoding, delimiter, mapping, column sources, status counts, and
+    ``rows``: the data records the file holds).
     """
 
     frame: pd.DataFrame
@@ -60,15 +73,16 @@ class LoadResult:
 
 
 def sniff_encoding(raw: bytes) -> tuple[str, str | None]:
-    """Encoding of ``raw`` (BOM first, then UTF-8, then Windows-1252), and a note when guessed."""
+    """Encoding of ``raw`` (BOM first, then UTF-8, then Windows-1252), and a note when not UTF-8."""
     if raw.startswith(codecs.BOM_UTF8):
         return "utf-8-sig", None
+    utf16 = "encoded as UTF-16, not UTF-8: read as UTF-16"
     if raw.startswith(codecs.BOM_UTF16_LE) or raw.startswith(codecs.BOM_UTF16_BE):
-        return "utf-16", None
+        return "utf-16", utf16
     # UTF-16 without BOM: every other byte is zero in ASCII text
     sample = raw[:4096]
     if sample and sample.count(b"\x00") > len(sample) // 4:
-        return ("utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"), None
+        return ("utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"), utf16
     try:
         raw.decode("utf-8")
         return "utf-8", None
@@ -78,7 +92,8 @@ def sniff_encoding(raw: bytes) -> tuple[str, str | None]:
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter among , ; tab | that splits the header and first lines most consistently."""
-    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    head = text[: 1 << 16]
+    lines = [line for line in head.splitlines()[:50] if line.strip()]
     if not lines:
         return ","
     best, best_score = ",", (-1, 0)
@@ -94,9 +109,11 @@ def sniff_delimiter(text: str) -> str:
 
 
 def read_table(path: str | Path, sheet: str | int | None = None) -> tuple[pd.DataFrame, dict, list]:
-    """Read a CSV, Parquet or Excel file as text cells, with line numbers in ``_row``.
+    """Read a CSV, Parquet or Excel file as text cells, with row numbers in ``_row``.
 
-    Returns the frame, what was detected (format, encoding, delimiter) and problems.
+    Empty records are left out (their rows are listed in ``info["blank_rows"]``). A CSV record
+    whose field count differs from the header's is kept, padded, with its field count in
+    ``_broken``. Returns the frame, what was detected (format, encoding, delimiter) and problems.
     """
     path = Path(path)
     name = str(path)
@@ -105,62 +122,120 @@ def read_table(path: str | Path, sheet: str | int | None = None) -> tuple[pd.Dat
     if path.is_dir():
         raise ExportError([Problem(name, "is a folder, not a file")], headline="cannot read")
     suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        frame = pd.read_parquet(path)
-        info = {"format": "parquet"}
-        problems: list[Problem] = []
-    elif suffix in (".xlsx", ".xlsm", ".xls"):
-        frame, info, problems = _read_excel(path, sheet)
-    else:
-        frame, info, problems = _read_csv(path)
-    if frame.columns.duplicated().any():
-        dup = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+    kind = {".parquet": "Parquet", ".xlsx": "Excel", ".xlsm": "Excel", ".xls": "Excel"}.get(
+        suffix, "CSV"
+    )
+    try:
+        if kind == "Parquet":
+            frame, info, problems = _read_parquet(path)
+        elif kind == "Excel":
+            frame, info, problems = _read_excel(path, sheet)
+        else:
+            frame, info, problems = _read_csv(path)
+    except ExportError:
+        raise
+    except OSError as exc:
         raise ExportError(
-            [
-                Problem(name, f"column name '{c}' appears more than once in the header", column=c)
-                for c in dup
-            ],
-            headline="the header repeats column names",
+            [Problem(name, f"cannot be read: {exc.strerror or exc}")], headline="cannot read"
+        ) from None
+    except Exception as exc:  # a damaged file: the reader's own words, never a traceback
+        raise ExportError(
+            [Problem(name, f"is not a readable {kind} file ({type(exc).__name__}: {exc})")],
+            headline="cannot read the export",
+        ) from None
+    _check_duplicate_header([str(c) for c in frame.columns if c not in (ROW, BROKEN)], name)
+    blank = _blank_records(frame)
+    if blank.any():
+        rows = frame.loc[blank, ROW].to_numpy()
+        last = frame.loc[~blank, ROW].max() if (~blank).any() else 0
+        inner = tuple(int(r) for r in rows if r < last)
+        info["blank_rows"] = [int(r) for r in rows]
+        if inner:
+            problems.append(Problem(name, "empty line ignored", rows=inner, severity=WARNING))
+        frame = frame.loc[~blank.to_numpy()]
+    if frame.empty:
+        raise ExportError(
+            [Problem(name, "the file has a header but no data rows")], headline="empty export"
         )
-    frame = frame.copy()
-    frame[ROW] = np.arange(2, len(frame) + 2)
-    return frame, info, problems
+    return frame.reset_index(drop=True), info, problems
+
+
+def _blank_records(frame: pd.DataFrame) -> pd.Series:
+    blank = pd.Series(True, index=frame.index)
+    for column in frame.columns:
+        if column not in (ROW, BROKEN):
+            blank &= _blank(frame[column])
+    return blank
+
+
+def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict, list]:
+    frame = pd.read_parquet(path)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    text = pd.DataFrame({c: _as_text(frame[c]) for c in frame.columns}, index=frame.index)
+    text[ROW] = np.arange(2, len(text) + 2)
+    return text, {"format": "parquet"}, []
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.strftime("%Y-%m-%dT%H:%M:%S").astype(_TEXT)
+    return series.astype(_TEXT)
+
+
+def _excel_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # an id typed 12345 comes back as 12345.0
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
 
 
 def _read_excel(path: Path, sheet) -> tuple[pd.DataFrame, dict, list]:
     import openpyxl
 
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    sheet_name = sheet if sheet is not None else workbook.sheetnames[0]
-    rows = list(workbook[sheet_name].iter_rows(values_only=True))
-    workbook.close()
-    if not rows:
+    try:
+        sheet_name = sheet if sheet is not None else workbook.sheetnames[0]
+        rows = [
+            [_excel_text(v) for v in r] for r in workbook[sheet_name].iter_rows(values_only=True)
+        ]
+    finally:
+        workbook.close()
+    # the header is the first row holding anything; rows keep the numbers Excel shows
+    start = next((i for i, r in enumerate(rows) if any(v.strip() for v in r)), None)
+    if start is None:
         raise ExportError([Problem(str(path), "the sheet is empty")], headline="empty export")
-    header = ["" if h is None else str(h).strip() for h in rows[0]]
-    body = [
-        ["" if v is None else (v.isoformat() if hasattr(v, "isoformat") else str(v)) for v in r]
-        for r in rows[1:]
-    ]
-    frame = pd.DataFrame(body, columns=header, dtype="object")
-    _check_duplicate_header(header, str(path))
+    header = [h.strip() for h in rows[start]]
+    width = len(header)
+    body = [(r + [""] * width)[:width] for r in rows[start + 1 :]]
+    frame = pd.DataFrame(body, columns=header, dtype=_TEXT)
+    frame[ROW] = np.arange(start + 2, start + 2 + len(body))
     return frame, {"format": "excel", "sheet": sheet_name}, []
 
 
 def _check_duplicate_header(header: list[str], name: str) -> None:
-    seen, dup = set(), []
+    seen: dict[str, str] = {}
+    problems = []
     for h in header:
-        key = h.strip()
-        if key in seen and key not in dup:
-            dup.append(key)
-        seen.add(key)
-    if dup:
-        raise ExportError(
-            [
-                Problem(name, f"column name '{c}' appears more than once in the header", column=c)
-                for c in dup
-            ],
-            headline="the header repeats column names",
-        )
+        key = h.strip().lower()
+        if not key:
+            continue  # an unnamed column feeds nothing
+        if key in seen:
+            first = seen[key]
+            reason = (
+                f"column name '{h.strip()}' appears more than once in the header"
+                if first == h.strip()
+                else f"column names '{first}' and '{h.strip()}' differ only in case: "
+                "the loader cannot tell them apart"
+            )
+            if not any(p.reason == reason for p in problems):
+                problems.append(Problem(name, reason, column=h.strip()))
+        else:
+            seen[key] = h.strip()
+    if problems:
+        raise ExportError(problems, headline="the header repeats column names")
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, dict, list]:
@@ -172,51 +247,103 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict, list]:
     text = raw.decode(encoding, errors="replace")
     if text.startswith("\ufeff"):
         text = text[1:]
+    if not text.strip(" \t\r\n\x00"):
+        raise ExportError([Problem(name, "the file is empty")], headline="empty export")
     problems = [Problem(name, note, severity=WARNING)] if note else []
     delimiter = sniff_delimiter(text)
-    header_line = text.splitlines()[0] if text.splitlines() else ""
-    header = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter), [])]
-    _check_duplicate_header(header, name)
-    frame = pd.read_csv(
-        io.StringIO(text),
-        sep=delimiter,
-        dtype=str,
-        keep_default_na=False,
-        na_values=[],
-        skipinitialspace=False,
-        on_bad_lines="skip",  # reported below as ragged lines, with their line numbers
-    )
-    frame.columns = [str(c).strip() for c in frame.columns]
-    info = {"format": "csv", "encoding": encoding, "delimiter": delimiter}
-    # Records with too few fields come back padded with empty cells, too many are skipped: both
-    # are reported as errors here, so no row is lost in silence.
-    ragged = _ragged_lines(text, delimiter, len(header))
-    if ragged:
+    if delimiter != ",":
         problems.append(
             Problem(
                 name,
-                f"line has a different number of fields than the header ({len(header)}): "
-                "a truncated or broken record",
-                rows=tuple(ragged),
+                f"fields are separated by {_DELIMITER_NAMES[delimiter]}, not commas: "
+                f"read with {delimiter!r} as delimiter",
+                severity=WARNING,
             )
         )
-    if frame.empty:
-        raise ExportError(
-            [Problem(name, "the file has a header but no data rows")], headline="empty export"
-        )
+    header = [
+        h.strip() for h in next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    ]
+    _check_duplicate_header(header, name)
+    info = {"format": "csv", "encoding": encoding, "delimiter": delimiter}
+    frame = _read_csv_arrow(text, delimiter, len(header))
+    if frame is None:
+        frame = _read_csv_records(text, delimiter, len(header), name)
+        info["parser"] = "record by record"
+    frame.columns = [*header, *frame.columns[len(header) :]]
     return frame, info, problems
 
 
-def _ragged_lines(text: str, delimiter: str, width: int) -> list[int]:
-    """Line numbers (header = 1) of records whose field count differs from the header's."""
-    bad = []
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    for number, fields in enumerate(reader, start=1):
-        if number == 1 or not fields or fields == [""]:
-            continue
-        if len(fields) != width:
-            bad.append(reader.line_num)
-    return bad
+def _read_csv_arrow(text: str, delimiter: str, width: int) -> pd.DataFrame | None:
+    """Parse well-formed CSV text with Arrow; None when a record is ragged (or Arrow gives up)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    ragged = []
+
+    def on_invalid(row) -> str:
+        ragged.append(row)
+        return "skip"
+
+    names = [f"c{i}" for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None
+    if ragged:
+        return None
+    frame = table.to_pandas(types_mapper={pa.string(): _TEXT, pa.large_string(): _TEXT}.get)
+    frame = frame.iloc[1:]  # the header, read as a record so that it is split the same way
+    frame[ROW] = np.arange(2, len(frame) + 2)
+    return frame
+
+
+def _read_csv_records(text: str, delimiter: str, width: int, name: str) -> pd.DataFrame:
+    """Split CSV text record by record, keeping records whose field count differs from the header's.
+
+    A short record is padded with empty cells; a long one keeps its extra fields joined into its
+    last cell, so the quarantine file holds the record whole.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records, numbers, counts = [], [], []
+    number = 1
+    try:
+        next(reader)
+        for number, fields in enumerate(reader, start=2):
+            n = len(fields)
+            if n == width:
+                records.append(fields)
+            elif n > width:
+                records.append([*fields[: width - 1], delimiter.join(fields[width - 1 :])])
+            else:
+                records.append(fields + [""] * (width - n))
+            numbers.append(number)
+            counts.append(n)
+    except csv.Error as exc:
+        raise ExportError(
+            [Problem(name, f"record cannot be split into fields ({exc})", rows=(number + 1,))],
+            headline="cannot read the export",
+        ) from None
+    frame = pd.DataFrame(records, columns=[f"c{i}" for i in range(width)], dtype=_TEXT)
+    frame[ROW] = numbers
+    counts = np.asarray(counts)
+    empty = np.asarray([not any(f.strip() for f in r) for r in records], dtype=bool)
+    frame[BROKEN] = pd.array(np.where((counts != width) & ~empty, counts, 0), dtype="Int64")
+    frame[BROKEN] = frame[BROKEN].mask(frame[BROKEN] == 0)
+    return frame
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,108 +354,325 @@ def _blank(series: pd.Series) -> pd.Series:
     return series.isna() | (series.astype("string").str.strip().fillna("") == "")
 
 
+def _text(series: pd.Series) -> pd.Series:
+    return series.astype(_TEXT).str.strip()
+
+
+def _extract(series: pd.Series, pattern: str) -> pd.DataFrame:
+    """Named groups of ``pattern`` for cells that match it (Arrow's regex engine: fast)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    plain = re.sub(r"\(\?P<\w+>", "(?:", pattern)  # the same pattern without its groups
+    matched = _flag(series.astype(_TEXT).str.contains(plain, regex=True))
+    subset = series[matched].astype(_TEXT)
+    if subset.empty:
+        return pd.DataFrame(index=subset.index)
+    struct = pc.extract_regex(pa.array(subset.array), pattern=pattern)
+    return pd.DataFrame(
+        {
+            struct.type.field(i).name: pd.Series(struct.field(i), index=subset.index, dtype=_TEXT)
+            for i in range(struct.type.num_fields)
+        }
+    )
+
+
+_SLASHED = r"^(?P<first>\d{1,2})[/.\-](?P<second>\d{1,2})[/.\-](?P<year>\d{4}|\d{2})(?:$|[ T])"
+_SERIAL = r"^\d{5}(?:\.\d+)?$"
+_TIME_ZONE = r"^(.*\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) *(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
+_NS_MIN, _NS_MAX = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
+
+
+@dataclass
+class _DateOrder:
+    """How the slashed dates of an export's date columns are ordered."""
+
+    dayfirst: bool | None  # None: no slashed dates, or both orders seen
+    mixed: bool = False
+    ambiguous: bool = False  # slashed dates seen, none with a part above 12
+    slashed: list[bool] = field(default_factory=list)  # per column: holds slashed dates
+    evidence: list[pd.Series] = field(default_factory=list)  # per column: a part above 12
+    dayfirst_example: str = ""
+    monthfirst_example: str = ""
+
+
+def _date_order(columns: list[pd.Series]) -> _DateOrder:
+    """Decide day-first or month-first from every slashed date of the export at once.
+
+    A part above 12 in first place proves day-first, in second place month-first; an export that
+    shows both is mixed, and one that shows neither is ambiguous (read month-first, with a warning).
+    """
+    order = _DateOrder(None)
+    day_examples, month_examples = [], []
+    for series in columns:
+        parts = _extract(_text(series), _SLASHED)
+        evidence = pd.Series(False, index=series.index)
+        order.slashed.append(not parts.empty)
+        if not parts.empty:
+            first, second = parts["first"].astype(int), parts["second"].astype(int)
+            day_examples += series[first[first > 12].index].head(1).tolist()
+            month_examples += series[second[second > 12].index].head(1).tolist()
+            evidence[parts.index] = ((first > 12) | (second > 12)).to_numpy()
+        order.evidence.append(evidence)
+    if day_examples and month_examples:
+        order.mixed = True
+        order.dayfirst_example, order.monthfirst_example = day_examples[0], month_examples[0]
+    elif day_examples:
+        order.dayfirst = True
+    elif month_examples or any(order.slashed):
+        order.dayfirst = False
+        order.ambiguous = not month_examples
+    return order
+
+
 def parse_dates(
     series: pd.Series, date_format: str | None = None, dayfirst: bool | None = None
 ) -> tuple[pd.Series, pd.Series, str]:
     """Parse text dates; return (dates, unparseable mask, how they were read).
 
-    Handles ISO dates, day-first and month-first slashed dates (decided from values whose first
-    or second part exceeds 12), Excel serial numbers and an explicit ``date_format``.
+    Handles ISO dates (a time and a UTC offset are allowed; the date is the one written),
+    day-first and month-first slashed dates (decided from values whose first or second part
+    exceeds 12 unless ``dayfirst`` says), Excel serial numbers and an explicit ``date_format``.
     """
-    text = series.astype("string").str.strip()
+    text = _text(series)
     blank = _blank(series)
     values = text[~blank]
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     if date_format:
-        parsed = pd.to_datetime(values, format=date_format, errors="coerce")
+        found = pd.to_datetime(values, format=date_format, errors="coerce")
+        _put(parsed, found)
         how = f"format {date_format}"
     else:
-        numeric = pd.to_numeric(values, errors="coerce")
-        serial = numeric.notna() & numeric.between(10_000, 80_000)
-        parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+        serial = values.str.fullmatch(_SERIAL).fillna(False).astype(bool)
         if serial.any():
-            parsed[serial] = EXCEL_EPOCH + pd.to_timedelta(numeric[serial].round(), unit="D")
-        rest = values[~serial]
+            days = values[serial].astype("float64")
+            days = days[days.between(10_000, 80_000)]
+            parsed[days.index] = EXCEL_EPOCH + pd.to_timedelta(days.round(), unit="D")
+        parts = _extract(values[~serial], _SLASHED)
+        slashed = pd.Series(False, index=values.index)
+        slashed[parts.index] = True
         how = "ISO (YYYY-MM-DD)"
-        if len(rest):
-            slashed = rest.str.match(r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}")
-            iso = pd.to_datetime(rest[~slashed], errors="coerce", format="ISO8601")
-            parsed[iso.index] = iso
-            if slashed.any():
-                parts = rest[slashed].str.extract(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})")
-                first, second = parts[0].astype(int), parts[1].astype(int)
-                if dayfirst is None:
-                    dayfirst = bool((first > 12).any()) and not bool((second > 12).any())
-                    how = "day-first (DD/MM/YYYY)" if dayfirst else "month-first (MM/DD/YYYY)"
-                    if (first > 12).any() and (second > 12).any():
-                        how = "mixed day-first and month-first"
-                else:
-                    how = "day-first (DD/MM/YYYY)" if dayfirst else "month-first (MM/DD/YYYY)"
-                day = first if dayfirst else second
-                month = second if dayfirst else first
-                year = parts[2].astype(int)
-                year = year.where(year >= 100, year + 2000)
-                slashed_dates = pd.to_datetime(
-                    pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce"
-                )
-                parsed[slashed_dates.index] = slashed_dates
-            if serial.any():
-                how += " and Excel serial numbers"
-        elif serial.any():
-            how = "Excel serial numbers"
+        if len(parts):
+            first, second = parts["first"].astype(int), parts["second"].astype(int)
+            if dayfirst is None:
+                if (first > 12).any() and (second > 12).any():
+                    how = "mixed day-first and month-first"
+                dayfirst = bool((first > 12).any()) and not bool((second > 12).any())
+            if not how.startswith("mixed"):
+                how = "day-first (DD/MM/YYYY)" if dayfirst else "month-first (MM/DD/YYYY)"
+            year = parts["year"].astype(int)
+            year = year.where(year >= 100, year + 2000)
+            found = pd.to_datetime(
+                pd.DataFrame(
+                    {
+                        "year": year,
+                        "month": second if dayfirst else first,
+                        "day": first if dayfirst else second,
+                    }
+                ),
+                errors="coerce",
+            )
+            _put(parsed, found)
+        iso = values[~serial & ~slashed]
+        if len(iso):
+            # the date a CRM user saw is the one written: drop a UTC offset rather than convert
+            zoned = _flag(iso.str.contains(_TIME_ZONE.replace("(.*", "(?:.*", 1)))
+            if zoned.any():
+                iso = iso.where(~zoned, iso[zoned].str.replace(_TIME_ZONE, r"\1", regex=True))
+            _put(parsed, pd.to_datetime(iso, errors="coerce", format="ISO8601"))
+            if len(parts):
+                how = how + " and ISO"
+        if serial.any():
+            how = "Excel serial numbers" if serial.all() else how + " and Excel serial numbers"
     out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
-    out[parsed.index] = parsed.astype("datetime64[ns]")
+    out[parsed.index] = parsed
     bad = ~blank & out.isna()
     return out, bad, how
 
 
+def _put(target: pd.Series, found: pd.Series) -> None:
+    """Copy parsed dates into ``target`` (nanosecond dates; out-of-range dates stay NaT)."""
+    if found.empty:
+        return
+    if getattr(found.dt, "tz", None) is not None:
+        found = found.dt.tz_localize(None)
+    inside = found.notna() & (found >= _NS_MIN) & (found <= _NS_MAX)
+    target[found.index[inside.to_numpy()]] = found[inside].astype("datetime64[ns]")
+
+
 def infer_dayfirst(series: pd.Series) -> bool | None:
     """Whether slashed dates are day-first: True when some first part exceeds 12 and no second
-    part does, False otherwise; None when there are no slashed dates. Mixed orders (both parts
-    above 12 somewhere) are left to :func:`parse_dates`, which reports them."""
-    text = series.astype("string").str.strip()
-    parts = text.str.extract(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}").dropna()
-    if parts.empty:
-        return None
-    first, second = parts[0].astype(int), parts[1].astype(int)
-    if (first > 12).any() and (second > 12).any():
-        return None
-    return bool((first > 12).any())
+    part does, False otherwise; None when there are no slashed dates or both orders occur."""
+    order = _date_order([series])
+    return None if order.mixed else order.dayfirst
 
 
-_AMOUNT_CLEAN = re.compile(r"[\s\u00a0'’]")
+@dataclass
+class _Amounts:
+    amounts: pd.Series
+    bad: pd.Series
+    negative: pd.Series
+    currency: pd.Series
+    ambiguous: pd.Series  # could be read two ways and the column does not say which
+    notes: list[tuple[str, tuple[str, ...]]]  # warnings: (reason, example cells)
 
 
-def parse_amounts(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+_GROUP_MARKS = "[ \t\u00a0\u202f'\u2019]"
+"""Marks that group thousands and never end a number: spaces, no-break spaces, apostrophes.
+(Literal characters, not escapes, keep the pattern inside Arrow's fast regex engine.)"""
+_PLAIN_NUMBER = r"[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
+_GROUPED = {
+    ".": r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)",
+    ",": r"(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?)",
+}
+
+
+def _read_amounts(series: pd.Series, decimal: str | None = None) -> _Amounts:
+    """Parse amounts written plainly or with currency signs, thousands separators, decimal commas.
+
+    Which mark is the decimal one is decided for the whole column (or by ``decimal``): a cell
+    such as '1.234,50', '99,5' or '1.234.567' shows a decimal comma; '1,234.50', '99.5' or
+    '1,234,567' a decimal point. A cell like '1,234' or '1.234' is read by the column's
+    convention: a decimal point when the column gives no sign (with a warning), and no reading
+    at all when the column shows both (``ambiguous``).
+    """
+    text = _text(series)
+    blank = _blank(series)
+    index = series.index
+    amounts = pd.Series(np.nan, index=index, dtype="float64")
+    negative = pd.Series(False, index=index)
+    currency = pd.Series(pd.NA, index=index, dtype="string")
+    ambiguous = pd.Series(False, index=index)
+    notes: list[tuple[str, tuple[str, ...]]] = []
+
+    # the bulk of most exports: plain numbers, parsed in one cast
+    fast = pd.Series(False, index=index)
+    if decimal != ",":
+        fast = _flag(text.str.fullmatch(_PLAIN_NUMBER)) & ~_flag(
+            text.str.fullmatch(r"[+-]?\d{1,3}\.\d{3}")
+        )
+        if fast.any():
+            amounts[fast[fast].index] = text[fast].astype("float64")
+    point_seen = bool((fast & _flag(text.str.contains(".", regex=False))).any())
+    rest = text[~blank & ~fast]
+    if len(rest):
+        cleaned = rest
+        for symbol, code in _CURRENCY_SYMBOLS.items():
+            has = _flag(cleaned.str.contains(symbol, regex=False))
+            if has.any():
+                currency[has[has].index] = code
+                cleaned = cleaned.str.replace(symbol, "", regex=False)
+        codes = _extract(cleaned, r"(?:^|[^A-Za-z])(?P<code>[A-Z]{3})(?:$|[^A-Za-z])")
+        if len(codes):
+            currency[codes.index] = currency[codes.index].fillna(codes["code"])
+            cleaned = cleaned.str.replace(
+                r"(^|[^A-Za-z])[A-Z]{3}($|[^A-Za-z])", r"\1\2", regex=True
+            )
+        signed = currency[rest.index].notna()
+        if signed.any():
+            found = ", ".join(sorted(set(currency[rest.index].dropna())))
+            notes.append(
+                (
+                    f"amounts carry a currency sign or code: read as numbers in {found}",
+                    tuple(rest[signed].unique()[:3]),
+                )
+            )
+        spaced = _flag(cleaned.str.contains(r"\d" + _GROUP_MARKS + r"+\d", regex=True))
+        cleaned = cleaned.str.replace(_GROUP_MARKS, "", regex=True)
+        paren = _flag(cleaned.str.fullmatch(r"\(.*\)"))
+        cleaned = cleaned.str.replace(r"^\((.*)\)$", r"\1", regex=True)
+        minus = _flag(cleaned.str.startswith("-"))
+        cleaned = cleaned.str.replace(r"^[+-]", "", regex=True)
+
+        has_c = _flag(cleaned.str.contains(",", regex=False))
+        has_d = _flag(cleaned.str.contains(".", regex=False))
+        n_c, n_d = cleaned.str.count(","), cleaned.str.count(r"\.")
+        amb_c = has_c & ~has_d & _flag(cleaned.str.fullmatch(r"\d{1,3},\d{3}"))
+        amb_d = has_d & ~has_c & _flag(cleaned.str.fullmatch(r"\d{1,3}\.\d{3}"))
+        point = (
+            (has_c & has_d & _flag(cleaned.str.contains(r"\.\d*$")))
+            | (has_c & ~has_d & (n_c >= 2))
+            | (has_d & ~has_c & (n_d == 1) & ~amb_d)
+        )
+        comma = (
+            (has_c & has_d & _flag(cleaned.str.contains(r",\d*$")))
+            | (has_d & ~has_c & (n_d >= 2))
+            | (has_c & ~has_d & (n_c == 1) & ~amb_c)
+        )
+        point_seen = point_seen or bool(point.any())
+        comma_seen = bool(comma.any())
+        if decimal is not None:
+            mark = pd.Series(decimal, index=rest.index)
+        else:
+            mark = pd.Series(".", index=rest.index).mask(comma, ",")
+            undecided = amb_c | amb_d
+            if point_seen and comma_seen:
+                ambiguous[undecided[undecided].index] = True
+            elif comma_seen:
+                mark = mark.mask(undecided, ",")
+            elif not point_seen:
+                for cells, reading in (
+                    (amb_c, "',' as thousands separator"),
+                    (amb_d, "'.' as decimal point"),
+                ):
+                    if cells.any():
+                        notes.append(
+                            (
+                                f"amounts such as these can be read two ways: read with {reading}; "
+                                "set decimal: ',' or decimal: '.' in a mapping file to be sure",
+                                tuple(rest[cells].unique()[:3]),
+                            )
+                        )
+        by_point = mark.eq(".")
+        grouped = (by_point & _flag(cleaned.str.fullmatch(_GROUPED["."]))) | (
+            ~by_point & _flag(cleaned.str.fullmatch(_GROUPED[","]))
+        )
+        good = grouped & ~ambiguous[rest.index]
+        numeric = cleaned.where(~by_point, cleaned.str.replace(",", "", regex=False)).where(
+            by_point, cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        )
+        values = numeric[good].astype("float64")
+        sign = (minus | paren)[good]
+        values = values.where(~sign, -values)
+        amounts[values.index] = values
+        negative[rest.index] = (minus | paren) & good
+        separated = good & (spaced | (by_point & has_c) | (~by_point & has_d))
+        if separated.any():
+            notes.append(
+                (
+                    "amounts are written with thousands separators: read as numbers",
+                    tuple(rest[separated].unique()[:3]),
+                )
+            )
+        decimal_comma = good & ~by_point & has_c
+        if decimal_comma.any():
+            notes.append(
+                (
+                    "amounts are written with a decimal comma: read as numbers",
+                    tuple(rest[decimal_comma].unique()[:3]),
+                )
+            )
+    amounts = amounts.where(np.isfinite(amounts))
+    negative = (negative | amounts.lt(0).fillna(False)).astype(bool)
+    bad = ~blank & amounts.isna() & ~ambiguous
+    return _Amounts(amounts, bad, negative & ~bad, currency, ambiguous, notes)
+
+
+def _flag(mask: pd.Series) -> pd.Series:
+    """A nullable boolean result of a string method as plain bool (NA is False)."""
+    return mask.fillna(False).astype(bool)
+
+
+def parse_amounts(
+    series: pd.Series, decimal: str | None = None
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
     """Parse amounts written with currency symbols, thousands separators or decimal commas.
 
-    Returns (amounts, unparseable mask, negative mask, currency found in the cell or NA).
+    Returns (amounts, unparseable mask, negative mask, currency found in the cell or NA); a cell
+    that the column leaves ambiguous counts as unparseable here.
     """
-    text = series.astype("string").str.strip()
-    blank = _blank(series)
-    currency = pd.Series(pd.NA, index=series.index, dtype="string")
-    cleaned = text.fillna("")
-    for symbol, code in _CURRENCY_SYMBOLS.items():
-        has = cleaned.str.contains(symbol, regex=False)
-        currency = currency.mask(has, code)
-        cleaned = cleaned.str.replace(symbol, "", regex=False)
-    codes = cleaned.str.extract(r"\b([A-Z]{3})\b")[0]
-    currency = currency.fillna(codes)
-    cleaned = cleaned.str.replace(r"\b[A-Z]{3}\b", "", regex=True)
-    cleaned = cleaned.str.replace(_AMOUNT_CLEAN, "", regex=True)
-    negative_paren = cleaned.str.match(r"^\(.*\)$")
-    cleaned = cleaned.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
-    # 1.234,56 or 1234,56 -> decimal comma; 1,234.56 or 1,234 -> thousands comma
-    decimal_comma = cleaned.str.match(r"^-?\d{1,3}(\.\d{3})*,\d{1,2}$") | cleaned.str.match(
-        r"^-?\d+,\d{1,2}$"
-    )
-    cleaned = cleaned.where(
-        ~decimal_comma, cleaned.str.replace(".", "", regex=False).str.replace(",", ".")
-    )
-    cleaned = cleaned.where(decimal_comma, cleaned.str.replace(",", "", regex=False))
-    amounts = pd.to_numeric(cleaned.where(~blank), errors="coerce").astype("float64")
-    bad = ~blank & amounts.isna()
-    negative = (amounts < 0) | (negative_paren & ~bad & ~blank)
-    return amounts, bad, negative.fillna(False), currency
+    parsed = _read_amounts(series, decimal)
+    return parsed.amounts, parsed.bad | parsed.ambiguous, parsed.negative, parsed.currency
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,27 +690,34 @@ def _values(series: pd.Series, mask: pd.Series) -> tuple[str, ...]:
 
 
 class _Collector:
-    """Collects problems; row-level errors also mark their rows for quarantine."""
+    """Collects problems; row-level errors also mark their rows for quarantine.
+
+    An error is *skippable* when leaving its rows out fixes it; an error without rows, or one
+    added with ``skippable=False`` (say, dates written in two orders), fails the load in any mode.
+    """
 
     def __init__(self, name: str, frame: pd.DataFrame):
         self.name = name
         self.problems: list[Problem] = []
         self.bad_rows: dict[int, list[str]] = {}
+        self.skippable: list[Problem] = []
         self.frame = frame
 
-    def add(self, reason, column=None, mask=None, values=(), severity=ERROR):
+    def add(self, reason, column=None, mask=None, values=(), severity=ERROR, skippable=True):
         rows = _rows(self.frame, mask) if mask is not None else ()
         if mask is not None and not rows:
             return
-        self.problems.append(Problem(self.name, reason, column, rows, severity, tuple(values)))
-        if severity == ERROR and rows:
+        problem = Problem(self.name, reason, column, rows, severity, tuple(values))
+        self.problems.append(problem)
+        if severity == ERROR and rows and skippable:
+            self.skippable.append(problem)
             for r in rows:
                 self.bad_rows.setdefault(r, []).append(f"{column}: {reason}" if column else reason)
 
 
 def _resolve_columns(frame, mapping: Mapping, name: str, required) -> tuple[dict, list[Problem]]:
     """canonical -> list of present source columns; problems for missing required ones."""
-    lookup = {c.strip().lower(): c for c in frame.columns if c != ROW}
+    lookup = {c.strip().lower(): c for c in frame.columns if c not in (ROW, BROKEN)}
     found: dict[str, list[str]] = {}
     for canonical in mapping.columns:
         present = [lookup[s.lower()] for s in mapping.sources(canonical) if s.lower() in lookup]
@@ -382,7 +733,7 @@ def _resolve_columns(frame, mapping: Mapping, name: str, required) -> tuple[dict
                 Problem(
                     name,
                     f"required column {wanted} (canonical '{canonical}') is missing; "
-                    f"the header has: {', '.join(c for c in frame.columns if c != ROW)}",
+                    f"the header has: {', '.join(c for c in frame.columns if c not in (ROW, BROKEN))}",
                     column=canonical,
                 )
             )
@@ -407,6 +758,16 @@ def _apply_lookups(
             continue
         side, _, side_problems = read_table(side_path)
         problems.extend(p for p in side_problems if p.severity == WARNING)
+        if BROKEN in side:
+            problems.append(
+                Problem(
+                    str(side_path),
+                    "records with a different number of fields than the header are not used",
+                    rows=_rows(side, side[BROKEN].notna()),
+                    severity=WARNING,
+                )
+            )
+            side = side.loc[side[BROKEN].isna().to_numpy()].drop(columns=[BROKEN])
         if lookup.key not in side or lookup.key not in frame:
             continue
         side = side.drop_duplicates(lookup.key).set_index(lookup.key)
@@ -483,7 +844,7 @@ def load_export(
     info.update(file=name, rows=len(raw), mapping=mapping_obj.name)
     found, missing = _resolve_columns(raw, mapping_obj, name, REQUIRED_OPPORTUNITY_COLUMNS)
     if missing:
-        guessed = guess_preset(list(raw.columns))
+        guessed = guess_preset([c for c in raw.columns if c not in (ROW, BROKEN)])
         if guessed and guessed != mapping_obj.name:
             missing.append(
                 Problem(name, f"the header looks like a '{guessed}' export: try --preset {guessed}")
@@ -493,22 +854,64 @@ def load_export(
         )
     info["columns"] = {c: " / ".join(s) for c, s in found.items()}
     raw = _apply_lookups(raw, mapping_obj, path, info, problems)
-    out = pd.DataFrame({ROW: raw[ROW]})
     col = _Collector(name, raw)
     col.problems.extend(problems)
     as_of_ts = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now().normalize()
 
+    # records that do not split into the header's fields are reported, never parsed
+    parse = raw
+    if BROKEN in raw:
+        broken = raw[BROKEN].notna()
+        width = len([c for c in raw.columns if c not in (ROW, BROKEN)]) - sum(
+            c.startswith("__lookup_") for c in raw.columns
+        )
+        counts = raw[BROKEN].fillna(width).astype(int)
+        delimiter = info.get("delimiter", ",")
+        cells = [c for c in raw.columns if c not in (ROW, BROKEN) and not c.startswith("__")]
+
+        def records(mask: pd.Series) -> tuple[str, ...]:
+            shown = raw.loc[mask.to_numpy(), cells].head(3).astype(object).fillna("")
+            return tuple(delimiter.join(r).rstrip(delimiter)[:80] for r in shown.values.tolist())
+
+        fewer, more = broken & (counts < width), broken & (counts > width)
+        multiline = pd.Series(False, index=raw.index)
+        for c in cells:
+            multiline |= _flag(raw[c].astype(_TEXT).str.contains("\n", regex=False))
+        col.add(
+            f"record has a different number of fields than the header (fewer than {width}): "
+            "truncated or broken",
+            None,
+            fewer & ~multiline,
+            records(fewer & ~multiline),
+        )
+        col.add(
+            f"record has a different number of fields than the header (fewer than {width}) "
+            "and runs over several lines: a quote that is never closed?",
+            None,
+            fewer & multiline,
+            records(fewer & multiline),
+        )
+        col.add(
+            f"record has a different number of fields than the header (more than {width}): "
+            f"a value holding an unquoted {_DELIMITER_NAMES.get(delimiter, 'delimiter')[:-1]}?",
+            None,
+            more,
+            records(more),
+        )
+        parse = raw.loc[~broken.to_numpy()]
+    out = pd.DataFrame({ROW: parse[ROW]})
+
     # identifiers
-    ids = _coalesce(raw, found["opportunity_id"]).str.strip()
+    ids = _coalesce(parse, found["opportunity_id"]).str.strip()
     out["opportunity_id"] = ids
     col.add("empty opportunity id", "opportunity_id", _blank(ids))
 
     # text columns
     for canonical in ("stage", "currency", *GROUP_COLUMNS, "lead_id"):
         if canonical in found:
-            out[canonical] = _coalesce(raw, found[canonical]).str.strip()
-        elif f"__lookup_{canonical}" in raw:
-            out[canonical] = raw[f"__lookup_{canonical}"].astype("string").str.strip()
+            out[canonical] = _coalesce(parse, found[canonical]).str.strip()
+        elif f"__lookup_{canonical}" in parse:
+            out[canonical] = parse[f"__lookup_{canonical}"].astype("string").str.strip()
         elif canonical in mapping_obj.defaults:
             out[canonical] = mapping_obj.defaults[canonical]
         else:
@@ -517,83 +920,73 @@ def load_export(
     if "stage" in out:
         col.add("empty stage", "stage", out["stage"].isna())
 
-    # dates: one export writes all its dates one way, so day-first is decided across columns
-    date_sources = {
-        c: _coalesce(raw, found[c]) for c in ("created_date", "close_date") if c in found
-    }
-    dayfirst = mapping_obj.dayfirst
-    if dayfirst is None and not mapping_obj.date_format and date_sources:
-        dayfirst = infer_dayfirst(pd.concat(list(date_sources.values()), ignore_index=True))
-    for canonical in ("created_date", "close_date"):
-        if canonical not in found:
-            out[canonical] = pd.NaT
-            continue
-        source = date_sources[canonical]
-        dates, bad, how = parse_dates(source, mapping_obj.date_format, dayfirst)
-        out[canonical] = dates
-        info.setdefault("dates", {})[canonical] = how
-        col.add("not a date", canonical, bad, _values(source, bad))
-        if how.startswith("mixed"):
-            col.add(
-                "dates are written both day-first and month-first; set date_format in a mapping file",
-                canonical,
-                severity=ERROR,
-            )
-        elif dayfirst is False and not mapping_obj.date_format and mapping_obj.dayfirst is None:
-            every = pd.concat(list(date_sources.values()), ignore_index=True).astype("string")
-            slashed = every.str.match(r"^\d{1,2}[/.\-]\d{1,2}[/.\-]").fillna(False)
-            parts = every[slashed].str.extract(r"^(\d{1,2})[/.\-](\d{1,2})")
-            if len(parts) and not (parts[1].astype(int) > 12).any():
-                col.add(
-                    "slashed dates are ambiguous (no day above 12): read as month-first; "
-                    "set date_format or dayfirst in a mapping file to be sure",
-                    canonical,
-                    severity=WARNING,
-                )
-        if "Excel serial" in how:
-            col.add(f"dates read as {how}", canonical, severity=WARNING)
+    unreadable = _parse_date_columns(parse, out, found, mapping_obj, col, info)
 
     # amounts
     if "amount" in found:
-        source = _coalesce(raw, found["amount"])
-        amounts, bad, negative, cell_currency = parse_amounts(source)
-        col.add("amount is not a number", "amount", bad, _values(source, bad))
-        col.add("amount is negative", "amount", negative, _values(source, negative))
-        out["amount"] = amounts.where(~negative)
-        if cell_currency.notna().any():
+        source = _coalesce(parse, found["amount"])
+        parsed = _read_amounts(source, mapping_obj.decimal)
+        col.add("amount is not a number", "amount", parsed.bad, _values(source, parsed.bad))
+        col.add(
+            "amount can be read two ways: this export writes decimals both with a point and "
+            "with a comma; set decimal in a mapping file",
+            "amount",
+            parsed.ambiguous,
+            _values(source, parsed.ambiguous),
+        )
+        col.add("amount is negative", "amount", parsed.negative, _values(source, parsed.negative))
+        for reason, examples in parsed.notes:
+            col.add(reason, "amount", values=examples, severity=WARNING)
+        out["amount"] = parsed.amounts.where(~parsed.negative)
+        if parsed.currency.notna().any() and "currency" in out:
+            stated = out["currency"].astype("string").str.upper()
+            conflict = _flag(parsed.currency.notna() & stated.notna() & (parsed.currency != stated))
+            col.add(
+                "the amount's currency sign disagrees with the currency column",
+                "amount",
+                conflict,
+                _values(source + " / " + stated, conflict),
+            )
+        if parsed.currency.notna().any():
             existing = out["currency"] if "currency" in out else pd.Series(pd.NA, index=out.index)
-            out["currency"] = existing.astype("string").fillna(cell_currency)
+            out["currency"] = existing.astype("string").fillna(parsed.currency)
     else:
         out["amount"] = np.nan
 
     # status
-    _derive_status(raw, out, found, mapping_obj, col)
+    _derive_status(parse, out, found, mapping_obj, col)
 
     # rules across columns
-    _check_rows(out, col, as_of_ts)
+    _check_rows(out, col, as_of_ts, unreadable)
 
     # duplicates
+    before = len(out)
     out = _check_duplicates(out, col)
+    info["duplicates_dropped"] = before - len(out)
 
     frame = out
     errors = errors_of(col.problems)
     quarantine = pd.DataFrame()
     if errors:
-        row_errors = [p for p in errors if p.rows]
-        file_errors = [p for p in errors if not p.rows]
-        if on_bad_rows == "error" or file_errors:
+        skippable = {id(p) for p in col.skippable}
+        if on_bad_rows == "error" or any(id(p) not in skippable for p in errors):
             raise ExportError(col.problems)
-        bad = frame[ROW].isin(col.bad_rows)
+        # a bad row repeated exactly is reported once as a duplicate, not quarantined twice
+        bad_rows = np.fromiter(col.bad_rows, dtype=np.int64, count=len(col.bad_rows))
+        kept = np.concatenate(
+            [out[ROW].to_numpy(), raw.loc[~raw.index.isin(parse.index), ROW].to_numpy()]
+        )
+        bad = raw[ROW].isin(bad_rows) & raw[ROW].isin(kept)
         quarantine = (
             raw.loc[bad.to_numpy()]
-            .drop(columns=[c for c in raw if c.startswith("__lookup_")])
+            .drop(columns=[c for c in raw if c.startswith("__lookup_") or c == BROKEN])
             .copy()
         )
         quarantine.insert(0, "reason", ["; ".join(col.bad_rows[int(r)]) for r in quarantine[ROW]])
-        quarantine = quarantine.rename(columns={ROW: "row"})
-        frame = frame.loc[~bad.to_numpy()]
+        quarantine = quarantine.rename(columns={ROW: "row"}).reset_index(drop=True)
+        frame = out.loc[~out[ROW].isin(bad_rows).to_numpy()]
         col.problems = (
-            [p for p in col.problems if p not in row_errors]
+            [p for p in col.problems if id(p) not in skippable]
             + [
                 Problem(
                     name,
@@ -601,19 +994,79 @@ def load_export(
                     severity=WARNING,
                 )
             ]
-            + [Problem(p.file, p.reason, p.column, p.rows, WARNING, p.values) for p in row_errors]
+            + [
+                Problem(p.file, p.reason, p.column, p.rows, WARNING, p.values)
+                for p in col.skippable
+            ]
         )
 
     _data_warnings(frame, col, mapping_obj)
     canonical = conform_opportunities(frame)
-    canonical = OPPORTUNITIES.validate(canonical, lazy=False)
+    try:
+        canonical = OPPORTUNITIES.validate(canonical, lazy=False)
+    except Exception as exc:  # a gap in the checks above must still end as a named problem
+        raise ExportError(
+            [*col.problems, Problem(name, f"the loaded table breaks the contract: {exc}")]
+        ) from None
     canonical = conform_opportunities(canonical)
     info["status_counts"] = canonical["status"].value_counts().to_dict()
     info["opportunities"] = len(canonical)
+    info["quarantined"] = len(quarantine)
     info["stages"] = (
         canonical.groupby("stage", dropna=False)["status"].first().sort_index().to_dict()
     )
     return LoadResult(canonical, col.problems, info, quarantine)
+
+
+def _parse_date_columns(
+    parse, out, found, mapping: Mapping, col: _Collector, info
+) -> dict[str, pd.Series] | None:
+    """Parse created and close dates; one export writes all its dates one way, so the order of
+    day and month is decided across both columns.
+
+    Returns, per date column, the cells that hold something other than a date (already
+    reported), or None when the dates cannot be trusted at all (two orders in one export).
+    """
+    sources = {c: _coalesce(parse, found[c]) for c in ("created_date", "close_date") if c in found}
+    dayfirst = mapping.dayfirst
+    order = None
+    if dayfirst is None and not mapping.date_format and sources:
+        order = _date_order(list(sources.values()))
+        dayfirst = order.dayfirst
+    unreadable: dict[str, pd.Series] = {}
+    for canonical in ("created_date", "close_date"):
+        if canonical not in sources:
+            out[canonical] = pd.NaT
+            continue
+        source = sources[canonical]
+        dates, bad, how = parse_dates(source, mapping.date_format, dayfirst)
+        out[canonical] = dates
+        unreadable[canonical] = bad
+        info.setdefault("dates", {})[canonical] = how
+        col.add("not a date", canonical, bad, _values(source, bad))
+        if order is not None and order.mixed:
+            evidence = order.evidence[list(sources).index(canonical)]
+            col.add(
+                f"dates are written both day-first (e.g. '{order.dayfirst_example}') and "
+                f"month-first (e.g. '{order.monthfirst_example}'): set date_format in a "
+                "mapping file",
+                canonical,
+                evidence,
+                skippable=False,
+            )
+            info["dates"][canonical] = "mixed day-first and month-first"
+        elif (
+            order is not None and order.ambiguous and order.slashed[list(sources).index(canonical)]
+        ):
+            col.add(
+                "slashed dates are ambiguous (no part above 12): read as month-first "
+                "(MM/DD/YYYY); set date_format or dayfirst in a mapping file to be sure",
+                canonical,
+                severity=WARNING,
+            )
+        if "Excel serial" in how:
+            col.add(f"dates read as {how}", canonical, severity=WARNING)
+    return None if order is not None and order.mixed else unreadable
 
 
 def _derive_status(raw, out, found, mapping: Mapping, col: _Collector) -> None:
@@ -621,13 +1074,13 @@ def _derive_status(raw, out, found, mapping: Mapping, col: _Collector) -> None:
     stage_key = stage.astype("string").str.lower()
     from_stage = None
     if mapping.status or mapping.open_stages:
-        table = dict(mapping.status)
+        table = {k.strip().lower(): v for k, v in mapping.status.items()}
         for s in mapping.open_stages or ():
-            table.setdefault(s.lower(), "open")
+            table.setdefault(s.strip().lower(), "open")
         from_stage = stage_key.map(table)
         if mapping.open_stages is not None:
             unknown = stage.notna() & from_stage.isna()
-            known = sorted(set(mapping.status) | {s for s in mapping.open_stages})
+            known = sorted({*mapping.status, *mapping.open_stages}, key=str.lower)
             col.add(
                 f"unknown stage (the mapping knows: {', '.join(known)})",
                 "stage",
@@ -648,7 +1101,7 @@ def _derive_status(raw, out, found, mapping: Mapping, col: _Collector) -> None:
         )
         if from_stage is not None and mapping.status:
             # only stages the mapping names decide; other stages carry no status of their own
-            named = stage_key.isin(list(mapping.status))
+            named = stage_key.isin([k.strip().lower() for k in mapping.status])
             disagree = named & status.notna() & (status != from_stage)
             col.add(
                 "status disagrees with the stage (the stage says one outcome, status another)",
@@ -664,11 +1117,22 @@ def _derive_status(raw, out, found, mapping: Mapping, col: _Collector) -> None:
         col.add("no status column and no stage-to-status rule in the mapping", "status")
 
 
-def _check_rows(out: pd.DataFrame, col: _Collector, as_of: pd.Timestamp) -> None:
+def _check_rows(
+    out: pd.DataFrame, col: _Collector, as_of: pd.Timestamp, unreadable: dict | None = None
+) -> None:
+    """Rules across columns. ``unreadable``: date cells already reported as not a date (None:
+    the dates cannot be trusted, so no rule compares them)."""
     closed = out["status"].isin(["won", "lost"]).fillna(False)
     created, close = out["created_date"], out["close_date"]
-    col.add("closed deal without created_date", "created_date", closed & created.isna())
-    col.add("closed deal without close_date", "close_date", closed & close.isna())
+    if unreadable is None:
+        created = close = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
+    else:
+        no_created = ~unreadable.get("created_date", pd.Series(False, index=out.index))
+        no_close = ~unreadable.get("close_date", pd.Series(False, index=out.index))
+        col.add(
+            "closed deal without created_date", "created_date", closed & created.isna() & no_created
+        )
+        col.add("closed deal without close_date", "close_date", closed & close.isna() & no_close)
     col.add(
         "close_date is before created_date",
         "close_date",
@@ -870,6 +1334,8 @@ def load_leads(path: str | Path) -> LoadResult:
     raw, info, problems = read_table(path)
     rename = {}
     for column in raw.columns:
+        if column in (ROW, BROKEN):
+            continue
         target = presets_module.LEAD_MAPPING.get(column) or presets_module.LEAD_MAPPING.get(
             column.strip().lower()
         )
@@ -883,6 +1349,12 @@ def load_leads(path: str | Path) -> LoadResult:
         )
     col = _Collector(name, frame)
     col.problems.extend(problems)
+    if BROKEN in frame:
+        col.add(
+            "record has a different number of fields than the header: truncated or broken",
+            None,
+            frame[BROKEN].notna(),
+        )
     out = pd.DataFrame(index=frame.index)
     out["lead_id"] = frame["lead_id"].astype("string").str.strip()
     col.add("empty lead_id", "lead_id", _blank(out["lead_id"]))

@@ -16,6 +16,7 @@ cover the common CRM report exports; a user mapping file (YAML) covers the rest:
       Dropped: lost
     open_stages: [Lead, Demo, Offer]   # optional: with it, any other stage is an error
     date_format: "%d.%m.%Y"            # optional: else inferred (day-first detected)
+    decimal: ","                       # optional: the decimal mark of amounts, else inferred
     defaults:
       currency: EUR
 """
@@ -51,10 +52,11 @@ class Mapping:
     columns: dict[
         str, str | list[str]
     ]  # canonical column -> source column(s), first non-empty wins
-    status: dict[str, str] = field(default_factory=dict)  # stage (case-insensitive) -> status
+    status: dict[str, str] = field(default_factory=dict)  # stage -> status (case-insensitive)
     open_stages: tuple[str, ...] | None = None
     date_format: str | None = None
     dayfirst: bool | None = None
+    decimal: str | None = None  # decimal mark of amounts, "." or ","; None: inferred per column
     defaults: dict[str, str] = field(default_factory=dict)
     lookups: tuple[Lookup, ...] = ()
     zero_amount_missing_for: tuple[str, ...] = ()  # statuses whose amount 0 means "not recorded"
@@ -188,6 +190,8 @@ def load_mapping(path: str | Path) -> Mapping:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ExportError([Problem(name, "mapping file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ExportError([Problem(name, f"mapping file cannot be read: {exc}")]) from None
     except yaml.YAMLError as exc:
         raise ExportError([Problem(name, f"not valid YAML: {exc}")]) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("columns"), dict):
@@ -197,7 +201,7 @@ def load_mapping(path: str | Path) -> Mapping:
     problems = []
     columns: dict[str, list[str]] = {}
     for source, target in raw["columns"].items():
-        if target not in CANONICAL_TARGETS:
+        if not isinstance(target, str) or target not in CANONICAL_TARGETS:
             problems.append(
                 Problem(
                     name,
@@ -209,13 +213,47 @@ def load_mapping(path: str | Path) -> Mapping:
             continue
         columns.setdefault(target, []).append(str(source))
     status = {}
-    for stage, value in (raw.get("status") or {}).items():
-        if value not in ("won", "lost", "open"):
-            problems.append(
-                Problem(name, f"stage '{stage}' maps to '{value}'; use won, lost or open")
+    if not isinstance(raw.get("status") or {}, dict):
+        problems.append(Problem(name, "'status:' must map stage names to won, lost or open"))
+    else:
+        for stage, value in (raw.get("status") or {}).items():
+            if value not in ("won", "lost", "open"):
+                problems.append(
+                    Problem(name, f"stage '{stage}' maps to '{value}'; use won, lost or open")
+                )
+            status[str(stage).strip()] = value
+    open_stages = raw.get("open_stages")
+    if open_stages is not None and not (
+        isinstance(open_stages, list) and all(isinstance(s, str | int) for s in open_stages)
+    ):
+        problems.append(Problem(name, "'open_stages:' must be a list of stage names"))
+        open_stages = None
+    date_format = raw.get("date_format")
+    if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
+        problems.append(
+            Problem(
+                name, f"date_format {date_format!r} is not a strftime format such as '%d.%m.%Y'"
             )
-        status[str(stage).strip().lower()] = value
-    known = {"columns", "status", "open_stages", "date_format", "dayfirst", "defaults"}
+        )
+    dayfirst = raw.get("dayfirst")
+    if dayfirst is not None and not isinstance(dayfirst, bool):
+        problems.append(Problem(name, f"dayfirst must be true or false, not {dayfirst!r}"))
+    decimal = raw.get("decimal")
+    if decimal is not None and decimal not in (".", ","):
+        problems.append(Problem(name, f"decimal must be '.' or ',', not {decimal!r}"))
+    defaults = raw.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        problems.append(Problem(name, "'defaults:' must map canonical columns to values"))
+        defaults = {}
+    known = {
+        "columns",
+        "status",
+        "open_stages",
+        "date_format",
+        "dayfirst",
+        "decimal",
+        "defaults",
+    }
     for key in raw:
         if key not in known:
             problems.append(
@@ -223,15 +261,15 @@ def load_mapping(path: str | Path) -> Mapping:
             )
     if problems:
         raise ExportError(problems, headline=f"mapping file {name} is invalid")
-    open_stages = raw.get("open_stages")
     return Mapping(
         name=f"mapping:{path.name}",
         columns={k: v if len(v) > 1 else v[0] for k, v in columns.items()},
         status=status,
-        open_stages=tuple(open_stages) if open_stages else None,
-        date_format=raw.get("date_format"),
-        dayfirst=raw.get("dayfirst"),
-        defaults={k: str(v) for k, v in (raw.get("defaults") or {}).items()},
+        open_stages=tuple(str(s) for s in open_stages) if open_stages else None,
+        date_format=date_format,
+        dayfirst=dayfirst,
+        decimal=decimal,
+        defaults={k: str(v) for k, v in defaults.items()},
     )
 
 

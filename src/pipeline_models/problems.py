@@ -19,8 +19,9 @@ MAX_ROWS_SHOWN = 10
 class Problem:
     """One thing wrong with an export.
 
-    ``rows`` are 1-based line numbers of the file as a spreadsheet shows them (the header is line 1,
-    the first record line 2), so a user can go straight to them.
+    ``rows`` are the row numbers a spreadsheet shows (the header is row 1, the first record row 2;
+    an empty line is a row, and a record whose quoted value spans lines stays one row), so a user
+    can go straight to them. A problem without rows concerns the whole file or column.
     """
 
     file: str

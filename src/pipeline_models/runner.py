@@ -435,6 +435,7 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = print) -> 
             (options.previous_export, "previous export"),
             (options.reports_dir, "reports folder"),
             (options.data_dir, "data folder"),
+            (options.cache_dir, "fit cache folder"),
         ):
             if path is not None:
                 _check_inside(Path(path), options.root, what)
