@@ -48,14 +48,6 @@ def notebooks_dir() -> Path:
     return Path(os.environ.get("PIPELINE_NOTEBOOKS", project_root() / "notebooks"))
 
 
-def fit_cache_dir() -> Path:
-    return Path(os.environ.get("PIPELINE_FIT_CACHE", project_root() / "data" / "fits"))
-
-
-def sample_dir() -> Path:
-    return project_root() / "data" / "sample"
-
-
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

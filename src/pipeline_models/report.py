@@ -32,6 +32,11 @@ def quiet() -> None:
     warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
     warnings.filterwarnings("ignore", category=RuntimeWarning, module="arviz")
     os.environ.setdefault("PYTENSOR_FLAGS", "")
+    import matplotlib
+
+    # Labels come from the export: a product named "A $x$ B" must print as typed, not as math
+    # (and an unbalanced "$" must not break the chart).
+    matplotlib.rcParams["text.parse_math"] = False
 
 
 def load_inputs(

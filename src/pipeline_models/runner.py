@@ -38,7 +38,6 @@ from .catalog import (
     SUMMARY_FILE,
     VALIDATION_FILE,
     RunPaths,
-    fit_cache_dir,
     notebooks_dir,
     previous_period,
     sha256_file,
@@ -518,6 +517,8 @@ def _run_locked(options, paths, notebooks, declared, started, progress) -> RunRe
 
     previous_path = ""
     previous_source = options.previous_export or _find_previous_export(options)
+    if options.root is not None and previous_source is not None:
+        _check_inside(Path(previous_source), options.root, "previous export")
     if previous_source is not None:
         try:
             prev = load_export(
@@ -528,7 +529,7 @@ def _run_locked(options, paths, notebooks, declared, started, progress) -> RunRe
         except ExportError as exc:
             raise RunError(f"previous export {previous_source}: {exc}", EXIT_BAD_INPUT) from None
 
-    cache_dir = Path(options.cache_dir or fit_cache_dir())
+    cache_dir = Path(options.cache_dir or Path(options.data_dir) / "fits")
     cache_dir.mkdir(parents=True, exist_ok=True)
     base_parameters = {
         "period": options.period,
