@@ -65,3 +65,11 @@ def test_notebooks_are_committed_without_outputs():
         for cell in nb.cells:
             if cell.cell_type == "code":
                 assert not cell.outputs and cell.execution_count is None, path.name
+
+
+@pytest.mark.slow
+def test_each_model_is_fitted_once_per_period(published):
+    """The runner fits the models before the reports; every report loads those same fits."""
+    cache = Path(published.manifest["parameters"]["cache_dir"])
+    entries = sorted(p.name.split("-")[0] for p in cache.iterdir() if not p.name.startswith("."))
+    assert entries == ["cycle_time", "revenue", "win_rate"]
