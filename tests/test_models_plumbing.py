@@ -130,11 +130,17 @@ def test_single_level_terms_are_dropped_and_interactions_get_combined_levels() -
 
 
 def test_parametrization_rule() -> None:
-    # levels far apart compared with their standard errors: centred
-    assert prefer_centred(np.array([-1.0, 0.0, 1.0, 2.0]), np.full(4, 0.01))
+    many = np.linspace(-1.0, 1.0, 30)
+    # many levels, far apart compared with their standard errors: centred
+    assert prefer_centred(many, np.full(30, 0.01))
+    # the same spread with noisy levels: non-centred
+    assert not prefer_centred(many, np.full(30, 0.2))
     # levels within noise of each other: non-centred
     assert not prefer_centred(np.array([0.01, -0.02, 0.0, 0.03]), np.full(4, 0.04))
-    assert not prefer_centred(np.array([1.0, -1.0]), np.full(2, 0.01))  # too few levels
+    # clear but not overwhelming separation (sd about 3 standard errors): non-centred
+    assert not prefer_centred(np.array([-0.3, 0.0, 0.3, 0.6]), np.full(4, 0.01))
+    assert prefer_centred(np.array([-1.0, 0.0, 1.0, 2.0]), np.full(4, 0.01))
+    assert not prefer_centred(np.array([1.0, -1.0]), np.full(2, 0.01))
 
 
 # ----------------------------------------------------------------------------- likelihood algebra

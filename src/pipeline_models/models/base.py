@@ -110,7 +110,10 @@ class PipelineModel:
     priors
         Overrides of the model's default priors by name (see :mod:`~pipeline_models.models.priors`).
     draws, tune, chains
-        Posterior draws per chain, tuning steps, chains.
+        Posterior draws per chain, tuning steps, chains. With nutpie, a run that diverged or whose
+        bulk ESS fell short of 400 is redone once on the same compiled model (so it costs
+        sampling time only) with ``target_accept`` 0.99 or twice the draws; ``sampling_`` says
+        what the kept run used, and :meth:`diagnostics` judges that run.
     cores
         Chains run in parallel on this many cores (PyMC would otherwise halve the CPU count).
     sampler
@@ -139,12 +142,12 @@ class PipelineModel:
         groups: Sequence[str] | None = None,
         priors: Mapping[str, Any] | None = None,
         *,
-        draws: int = 1000,
+        draws: int = 2000,
         tune: int = 1000,
         chains: int = 2,
         cores: int = 2,
         sampler: str = "nutpie",
-        target_accept: float = 0.9,
+        target_accept: float = 0.95,
         parametrization: str = "auto",
         progress: bool = False,
     ) -> None:
@@ -239,23 +242,72 @@ class PipelineModel:
         with contextlib.ExitStack() as stack:
             if not self.progress:
                 stack.enter_context(quiet_sampling())
-            import pymc as pm
-
-            with model:
-                tree = pm.sample(
-                    draws=self.draws,
-                    tune=self.tune,
-                    chains=self.chains,
-                    cores=self.cores,
-                    nuts_sampler=self.sampler,
-                    random_seed=random_seed,
-                    progressbar=self.progress,
-                    quiet=not self.progress,
-                    compute_convergence_checks=False,
-                    nuts={"target_accept": self.target_accept},
-                )
+            if self.sampler == "nutpie":
+                tree = self._sample_nutpie(model, random_seed)
+            else:
+                tree = self._sample_pymc(model, random_seed)
         self.posterior_ = _slim(tree)
         return self
+
+    def _sample_nutpie(self, model: Any, random_seed: int | None) -> xr.DataTree:
+        """Compile once with nutpie and sample; retry once on the same compiled model (no second
+        compile) if the run diverged (target_accept raised to 0.99) or fell short of ESS_MIN
+        (twice the draws). ``sampling_`` records what the kept run used."""
+        import nutpie
+
+        compiled = nutpie.compile_pymc_model(model, backend="numba")
+        settings = {
+            "tune": self.tune,
+            "chains": self.chains,
+            "cores": self.cores,
+            "progress_bar": self.progress,
+        }
+        used = {"draws": self.draws, "target_accept": self.target_accept, "runs": 1}
+        tree = nutpie.sample(
+            compiled,
+            draws=self.draws,
+            seed=random_seed,
+            target_accept=self.target_accept,
+            **settings,
+        )
+        _, min_ess, divergences = _quick_diagnostics(_slim(tree))
+        if divergences or min_ess < ESS_MIN:
+            used = {
+                "draws": self.draws * (2 if min_ess < ESS_MIN else 1),
+                "target_accept": max(self.target_accept, 0.99)
+                if divergences
+                else self.target_accept,
+                "runs": 2,
+            }
+            seed = None if random_seed is None else random_seed + 1
+            tree = nutpie.sample(
+                compiled,
+                draws=used["draws"],
+                seed=seed,
+                target_accept=used["target_accept"],
+                **settings,
+            )
+        self.sampling_ = used
+        return tree
+
+    def _sample_pymc(self, model: Any, random_seed: int | None) -> xr.DataTree:
+        import pymc as pm
+
+        self.sampling_ = {"draws": self.draws, "target_accept": self.target_accept, "runs": 1}
+
+        with model:
+            return pm.sample(
+                draws=self.draws,
+                tune=self.tune,
+                chains=self.chains,
+                cores=self.cores,
+                nuts_sampler=self.sampler,
+                random_seed=random_seed,
+                progressbar=self.progress,
+                quiet=not self.progress,
+                compute_convergence_checks=False,
+                nuts={"target_accept": self.target_accept},
+            )
 
     def _set_inputs(self, inputs: pd.DataFrame, random_seed: int | None) -> None:
         terms = list(inputs.attrs.get("terms", []))
@@ -396,16 +448,7 @@ class PipelineModel:
     def diagnostics(self) -> FitDiagnostics:
         """R-hat, bulk ESS and divergences of the fit, with a sentence for a report."""
         self._check_fitted()
-        import arviz as az
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rhat = az.rhat(self.posterior_)
-            ess = az.ess(self.posterior_, method="bulk")
-        max_rhat = _extreme(rhat, np.nanmax)
-        min_ess = _extreme(ess, np.nanmin)
-        stats = self.posterior_["sample_stats"]
-        divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
+        max_rhat, min_ess, divergences = _quick_diagnostics(self.posterior_)
         problems = []
         if not max_rhat <= RHAT_MAX:
             problems.append(f"R-hat {max_rhat:.3f} > {RHAT_MAX} (the chains disagree)")
@@ -463,6 +506,7 @@ class PipelineModel:
             "inputs_dtypes": {c: str(t) for c, t in inputs.dtypes.items()},
             "inputs_attrs": inputs.attrs,
             "parametrization": self.parametrization_,
+            "sampling": getattr(self, "sampling_", None),
             "extras": self._fitted_extras(),
         }
         tmp = path / "fit.json.tmp"
@@ -528,6 +572,7 @@ class PipelineModel:
         model.data_hash_ = meta["data_hash"]
         model.posterior_ = tree
         model.parametrization_ = dict(meta.get("parametrization", {}))
+        model.sampling_ = meta.get("sampling")
         model._restore_extras(meta.get("extras", {}))
         return model
 
@@ -536,11 +581,14 @@ def prefer_centred(estimates: np.ndarray, variances: np.ndarray) -> bool:
     """Whether the centred form should sample a varying intercept better than the non-centred.
 
     ``estimates`` are raw per-level estimates on the linear scale and ``variances`` their sampling
-    variances. The between-level variance is estimated by moments
-    (``var(estimates) - mean(variances)``, floored at 0). Centred wins when the data pin each
-    level down well compared with how much levels differ: here when that between-level variance
-    exceeds four times the median sampling variance (sd more than twice the typical standard
-    error). Few levels, thin data or levels that hardly differ give non-centred.
+    variances. The between-level variance is estimated by moments (``var(estimates) -
+    mean(variances)``, floored at 0). Centred wins when the levels' sd is more than four times
+    the typical (median) standard error: the data then pin every level far from the others, the
+    centred posterior is close to independent and the non-centred one is a curved ridge. Below
+    that, non-centred: it is the safe side, since a wrong centred choice near ``sd = 0`` causes
+    divergences while a wrong non-centred one mostly costs effective draws (tried on unbalanced
+    simulated pipelines: a threshold of two standard errors still chose centred for four regions
+    with ~240 deals each and diverged).
     """
     estimates = np.asarray(estimates, dtype=float)
     variances = np.asarray(variances, dtype=float)
@@ -548,7 +596,7 @@ def prefer_centred(estimates: np.ndarray, variances: np.ndarray) -> bool:
     if ok.sum() < 3:
         return False
     between = max(float(np.var(estimates[ok], ddof=1) - np.mean(variances[ok])), 0.0)
-    return between > 4.0 * float(np.median(variances[ok]))
+    return between > 16.0 * float(np.median(variances[ok]))
 
 
 def model_class(model_type: str) -> type[PipelineModel]:
@@ -566,6 +614,19 @@ def _term_levels(cells: pd.DataFrame, term: str) -> np.ndarray:
         if len(text)
         else np.array([], dtype=object)
     )
+
+
+def _quick_diagnostics(tree: xr.DataTree) -> tuple[float, float, int]:
+    """Max R-hat, min bulk ESS (unrounded, over every posterior variable) and divergences."""
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rhat = az.rhat(tree)
+        ess = az.ess(tree, method="bulk")
+    stats = tree["sample_stats"]
+    divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
+    return _extreme(rhat, np.nanmax), _extreme(ess, np.nanmin), divergences
 
 
 def _extreme(tree: Any, fn: Any) -> float:

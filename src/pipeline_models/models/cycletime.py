@@ -136,33 +136,30 @@ class CycleTimeModel(PipelineModel):
             logits = pt.concatenate([eta, pt.zeros((1, n_cells))], axis=0)
             logp = logits - pt.logsumexp(logits, axis=0, keepdims=True)  # won, lost, stalled
 
-            for k, outcome in enumerate(OUTCOMES):
-                rows = table["outcome"].to_numpy() == outcome
-                c = self.row_cell_[rows]
-                lo = table["lo"].to_numpy()[rows]
-                hi = table["hi"].to_numpy()[rows]
-                count = table["count"].to_numpy(dtype=float)[rows]
+            # closed deals, won and lost together: P(outcome) * P(lo <= T < hi | outcome)
+            outcome = table["outcome"].to_numpy()
+            closed = np.isin(outcome, OUTCOMES)
+            if closed.any():
+                k = (outcome[closed] == "lost").astype(np.int64)
+                c = self.row_cell_[closed]
+                lo = table["lo"].to_numpy()[closed]
+                hi = table["hi"].to_numpy()[closed]
+                count = table["count"].to_numpy(dtype=float)[closed]
                 first, last = lo == 0, np.isinf(hi)
-                middle = ~first & ~last
-                terms = []
-                if first.any():  # P(T < hi)
-                    terms.append(
-                        count[first] * normal_lcdf(mu[k, c[first]], sigma[k], np.log(hi[first]))
-                    )
-                if last.any():  # P(T >= lo)
-                    terms.append(
-                        count[last] * normal_lccdf(mu[k, c[last]], sigma[k], np.log(lo[last]))
-                    )
-                if middle.any():  # P(lo <= T < hi)
-                    terms.append(
-                        count[middle]
-                        * log_diff_normal_cdf(
-                            mu[k, c[middle]], sigma[k], np.log(hi[middle]), np.log(lo[middle])
-                        )
-                    )
-                if terms:
-                    closed_logp = (count * logp[k, c]).sum() + sum(t.sum() for t in terms)
-                    pm.Potential(f"{outcome}_deals", closed_logp)
+                # stand-in edges where a bin is open on one side; the switch below discards them
+                log_lo = np.log(np.where(first, hi / 2, lo))
+                log_hi = np.log(np.where(last, lo * 2 + 1, hi))
+                m, s_ = mu[k, c], sigma[k]
+                log_bin = pt.switch(
+                    first,
+                    normal_lcdf(m, s_, log_hi),
+                    pt.switch(
+                        last,
+                        normal_lccdf(m, s_, log_lo),
+                        log_diff_normal_cdf(m, s_, log_hi, log_lo),
+                    ),
+                )
+                pm.Potential("closed_deals", (count * (logp[k, c] + log_bin)).sum())
 
             rows = (table["outcome"].to_numpy() == "open") & (table["lo"].to_numpy() > 0)
             if rows.any():
