@@ -1,0 +1,2057 @@
+"""Lead requirement: how many new leads reach a target of deals or revenue, and with what chance.
+
+A CRM answers "how many leads do we need?" with one funnel ratio (target / conversion). This
+module answers with a probability: the number of new leads that reaches the target in a coming
+window with a chosen chance, counting what the pipeline already holds and the time leads take to
+close.
+
+The funnel model (:class:`LeadFunnelModel`), per lead source ``s``::
+
+    lead -> opportunity    converts ~ Bernoulli(c_s),  c_s ~ Beta(mu_c kappa_c, (1 - mu_c) kappa_c)
+    opportunity -> won     won      ~ Bernoulli(w_s),  w_s ~ Beta(mu_w kappa_w, (1 - mu_w) kappa_w)
+    lags (days)            lead -> opportunity, opportunity -> won, opportunity -> lost and
+                           lead -> won: empirical by source, pooled with all sources' lags
+                           worth ``lag_pooling`` lags; from items old enough to show them
+    deal size              won amounts tied to their lead -> won lag (a short window holds the
+                           quick deals, often the small ones)
+
+``c_s`` and ``w_s`` are the chances of *ever* converting and *ever* being won. Partial pooling
+over sources comes from the Beta population (``mu``, ``kappa``) whose posterior is computed on a
+grid, as are the rates given it: exact Bayesian updating, fitted on counts, in milliseconds, so the
+back-test refits it at every origin.
+
+Censoring. A lead (or deal) whose window is still open is not a failure. A lead of age ``a`` not
+yet converted has probability ``1 - c F_1(a)`` (``F_1``: lead -> opportunity lag distribution);
+an opportunity of age ``a`` neither won nor lost has ``1 - w F_W(a) - (1 - w) lam F_L(a)``, where
+``lam`` is the share of not-won deals that are eventually marked lost (the rest stall and never
+close) and ``F_W``, ``F_L`` the won and lost cycle-time distributions. A converted lead contributes
+``c``, a won deal ``w``, a lost deal ``1 - w`` (times lag densities that do not involve the rates).
+Young open items thus count as fractions of a trial, old ones as full failures: a deal that sat
+open far longer than won deals take counts as (almost) lost, as stalled deals should.
+
+Why our own opportunity -> won rate rather than the period's ``WinRateModel``: the requirement
+needs the chance that a new opportunity is *ever* won, open and stalled deals included, and the
+back-test must refit it at each past month in milliseconds. ``WinRateModel`` is fitted on closed
+deals only (won of won + lost), so where deals stall it overstates the rate and understates the
+leads needed, and refitting it by MCMC at each origin is too slow. The report shows its lead-source
+rates beside ours as a cross-check.
+
+Without a leads table the opportunities are the leads: ``c_s = 1`` with no lag, and the
+requirement counts new opportunities.
+
+What is in hand. An open lead of age ``a`` converts later with ``c S_1(a) / (1 - c F_1(a))``
+and its win lands where the observed lead -> won paths that had not converted by ``a`` put it.
+An open deal is simulated by its *product* (known on a deal, and what its cycle and chance depend
+on most) with the same censored model fitted by product: ``P(won in month k | open at a) =
+w (F_W(a + x_k) - F_W(a + x_(k-1))) / (1 - w F_W(a) - (1 - w) lam F_L(a))``; its own amount when
+it has one.
+
+The requirement (:meth:`LeadPlanner.requirement`). New leads are created evenly (uniformly in time) over
+the window of the next ``horizon_months`` months in the current source mix. A lead of source ``s``
+created at a uniform time is won inside the window with probability
+``q_s = c_s w_s G_s`` with ``G_s = E[max(0, X - L_s) / X]`` (``X`` the window's days, ``L_s`` the
+lead -> won lag): leads created late have less time to close. Wins from ``n_s`` leads are then
+``Binomial(n_s, q_s)``, revenue of ``k`` wins ``Gamma`` with the mean and variance of ``k`` won
+amounts. Every draw combines parameter uncertainty (posterior draws of ``c``, ``w``, ``m``; lag
+uncertainty by a Bayesian bootstrap of the lags), binomial noise, and what is in hand (open leads
+and open deals, simulated from the same parameters). The binomial and gamma draws use common
+random numbers through their inverse CDFs, so each draw has a threshold: the fewest leads with
+which it reaches the target. ``P(target | leads)`` is the empirical CDF of the thresholds (exactly
+non-decreasing), the requirement its ``confidence`` quantile and the median case its median.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.special import betaln, expit, logsumexp
+from scipy.stats import binom, gamma
+
+from .asof import month_end, pipeline_as_of
+from .scoring import quantile_row
+
+NONE_LABEL = "(none)"
+ALL_LABEL = "(all)"
+INTERVAL = 0.90
+"""Probability of the equal-tailed intervals in the tables (as the models' tables)."""
+
+_LO, _HI = (1 - INTERVAL) / 2, (1 + INTERVAL) / 2
+_F_MAX = 0.999  # no lag CDF reaches 1: a lag longer than any seen is always possible
+_LAM_MAX = 0.99
+
+
+@dataclass(frozen=True)
+class FunnelConfig:
+    """Settings of the funnel model, each with a default that suits a monthly B2B pipeline."""
+
+    lookback_months: int = 12  # leads and deals created this recently estimate the rates
+    mix_months: int = 3  # the current source mix and lead volume: leads of the last months
+    min_lag_samples: int = 30  # fewer won deals with a known lag than this: a warning
+    lag_pooling: float = 5.0  # lags worth of the all-source lag distribution in each source's
+    amount_pooling: float = 20.0  # won deals worth of the all-source mean amount in a source's
+    kappa_median: float = 20.0  # prior median of the Beta population's concentration
+    kappa_log_sd: float = 1.5  # prior sd of log(kappa): sources may differ a little or a lot
+    draws: int = 2000
+
+
+# --------------------------------------------------------------------------------------------------
+# lag distributions
+
+
+@dataclass(frozen=True)
+class LagDistribution:
+    """An empirical distribution of days (values with weights summing to 1)."""
+
+    values: np.ndarray
+    weights: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    def cdf(self, days: np.ndarray | float) -> np.ndarray:
+        """P(lag <= days)."""
+        order = np.argsort(self.values, kind="stable")
+        cum = np.concatenate([[0.0], np.cumsum(self.weights[order])])
+        idx = np.searchsorted(self.values[order], np.asarray(days, dtype=float), side="right")
+        return cum[idx]
+
+    def quantile(self, q: float) -> float:
+        if not self.n:
+            return float("nan")
+        order = np.argsort(self.values, kind="stable")
+        cum = np.cumsum(self.weights[order])
+        return float(self.values[order][min(np.searchsorted(cum, q), self.n - 1)])
+
+
+def truncation_weights(
+    lag: np.ndarray, lower: np.ndarray, upper: np.ndarray, iterations: int = 500
+) -> np.ndarray:
+    """Weights that undo the truncation of observed lags (Efron-Petrosian NPMLE).
+
+    An item's lag (days, e.g. from creation to won) is seen only if it falls inside the item's
+    window ``[lower, upper]``: ``upper`` is the days from its creation to the as-of date (a deal
+    created last month is seen only if it was won fast), ``lower`` the days from its creation to
+    the first recorded outcome of the export (an export whose history starts later than its
+    oldest deals has lost their quick outcomes). Plain counts would make lags look short (and,
+    where early outcomes are missing, long). The nonparametric maximum likelihood of the lag
+    distribution under double truncation gives each item the weight ``f(x) / n(x)``; iterate
+    ``F_i = f([lower_i, upper_i])``, ``f(t) = n(t) / sum_i 1[lower_i <= t <= upper_i] / F_i``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One weight per item, summing to 1 (empty input: empty output).
+    """
+    x = np.rint(np.asarray(lag, float)).astype(np.int64)
+    if not len(x):
+        return np.zeros(0)
+    top = int(x.max())
+    lo = np.clip(np.rint(np.asarray(lower, float)).astype(np.int64), 0, None)
+    hi = np.clip(np.rint(np.asarray(upper, float)).astype(np.int64), None, top)
+    lo, hi = np.minimum(lo, x), np.maximum(hi, x)  # an observed lag lies in its own window
+    counts = np.bincount(x, minlength=top + 1).astype(float)
+    f = counts / counts.sum()
+    at_risk = np.ones(top + 1)
+    for _ in range(iterations):
+        cum = np.concatenate([[0.0], np.cumsum(f)])
+        inside = np.maximum(cum[hi + 1] - cum[lo], 1e-300)
+        change = np.zeros(top + 2)
+        np.add.at(change, lo, 1 / inside)
+        np.add.at(change, hi + 1, -1 / inside)
+        at_risk = np.cumsum(change)[: top + 1]
+        new = np.where(counts > 0, counts / np.maximum(at_risk, 1e-300), 0.0)
+        new /= new.sum()
+        done = np.abs(new - f).max() < 1e-9
+        f = new
+        if done:
+            break
+    w = 1 / np.maximum(at_risk[x], 1e-300)
+    return w / w.sum()
+
+
+def _pooled(
+    own: np.ndarray, own_w: np.ndarray, every: np.ndarray, every_w: np.ndarray, strength: float
+) -> LagDistribution:
+    """A level's lags (weighted) mixed with all levels' lags worth ``strength`` observations."""
+    own, every = np.asarray(own, float), np.asarray(every, float)
+    if not len(every):
+        return LagDistribution(np.zeros(1), np.ones(1))
+    n = len(own)
+    share_own = n / (n + strength)
+    own_w = np.asarray(own_w, float)
+    every_w = np.asarray(every_w, float)
+    weights = np.concatenate(
+        [
+            share_own * own_w / max(own_w.sum(), 1e-300),
+            (1 - share_own) * every_w / every_w.sum(),
+        ]
+    )
+    return LagDistribution(np.concatenate([own, every]), weights)
+
+
+def _windows(created: pd.Series, as_of: pd.Timestamp, first: pd.Timestamp | None):
+    """Each item's observable lag window ``[lower, upper]`` in days (see truncation_weights)."""
+    upper = _days(as_of, created).to_numpy()
+    lower = (
+        np.zeros(len(created)) if first is None else _days(first, created).clip(lower=0).to_numpy()
+    )
+    return lower, upper
+
+
+# --------------------------------------------------------------------------------------------------
+# partially pooled rates with censored trials, on a grid
+
+
+def _censored_loglik(p: np.ndarray, k: float, exposure: np.ndarray) -> np.ndarray:
+    """log L(p) = k log p + sum n log(1 - p A - (1 - p) B) for rows (A, B, n) of ``exposure``."""
+    ll = k * np.log(p)
+    if len(exposure):
+        a, b, n = exposure[:, 0], exposure[:, 1], exposure[:, 2]
+        inside = 1 - p[..., None] * a - (1 - p[..., None]) * b
+        ll = ll + (n * np.log(np.maximum(inside, 1e-300))).sum(axis=-1)
+    return ll
+
+
+def pooled_rates(
+    successes: np.ndarray,
+    exposures: list[np.ndarray],
+    draws: int,
+    rng: np.random.Generator,
+    kappa_median: float = 20.0,
+    kappa_log_sd: float = 1.5,
+    grid_points: int = 120,
+) -> np.ndarray:
+    """Posterior draws of per-level rates under a Beta population, with censored trials.
+
+    ``p_l ~ Beta(mu kappa, (1 - mu) kappa)``, ``mu ~ Uniform(0, 1)``,
+    ``log kappa ~ Normal(log kappa_median, kappa_log_sd)``; level ``l`` has ``successes[l]``
+    successes and, in ``exposures[l]``, rows ``(A, B, n)``: ``n`` trials without success whose
+    probability is ``1 - p A - (1 - p) B`` (a plain failure is ``(1, 0, n)``, a censored one has
+    ``A < 1``). The posterior is computed exactly on grids (hyper-parameters, then each level's
+    rate on its own logit grid around its likelihood), so a level without data gets the
+    population's predictive rate.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(draws, levels)``.
+    """
+    n_levels = len(successes)
+    coarse = np.linspace(-9.2, 9.2, 369)
+    etas = np.empty((n_levels, grid_points))
+    lls = np.empty((n_levels, grid_points))
+    for j in range(n_levels):
+        ll = _censored_loglik(expit(coarse), successes[j], exposures[j])
+        keep = np.flatnonzero(ll > ll.max() - 30)
+        step = coarse[1] - coarse[0]
+        lo, hi = coarse[keep[0]] - step, coarse[keep[-1]] + step
+        etas[j] = np.linspace(lo, hi, grid_points)
+        lls[j] = _censored_loglik(expit(etas[j]), successes[j], exposures[j])
+    p = expit(etas)
+    deta = etas[:, 1] - etas[:, 0]
+    log_dp = np.log(p) + np.log1p(-p) + np.log(deta)[:, None]  # dp = p (1 - p) d eta
+
+    mu = expit(np.linspace(-6, 6, 41))
+    log_kappa = np.linspace(np.log(0.5), np.log(5000), 31)
+    mu_g, lk_g = (a.ravel() for a in np.meshgrid(mu, log_kappa, indexing="ij"))
+    kappa = np.exp(lk_g)
+    a, b = mu_g * kappa, (1 - mu_g) * kappa
+    log_hyper = (
+        np.log(mu_g) + np.log1p(-mu_g)  # uniform mu on a logit grid
+        - 0.5 * ((lk_g - np.log(kappa_median)) / kappa_log_sd) ** 2
+    )  # fmt: skip
+    log_prior = (
+        (a[:, None, None] - 1) * np.log(p)[None]
+        + (b[:, None, None] - 1) * np.log1p(-p)[None]
+        - betaln(a, b)[:, None, None]
+        + log_dp[None]
+    )  # (hyper, level, grid)
+    joint = log_prior + lls[None]
+    log_marginal = logsumexp(joint, axis=2)  # (hyper, level)
+    log_post = log_hyper + log_marginal.sum(axis=1)
+    post = np.exp(log_post - log_post.max())
+    hyper = rng.choice(len(post), size=draws, p=post / post.sum())
+    out = np.empty((draws, n_levels))
+    for h in np.unique(hyper):
+        rows = np.flatnonzero(hyper == h)
+        cond = np.exp(joint[h] - joint[h].max(axis=1, keepdims=True))
+        cum = np.cumsum(cond, axis=1)
+        cum /= cum[:, -1:]
+        u = rng.random((len(rows), n_levels))
+        idx = (u[:, :, None] > cum[None]).sum(axis=2)
+        eta = etas[np.arange(n_levels), idx] + (rng.random((len(rows), n_levels)) - 0.5) * deta
+        out[rows] = expit(eta)
+    return out
+
+
+def _exposure_rows(a: np.ndarray, b: np.ndarray, n: np.ndarray | None = None) -> np.ndarray:
+    """Rows (A, B, n) with equal (A, B) merged."""
+    if not len(a):
+        return np.zeros((0, 3))
+    n = np.ones(len(a)) if n is None else n
+    table = pd.DataFrame({"a": np.round(a, 6), "b": np.round(b, 6), "n": n})
+    merged = table.groupby(["a", "b"], as_index=False)["n"].sum()
+    return merged.to_numpy(dtype=float)
+
+
+# --------------------------------------------------------------------------------------------------
+# the funnel items as known at a date
+
+
+def _labels(series: pd.Series) -> pd.Series:
+    return series.astype("string").fillna(NONE_LABEL)
+
+
+def _days(later: pd.Series | pd.Timestamp, earlier: pd.Series) -> pd.Series:
+    return (later - earlier).dt.days.astype(float)
+
+
+def leads_as_of(leads: pd.DataFrame, as_of: pd.Timestamp | str) -> pd.DataFrame:
+    """The leads table as it stood at the end of ``as_of``: later leads left out, later
+    conversions undone. The input is not modified."""
+    cutoff = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    out = leads[leads["created_date"] < cutoff].copy()
+    later = out["converted_date"].notna() & (out["converted_date"] >= cutoff)
+    out.loc[later, ["opportunity_id"]] = pd.NA
+    out.loc[later, "converted_date"] = pd.NaT
+    return out.reset_index(drop=True)
+
+
+def opportunity_sources(frame: pd.DataFrame, leads: pd.DataFrame | None) -> pd.Series:
+    """Lead source of each opportunity: its ``lead_source``, else its lead's source, else (none)."""
+    source = frame["lead_source"].astype("string")
+    if leads is not None and len(leads) and source.isna().any():
+        by_opp = leads.dropna(subset=["opportunity_id"]).drop_duplicates("opportunity_id")
+        by_opp = by_opp.set_index("opportunity_id")["source"].astype("string")
+        by_lead = leads.drop_duplicates("lead_id").set_index("lead_id")["source"].astype("string")
+        source = source.fillna(frame["opportunity_id"].map(by_opp))
+        source = source.fillna(frame["lead_id"].map(by_lead))
+    if source.notna().sum() == 0:
+        return pd.Series(ALL_LABEL, index=frame.index, dtype="string")
+    return source.fillna(NONE_LABEL)
+
+
+@dataclass
+class FunnelItems:
+    """The leads and opportunities of a fit, as known at ``as_of`` (ages and lags in days)."""
+
+    as_of: pd.Timestamp
+    has_leads: bool
+    leads: pd.DataFrame  # source, created, age, converted, lag1 (empty without leads)
+    opportunities: (
+        pd.DataFrame
+    )  # opportunity_id, source, product, created, age, outcome, lag, amount
+    won_paths: pd.DataFrame  # per won opportunity: source, lead_created, lag1, lag_total, amount
+    undated_open: int = 0  # open deals without a creation date (left out)
+
+
+def funnel_items(
+    frame: pd.DataFrame, leads: pd.DataFrame | None, as_of: pd.Timestamp | str
+) -> FunnelItems:
+    """Put the canonical tables on one time line at ``as_of``; the inputs are not modified."""
+    as_of = pd.Timestamp(as_of).normalize()
+    cutoff = as_of + pd.Timedelta(days=1)
+    has_leads = leads is not None and len(leads) > 0
+    undated_open = int((frame["created_date"].isna() & (frame["status"] == "open")).sum())
+    opps = frame[frame["created_date"].notna() & (frame["created_date"] < cutoff)]
+    sources = opportunity_sources(opps, leads if has_leads else None)
+    closed = opps["status"].isin(["won", "lost"]) & (opps["close_date"] < cutoff)
+    outcome = np.where(closed, opps["status"].astype(str), "open")
+    o = pd.DataFrame(
+        {
+            "opportunity_id": opps["opportunity_id"].astype("string").to_numpy(),
+            "source": sources.to_numpy(),
+            "product": _labels(opps["product"]).to_numpy(),
+            "created": opps["created_date"].to_numpy(),
+            "age": _days(as_of, opps["created_date"]).to_numpy(),
+            "outcome": outcome,
+            "lag": np.where(closed, _days(opps["close_date"], opps["created_date"]), np.nan),
+            "close": opps["close_date"].where(closed).to_numpy(),
+            "amount": opps["amount"].to_numpy(dtype=float),
+        }
+    )
+    o["lag"] = o["lag"].clip(lower=0)
+    if not has_leads:
+        ld = pd.DataFrame(columns=["source", "created", "age", "converted", "lag1"])
+        won = o[o["outcome"] == "won"]
+        paths = pd.DataFrame(
+            {
+                "source": won["source"].to_numpy(),
+                "lead_created": won["created"].to_numpy(),
+                "lag1": 0.0,
+                "lag_total": won["lag"].to_numpy(),
+                "amount": won["amount"].to_numpy(),
+            }
+        )
+        return FunnelItems(as_of, False, ld, o, paths, undated_open)
+
+    known = leads_as_of(leads, as_of)
+    opp_created = frame.set_index("opportunity_id")["created_date"]
+    opp_created = opp_created[~opp_created.index.duplicated()]
+    converted_on = known["converted_date"].fillna(known["opportunity_id"].map(opp_created))
+    converted_on = converted_on.fillna(known["created_date"])
+    is_converted = known["opportunity_id"].notna()
+    ld = pd.DataFrame(
+        {
+            "source": _labels(known["source"]).to_numpy(),
+            "created": known["created_date"].to_numpy(),
+            "age": _days(as_of, known["created_date"]).to_numpy(),
+            "converted": is_converted.to_numpy(),
+            "lag1": np.where(
+                is_converted, _days(converted_on, known["created_date"]).clip(lower=0), np.nan
+            ),
+        }
+    )
+    # won opportunities with their lead: lead -> opportunity and lead -> won lags together
+    link = known.dropna(subset=["opportunity_id"]).drop_duplicates("opportunity_id")
+    link = link.set_index("opportunity_id")
+    won = o[o["outcome"] == "won"]
+    lead_created = won["opportunity_id"].map(link["created_date"])
+    by_lead_id = frame.set_index("opportunity_id")["lead_id"]
+    by_lead_id = by_lead_id[~by_lead_id.index.duplicated()]
+    lead_by_id = known.drop_duplicates("lead_id").set_index("lead_id")["created_date"]
+    lead_created = lead_created.fillna(won["opportunity_id"].map(by_lead_id).map(lead_by_id))
+    has = lead_created.notna()
+    lag1 = _days(won["created"], lead_created).clip(lower=0)
+    paths = pd.DataFrame(
+        {
+            "source": won["source"].to_numpy(),
+            "lead_created": lead_created.to_numpy(),
+            "lag1": lag1.to_numpy(),
+            "lag_total": (lag1 + won["lag"]).to_numpy(),
+            "amount": won["amount"].to_numpy(),
+        }
+    )[has.to_numpy()]
+    return FunnelItems(as_of, True, ld, o, paths.reset_index(drop=True), undated_open)
+
+
+# --------------------------------------------------------------------------------------------------
+# the model
+
+
+class LeadFunnelModel:
+    """Lead -> opportunity -> won by lead source, with lags and censoring (see the module doc)::
+
+        converted ~ Bernoulli(c[source]),  won ~ Bernoulli(w[source])   (Beta over sources)
+
+    ``fit(frame, leads, as_of)`` stores posterior draws ``conversion_`` and ``win_`` (draws x
+    sources), lag distributions, amounts, the source mix and the items in hand.
+    """
+
+    def __init__(self, config: FunnelConfig | None = None):
+        self.config = config or FunnelConfig()
+
+    def fit(
+        self,
+        frame: pd.DataFrame,
+        leads: pd.DataFrame | None,
+        as_of: pd.Timestamp | str,
+        random_seed: int | None = None,
+    ) -> LeadFunnelModel:
+        """Fit on the pipeline as known at ``as_of``; the inputs are not modified.
+
+        Parameters
+        ----------
+        frame
+            Canonical opportunities table (as exported at ``as_of``, or rebuilt for a past date
+            with :func:`~pipeline_models.asof.pipeline_as_of`).
+        leads
+            Canonical leads table, or None: then each opportunity counts as a lead.
+        as_of
+            The date the pipeline is seen from (the period's month end).
+        random_seed
+            Seed of the posterior and amount draws.
+
+        Returns
+        -------
+        LeadFunnelModel
+            ``self``, with ``conversion_``, ``win_``, ``product_win_`` (draws x levels), lag
+            distributions, ``amounts_``, ``mix_`` and ``monthly_leads_`` set.
+        """
+        cfg = self.config
+        rng = np.random.default_rng(random_seed)
+        items = funnel_items(frame, leads, as_of)
+        self.items_ = items
+        self.as_of_ = items.as_of
+        self.has_leads_ = items.has_leads
+        start = self.as_of_ - pd.DateOffset(months=cfg.lookback_months)
+        opps = items.opportunities
+        lds = items.leads
+        sources = set(opps["source"].unique().tolist())
+        if self.has_leads_:
+            sources |= set(lds["source"].unique().tolist())
+        self.sources_ = sorted(sources) or [ALL_LABEL]
+        self.products_ = sorted(opps["product"].unique().tolist()) or [NONE_LABEL]
+
+        # lags (point estimates; the new-lead window adds a bootstrap), corrected for truncation
+        closes = opps.loc[opps["outcome"] != "open", "close"]
+        self.first_close_ = pd.Timestamp(closes.min()) if len(closes) else None
+        self.lag_won_, self.lag_lost_ = self._outcome_lags(opps, "source")
+        self.product_lag_won_, self.product_lag_lost_ = self._outcome_lags(opps, "product")
+        paths = items.won_paths.dropna(subset=["lag_total"])
+        lower, upper = _windows(paths["lead_created"], self.as_of_, self.first_close_)
+        self._paths = paths.assign(weight=truncation_weights(paths["lag_total"], lower, upper))
+        self.lag_total_ = {s: self._pooled_lags(self._paths, "lag_total", s) for s in self.sources_}
+        self.first_conversion_ = None
+        if self.has_leads_:
+            conv = lds[lds["converted"]].dropna(subset=["lag1"])
+            if len(conv):
+                self.first_conversion_ = pd.Timestamp(
+                    (conv["created"] + pd.to_timedelta(conv["lag1"], unit="D")).min()
+                )
+            lower, upper = _windows(conv["created"], self.as_of_, self.first_conversion_)
+            conv = conv.assign(weight=truncation_weights(conv["lag1"], lower, upper))
+            self.lag_convert_ = {s: self._pooled_lags(conv, "lag1", s) for s in self.sources_}
+        else:
+            self.lag_convert_ = {s: LagDistribution(np.zeros(1), np.ones(1)) for s in self.sources_}
+
+        # opportunity -> won: by source for new leads, by product for the deals in hand
+        recent_opps = _recorded(opps[opps["created"] > start], self.first_close_)
+        self.lost_share_ = _lost_share(
+            recent_opps, self.lag_won_["__all__"], self.lag_lost_["__all__"]
+        )
+        self.source_lost_share_ = self._lost_shares(recent_opps, "source", self.sources_)
+        self.product_lost_share_ = self._lost_shares(recent_opps, "product", self.products_)
+        self.win_ = self._win_draws(recent_opps, "source", self.sources_, rng)
+        self.product_win_ = self._win_draws(recent_opps, "product", self.products_, rng)
+        self.opp_counts_ = _outcome_counts(recent_opps, "source", self.sources_)
+
+        # lead -> opportunity, by source
+        if self.has_leads_:
+            recent_leads = _recorded(lds[lds["created"] > start], self.first_conversion_)
+            k, exposures, counts = [], [], []
+            for s in self.sources_:
+                rows = recent_leads[recent_leads["source"] == s]
+                pending = rows[~rows["converted"]]
+                f1 = np.minimum(self.lag_convert_[s].cdf(pending["age"].to_numpy()), _F_MAX)
+                k.append(float(rows["converted"].sum()))
+                exposures.append(_exposure_rows(f1, np.zeros(len(f1))))
+                young = float((1 - f1).sum())
+                counts.append((len(rows), int(rows["converted"].sum()), young))
+            self.conversion_ = pooled_rates(
+                np.array(k), exposures, cfg.draws, rng, cfg.kappa_median, cfg.kappa_log_sd
+            )
+            self.lead_counts_ = pd.DataFrame(
+                counts, index=self.sources_, columns=["leads", "converted", "still_open"]
+            )
+        else:
+            self.conversion_ = np.ones((cfg.draws, len(self.sources_)))
+            self.lead_counts_ = None
+
+        won = opps[(opps["outcome"] == "won") & (opps["close"] > start)]
+        self.amounts_ = _fit_amounts(won, "source", self.sources_, cfg, rng)
+        self.product_amounts_ = _fit_amounts(won, "product", self.products_, cfg, rng)
+        self.has_amounts_ = bool((won["amount"] > 0).any())
+        mean_by_source = pd.Series(self.amounts_.mean, index=self.sources_)
+        fill = self._paths["source"].map(mean_by_source).astype(float)
+        self._paths = self._paths.assign(
+            amount=self._paths["amount"].astype(float).fillna(fill).fillna(0.0)
+        )
+        self._fit_mix()
+        return self
+
+    def won_paths(self, source: str) -> tuple[pd.DataFrame, np.ndarray]:
+        """Won paths (lag1, lag_total, amount) of a source pooled with all sources' paths worth
+        ``lag_pooling`` paths, with their weights."""
+        paths = self._paths
+        own = paths[paths["source"] == source]
+        share_own = len(own) / (len(own) + self.config.lag_pooling)
+        both = pd.concat([own, paths], ignore_index=True)
+        own_w, all_w = own["weight"].to_numpy(float), paths["weight"].to_numpy(float)
+        weights = np.concatenate(
+            [
+                share_own * own_w / max(own_w.sum(), 1e-300),
+                (1 - share_own) * all_w / max(all_w.sum(), 1e-300),
+            ]
+        )
+        return both[["lag1", "lag_total", "amount"]], weights
+
+    def _pooled_lags(self, rows: pd.DataFrame, column: str, level: str, by: str = "source"):
+        own = rows[rows[by] == level]
+        return _pooled(
+            own[column], own["weight"], rows[column], rows["weight"], self.config.lag_pooling
+        )
+
+    # ------------------------------------------------------------------ fitting parts
+    def _outcome_lags(self, opps: pd.DataFrame, by: str):
+        out = []
+        levels = opps[by].unique().tolist()
+        for outcome in ("won", "lost"):
+            rows = opps[opps["outcome"] == outcome].dropna(subset=["lag"])
+            lower, upper = _windows(rows["created"], self.as_of_, self.first_close_)
+            rows = rows.assign(weight=truncation_weights(rows["lag"], lower, upper))
+            lags = {lv: self._pooled_lags(rows, "lag", lv, by) for lv in levels}
+            lags["__all__"] = _pooled(rows["lag"], rows["weight"], rows["lag"], rows["weight"], 0.0)
+            out.append(lags)
+        return out
+
+    def _lost_shares(self, recent, by: str, levels: list[str], strength: float = 30.0):
+        """Each level's share of not-won deals that are marked lost, shrunk toward all levels'
+        share with the weight of ``strength`` lost deals (stalling differs by product)."""
+        if by == "product":
+            lag_won, lag_lost = self.product_lag_won_, self.product_lag_lost_
+        else:
+            lag_won, lag_lost = self.lag_won_, self.lag_lost_
+        out = {}
+        for lv in levels:
+            rows = recent[recent[by] == lv]
+            n_lost = float((rows["outcome"] == "lost").sum())
+            own = _lost_share(
+                rows, lag_won.get(lv, lag_won["__all__"]), lag_lost.get(lv, lag_lost["__all__"])
+            )
+            out[lv] = (n_lost * own + strength * self.lost_share_) / (n_lost + strength)
+        return out
+
+    def _win_draws(self, recent, by, levels, rng) -> np.ndarray:
+        cfg = self.config
+        if by == "product":
+            lag_won, lag_lost = self.product_lag_won_, self.product_lag_lost_
+            shares = self.product_lost_share_
+        else:
+            lag_won, lag_lost = self.lag_won_, self.lag_lost_
+            shares = self.source_lost_share_
+        k, exposures = [], []
+        for lv in levels:
+            lam = shares.get(lv, self.lost_share_)
+            rows = recent[recent[by] == lv]
+            open_ = rows[rows["outcome"] == "open"]
+            fw = lag_won.get(lv, lag_won["__all__"])
+            fl = lag_lost.get(lv, lag_lost["__all__"])
+            a = np.minimum(fw.cdf(open_["age"].to_numpy()), _F_MAX)
+            b = lam * np.minimum(fl.cdf(open_["age"].to_numpy()), _F_MAX)
+            n_lost = float((rows["outcome"] == "lost").sum())
+            rows_ab = _exposure_rows(a, b)
+            if n_lost:
+                rows_ab = np.vstack([rows_ab, [[1.0, 0.0, n_lost]]])
+            k.append(float((rows["outcome"] == "won").sum()))
+            exposures.append(rows_ab)
+        return pooled_rates(
+            np.array(k), exposures, cfg.draws, rng, cfg.kappa_median, cfg.kappa_log_sd
+        )
+
+    def _fit_mix(self) -> None:
+        cfg = self.config
+        start = self.as_of_ - pd.DateOffset(months=cfg.mix_months)
+        table = self.items_.leads if self.has_leads_ else self.items_.opportunities
+        recent = table[table["created"] > start]
+        if not len(recent):
+            recent = table
+        counts = recent["source"].value_counts().reindex(self.sources_, fill_value=0)
+        total = counts.sum()
+        self.mix_ = (
+            (counts / total) if total else pd.Series(1 / len(self.sources_), index=self.sources_)
+        )
+        self.monthly_leads_ = counts / cfg.mix_months
+
+    # ------------------------------------------------------------------ tables
+    @property
+    def unit(self) -> str:
+        """What a "lead" is in this fit: "lead" or "opportunity" (no leads table)."""
+        return "lead" if self.has_leads_ else "opportunity"
+
+    @property
+    def units(self) -> str:
+        return "leads" if self.has_leads_ else "opportunities"
+
+    def funnel_table(self) -> pd.DataFrame:
+        """Per source: leads, opportunities, wins, and the three rates with 90% intervals."""
+        rows = []
+        lead_to_won = self.conversion_ * self.win_
+        for j, s in enumerate(self.sources_):
+            row = {"source": s, "mix": float(self.mix_[s])}
+            if self.has_leads_:
+                lc = self.lead_counts_.loc[s]
+                row.update(
+                    leads=int(lc["leads"]),
+                    converted=int(lc["converted"]),
+                    leads_still_open=float(lc["still_open"]),
+                )
+                row.update(_summ("lead_to_opp", self.conversion_[:, j]))
+            oc = self.opp_counts_.loc[s]
+            row.update(
+                opportunities=int(oc["n"]),
+                won=int(oc["won"]),
+                lost=int(oc["lost"]),
+                open=int(oc["open"]),
+            )
+            row.update(_summ("opp_to_won", self.win_[:, j]))
+            row.update(_summ("lead_to_won", lead_to_won[:, j]))
+            rows.append(row)
+        return pd.DataFrame(rows).sort_values("lead_to_won", ascending=False, ignore_index=True)
+
+    def product_table(self) -> pd.DataFrame:
+        """Per product: opportunities and the chance that one is ever won, with 90% interval."""
+        opps = self.items_.opportunities
+        recent = opps[
+            opps["created"] > self.as_of_ - pd.DateOffset(months=self.config.lookback_months)
+        ]
+        counts = _outcome_counts(recent, "product", self.products_)
+        rows = []
+        for j, p in enumerate(self.products_):
+            c = counts.loc[p]
+            rows.append(
+                {
+                    "product": p,
+                    "opportunities": int(c["n"]),
+                    "won": int(c["won"]),
+                    "open": int(c["open"]),
+                    **_summ("opp_to_won", self.product_win_[:, j]),
+                }
+            )
+        return pd.DataFrame(rows).sort_values("opp_to_won", ascending=False, ignore_index=True)
+
+    def lag_table(self) -> pd.DataFrame:
+        """Per source: median and 80th percentile days of each step of the funnel."""
+        rows = []
+        for s in self.sources_:
+            row = {"source": s}
+            if self.has_leads_:
+                row["lead_to_opp_median"] = self.lag_convert_[s].quantile(0.5)
+                row["lead_to_opp_p80"] = self.lag_convert_[s].quantile(0.8)
+            row["opp_to_won_median"] = (
+                self.lag_won_[s].quantile(0.5) if s in self.lag_won_ else np.nan
+            )
+            row["opp_to_won_p80"] = self.lag_won_[s].quantile(0.8) if s in self.lag_won_ else np.nan
+            if self.has_leads_:
+                row["lead_to_won_median"] = self.lag_total_[s].quantile(0.5)
+                row["lead_to_won_p80"] = self.lag_total_[s].quantile(0.8)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Amounts:
+    """Won deal size per level: pooled mean and variance, and draws of the mean (draws x levels)."""
+
+    mean: np.ndarray
+    var: np.ndarray
+    draws: np.ndarray
+
+
+def _fit_amounts(
+    won: pd.DataFrame, by: str, levels: list[str], cfg: FunnelConfig, rng: np.random.Generator
+) -> Amounts:
+    """Each level's mean won amount shrunk toward all levels' by ``amount_pooling`` wins; the
+    mean's uncertainty is normal with the pooled variance over (wins + pooling)."""
+    won = won[won["amount"] > 0]
+    amounts = won["amount"]
+    all_mean = float(amounts.mean()) if len(amounts) else 0.0
+    all_var = float(amounts.var()) if len(amounts) > 1 else max(all_mean**2, 1e-9)
+    means, variances, n_won = [], [], []
+    for lv in levels:
+        own = won.loc[won[by] == lv, "amount"]
+        n = len(own)
+        weight = n / (n + cfg.amount_pooling)
+        means.append(weight * (own.mean() if n else 0.0) + (1 - weight) * all_mean)
+        own_var = own.var() if n > 1 else all_var
+        variances.append(max(weight * own_var + (1 - weight) * all_var, 1e-9))
+        n_won.append(n)
+    mean, var = np.array(means, dtype=float), np.array(variances, dtype=float)
+    se = np.sqrt(var / (np.array(n_won) + cfg.amount_pooling))
+    draws = mean + se * rng.standard_normal((cfg.draws, len(levels)))
+    return Amounts(mean, var, np.maximum(draws, 0.05 * np.maximum(mean, 1e-9)))
+
+
+def _recorded(items: pd.DataFrame, first: pd.Timestamp | None) -> pd.DataFrame:
+    """Items created on or after the first recorded outcome: before it, quick outcomes may be
+    missing from the export (its history starts later than its oldest deals), which would bias
+    the rates. All items when that leaves none."""
+    if first is None:
+        return items
+    kept = items[items["created"] >= first.normalize()]
+    return kept if len(kept) else items
+
+
+def _summ(name: str, draws: np.ndarray) -> dict[str, float]:
+    lo, hi = np.quantile(draws, [_LO, _HI])
+    return {name: float(np.mean(draws)), f"{name}_lower": float(lo), f"{name}_upper": float(hi)}
+
+
+def _outcome_counts(opps: pd.DataFrame, by: str, levels: list[str]) -> pd.DataFrame:
+    table = pd.crosstab(opps[by], opps["outcome"]).reindex(
+        index=levels, columns=["won", "lost", "open"], fill_value=0
+    )
+    table = table.fillna(0).astype(int)
+    table["n"] = table.sum(axis=1)
+    return table
+
+
+def _lost_share(opps: pd.DataFrame, lag_won: LagDistribution, lag_lost: LagDistribution) -> float:
+    """Share of not-won deals that are eventually marked lost (the rest stall), by maximum
+    likelihood on all sources together (a grid over the overall win rate and this share)."""
+    won = float((opps["outcome"] == "won").sum())
+    lost = float((opps["outcome"] == "lost").sum())
+    open_ = opps[opps["outcome"] == "open"]
+    if not lost:
+        return 0.0
+    if not len(open_):
+        return _LAM_MAX
+    ages = open_["age"].to_numpy()
+    table = pd.DataFrame(
+        {"a": np.minimum(lag_won.cdf(ages), _F_MAX), "b": np.minimum(lag_lost.cdf(ages), _F_MAX)}
+    )
+    agg = table.groupby(["a", "b"]).size().reset_index(name="n").to_numpy(float)
+    w = np.linspace(0.005, 0.995, 100)[:, None, None]
+    lam = np.linspace(0.01, _LAM_MAX, 99)[None, :, None]
+    inside = 1 - w * agg[:, 0] - (1 - w) * lam * agg[:, 1]
+    ll = (
+        won * np.log(w[..., 0])
+        + lost * np.log((1 - w[..., 0]) * lam[..., 0])
+        + (agg[:, 2] * np.log(np.maximum(inside, 1e-300))).sum(-1)
+    )
+    _, j = np.unravel_index(np.argmax(ll), ll.shape)
+    return float(lam[0, j, 0])
+
+
+# --------------------------------------------------------------------------------------------------
+# the coming window: what is in hand and what new leads bring
+
+
+def window_days(as_of: pd.Timestamp, horizon_months: int) -> np.ndarray:
+    """Days from ``as_of`` to the end of each coming month: ``[0, x_1, ..., x_H]``."""
+    month = pd.Period(as_of, "M")
+    ends = [(month_end(month + m) - as_of).days for m in range(1, horizon_months + 1)]
+    return np.array([0.0, *ends], dtype=float)
+
+
+def window_months(as_of: pd.Timestamp, horizon_months: int) -> list[str]:
+    month = pd.Period(as_of, "M")
+    return [str(month + m) for m in range(1, horizon_months + 1)]
+
+
+def _weighted_moments(
+    w: np.ndarray, weight: np.ndarray, first: np.ndarray, second: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per draw (rows of ``w``): mean and variance of an amount whose first and second moments
+    per lag are ``first``, ``second``, under weights ``w * weight`` (``weight`` of shape (lags,)
+    or (lags, k): one answer per column)."""
+    if weight.ndim == 1:
+        mean, var = _weighted_moments(w, weight[:, None], first, second)
+        return mean[:, 0], var[:, 0]
+    total = w @ weight
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (w @ (weight * first[:, None])) / total
+        second = (w @ (weight * second[:, None])) / total
+    return mean, np.maximum(second - mean**2, 1e-9)
+
+
+def _multinomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Counts per category (last axis of ``p``; the remainder is "not in the window"), drawn by
+    conditional binomials so that arrays of cells draw at numpy speed."""
+    out = np.zeros(p.shape, dtype=np.int64)
+    left = np.broadcast_to(n, p.shape[:-1]).astype(np.int64)
+    rest = np.ones(p.shape[:-1])
+    for m in range(p.shape[-1]):
+        share = np.clip(p[..., m] / np.maximum(rest, 1e-12), 0.0, 1.0)
+        out[..., m] = rng.binomial(left, share)
+        left = left - out[..., m]
+        rest = rest - p[..., m]
+    return out
+
+
+def _gamma_sum(k: np.ndarray, mean: np.ndarray, var: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Revenue of ``k`` wins: the Gamma with the mean and variance of a sum of ``k`` amounts,
+    at quantile ``u`` (inverse CDF: common random numbers keep it monotone in ``k``)."""
+    mean = np.maximum(mean, 0.0)
+    shape = k * mean**2 / var
+    scale = var / np.maximum(mean, 1e-300)
+    out = gamma.ppf(u, np.maximum(shape, 1e-300), scale=scale)
+    return np.where((k > 0) & (mean > 0), out, 0.0)
+
+
+@dataclass
+class WindowOutlook:
+    """Draws of deals and revenue won per coming month, by part (open deals, open leads, new)."""
+
+    months: list[str]
+    parts: dict[str, dict[str, np.ndarray]] = field(
+        default_factory=dict
+    )  # part -> metric -> (D, H)
+
+    def total(self, metric: str = "count", parts: tuple[str, ...] | None = None) -> np.ndarray:
+        names = parts or tuple(self.parts)
+        return sum(self.parts[p][metric] for p in names)
+
+    def table(self, metric: str = "count") -> pd.DataFrame:
+        """Per month and for the whole window: expected value per part, and the total's median
+        with its 80% interval."""
+        rows = []
+        labels = [*self.months, f"{self.months[0]}..{self.months[-1]}"]
+        total = self.total(metric)
+        for i, label in enumerate(labels):
+            row = {"month": label}
+            for part, metrics in self.parts.items():
+                row[part] = float(_column(metrics[metric], i).mean())
+            t = _column(total, i)
+            row.update(
+                expected=float(t.mean()),
+                low_10=float(np.quantile(t, 0.1)),
+                median=float(np.quantile(t, 0.5)),
+                high_90=float(np.quantile(t, 0.9)),
+            )
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def _column(values: np.ndarray, i: int) -> np.ndarray:
+    """Month ``i`` of (draws, months) values; ``i == months``: the whole window."""
+    return values[:, i] if i < values.shape[1] else values.sum(axis=1)
+
+
+class LeadPlanner:
+    """Simulates the coming ``horizon_months`` months from a fitted :class:`LeadFunnelModel` and
+    answers: what is in hand, how many new leads a target needs, at what cost, how sensitive.
+
+    All draws are made once here (fixed by ``random_seed``); every question reuses them, so
+    answers for different lead counts are comparable and ``P(target)`` is monotone in leads.
+    """
+
+    def __init__(
+        self, model: LeadFunnelModel, horizon_months: int = 3, random_seed: int | None = None
+    ):
+        if horizon_months < 1:
+            raise ValueError("horizon_months must be >= 1")
+        self.model = model
+        self.horizon = int(horizon_months)
+        self.random_seed = random_seed
+        rng = np.random.default_rng(random_seed)
+        self.x = window_days(model.as_of_, self.horizon)
+        self.months = window_months(model.as_of_, self.horizon)
+        self._kernels(rng)
+        self.in_hand = self._simulate_in_hand(rng)
+        d, s = self.q.shape
+        self._u = np.clip(rng.random((d, s)), 1e-12, 1 - 1e-12)
+        self._v = np.clip(rng.random((d, s)), 1e-12, 1 - 1e-12)
+        self._in_hand_total = {
+            "count": self.in_hand.total("count").sum(axis=1),
+            "revenue": self.in_hand.total("revenue").sum(axis=1),
+        }
+
+    @property
+    def window_label(self) -> str:
+        return self.months[0] if self.horizon == 1 else f"{self.months[0]}..{self.months[-1]}"
+
+    # ------------------------------------------------------------------ draws
+    def _kernels(self, rng: np.random.Generator) -> None:
+        """Per draw and source: where a new lead's win lands (created in month j, won in m), and
+        ``q``, the chance that a lead created evenly over the window is won inside it.
+
+        Each source's won paths (lead -> won lag with the deal's amount, pooled with all sources'
+        paths) are grouped by lag in days and given Bayesian-bootstrap weights worth the paths
+        observed (a Dirichlet over the days: by Gamma additivity the same as one over paths), so
+        lags carry their uncertainty. Amounts stay tied to lags: wins that close inside a short
+        window are the quick deals, often the small ones.
+        """
+        m = self.model
+        x = self.x
+        span = x[-1]
+        d = m.conversion_.shape[0]
+        n_src = len(m.sources_)
+        h = self.horizon
+        self.kernel = np.zeros((d, n_src, h, h))
+        g = np.zeros((d, n_src))
+        self.new_amount_mean = np.tile(m.amounts_.mean, (d, 1))
+        self.new_amount_var = np.tile(m.amounts_.var, (d, 1))
+        self._boot = []
+        starts, ends = x[:-1], x[1:]
+        for j, s in enumerate(m.sources_):
+            paths, weights = m.won_paths(s)
+            if not len(paths):
+                paths = pd.DataFrame(
+                    {"lag1": [0.0], "lag_total": [0.0], "amount": [m.amounts_.mean[j]]}
+                )
+                weights = np.ones(1)
+            amount = paths["amount"].to_numpy(float)
+            by_day = (
+                pd.DataFrame(
+                    {
+                        "lag": np.rint(paths["lag_total"].to_numpy(float)),
+                        "w": weights,
+                        "wa": weights * amount,
+                        "wa2": weights * amount**2,
+                    }
+                )
+                .groupby("lag")
+                .sum()
+            )
+            lags = by_day.index.to_numpy(float)
+            share = by_day["w"].to_numpy() / by_day["w"].sum()
+            a1 = by_day["wa"].to_numpy() / by_day["w"].to_numpy()
+            a2 = by_day["wa2"].to_numpy() / by_day["w"].to_numpy()
+            n_eff = (m._paths["source"] == s).sum() + m.config.lag_pooling
+            w = rng.gamma(np.maximum(share * n_eff, 1e-3), size=(d, len(lags)))
+            w /= np.maximum(w.sum(axis=1, keepdims=True), 1e-300)
+            lo = np.maximum(starts[None, :, None], starts[None, None, :] - lags[:, None, None])
+            hi = np.minimum(ends[None, :, None], ends[None, None, :] - lags[:, None, None])
+            overlap = np.maximum(hi - lo, 0) / (ends - starts)[None, :, None]  # (lag, j, m)
+            self.kernel[:, j] = np.einsum("dl,ljm->djm", w, overlap)
+            inside = np.maximum(span - lags, 0) / span
+            g[:, j] = w @ inside
+            mean, var = _weighted_moments(w, inside, a1, a2)
+            ok = g[:, j] > 0
+            self.new_amount_mean[ok, j] = mean[ok]
+            self.new_amount_var[ok, j] = var[ok]
+            self._boot.append((w, overlap, a1, a2))
+        self.even = g
+        self.q = m.conversion_ * m.win_ * g
+
+    def _simulate_in_hand(self, rng: np.random.Generator) -> WindowOutlook:
+        m = self.model
+        out = WindowOutlook(self.months)
+        out.parts["open deals"] = self._open_deals(rng)
+        if m.has_leads_:
+            out.parts["open leads"] = self._open_leads(rng)
+        return out
+
+    def _open_deals(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Each open deal by its product (known on a deal, and what its cycle and chance depend
+        on most): P(won in month k | open at age a) =
+        ``w (F_W(a + x_k) - F_W(a + x_(k-1))) / (1 - w F_W(a) - (1 - w) lam F_L(a))``."""
+        m = self.model
+        deals = m.items_.opportunities
+        deals = deals[deals["outcome"] == "open"]
+        d, h = m.win_.shape[0], self.horizon
+        count = np.zeros((d, h))
+        revenue = np.zeros((d, h))
+        index = {p: j for j, p in enumerate(m.products_)}
+        lam_by = np.array([m.product_lost_share_.get(p, m.lost_share_) for p in m.products_])
+        for start in range(0, len(deals), 1500):
+            chunk = deals.iloc[start : start + 1500]
+            prod = chunk["product"].map(index).to_numpy(dtype=int)
+            age = chunk["age"].to_numpy()
+            fw = np.zeros((len(chunk), h + 1))
+            fa = np.zeros(len(chunk))
+            fl = np.zeros(len(chunk))
+            for p, j in index.items():
+                pick = prod == j
+                if not pick.any():
+                    continue
+                lw = m.product_lag_won_.get(p, m.product_lag_won_["__all__"])
+                ll = m.product_lag_lost_.get(p, m.product_lag_lost_["__all__"])
+                fw[pick] = lw.cdf(age[pick, None] + self.x[None, :])
+                fa[pick] = np.minimum(lw.cdf(age[pick]), _F_MAX)
+                fl[pick] = np.minimum(ll.cdf(age[pick]), _F_MAX)
+            w = m.product_win_[:, prod]  # (D, deals)
+            den = 1 - w * fa - (1 - w) * lam_by[prod] * fl
+            p_month = w[..., None] * np.diff(fw, axis=1)[None] / np.maximum(den, 1e-12)[..., None]
+            cum = np.cumsum(p_month, axis=2)
+            u = rng.random(w.shape)
+            month = (u[..., None] > cum).sum(axis=2)  # h means "not won in the window"
+            amount = chunk["amount"].to_numpy(dtype=float)
+            known = ~np.isnan(amount)
+            for k in range(h):
+                hit = month == k
+                count[:, k] += hit.sum(axis=1)
+                revenue[:, k] += (hit[:, known] * amount[known]).sum(axis=1)
+                # deals without an amount: each win draws its own (Gamma sum by product)
+                for j in np.unique(prod[~known]):
+                    wins = hit[:, ~known & (prod == j)].sum(axis=1)
+                    u = np.clip(rng.random(d), 1e-12, 1 - 1e-12)
+                    revenue[:, k] += _gamma_sum(
+                        wins, m.product_amounts_.draws[:, j], m.product_amounts_.var[j], u
+                    )
+        return {"count": count, "revenue": revenue}
+
+    def _open_leads(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        m = self.model
+        lds = m.items_.leads
+        pending = lds[~lds["converted"]]
+        d, h = m.win_.shape[0], self.horizon
+        count = np.zeros((d, h))
+        revenue = np.zeros((d, h))
+        for j, s in enumerate(m.sources_):
+            rows = pending[pending["source"] == s]
+            if not len(rows) or not len(m._paths):
+                continue
+            ages, n = np.unique(rows["age"].to_numpy(), return_counts=True)
+            pooled, wt = m.won_paths(s)
+            l1 = pooled["lag1"].to_numpy(float)
+            lt = pooled["lag_total"].to_numpy(float)
+            amount = pooled["amount"].to_numpy(float)
+            keep = ages < l1.max()
+            ages, n = ages[keep], n[keep]
+            if not len(ages):
+                continue
+            rel = lt[None, :] - ages[:, None]  # days after as_of at which the win would land
+            alive = l1[None, :] > ages[:, None]
+            hits = [(rel > self.x[k]) & (rel <= self.x[k + 1]) & alive for k in range(h)]
+            kern = np.stack([hit @ wt for hit in hits], axis=1)  # (ages, h)
+            kern_a = np.stack([hit @ (wt * amount) for hit in hits], axis=1)
+            kern_a2 = np.stack([hit @ (wt * amount**2) for hit in hits], axis=1)
+            f1 = np.minimum(m.lag_convert_[s].cdf(ages), _F_MAX)
+            c, w = m.conversion_[:, j][:, None], m.win_[:, j][:, None]
+            p = (c * w / (1 - c * f1[None, :]))[..., None] * kern[None]  # (D, ages, h)
+            k = _multinomial(rng, n[None, :], p).sum(axis=1)  # (D, h)
+            count += k
+            # the amount of a win landing in month k: paths weighted as the expected wins
+            scale = n / (1 - m.conversion_[:, j].mean() * f1)
+            total = scale @ kern
+            mean = np.where(total > 0, (scale @ kern_a) / np.maximum(total, 1e-300), 1.0)
+            var = np.where(total > 0, (scale @ kern_a2) / np.maximum(total, 1e-300) - mean**2, 1.0)
+            u = np.clip(rng.random((d, h)), 1e-12, 1 - 1e-12)
+            revenue += _gamma_sum(k, mean[None, :], np.maximum(var, 1e-9)[None, :], u)
+        return {"count": count, "revenue": revenue}
+
+    # ------------------------------------------------------------------ new leads
+    def new_leads(
+        self, leads: pd.DataFrame | pd.Series, random_seed: int | None = None
+    ) -> WindowOutlook:
+        """Wins per coming month from given new leads, with what is in hand.
+
+        ``leads``: a Series (source -> leads over the window, created evenly) or a DataFrame
+        (sources x months, leads created evenly within each month).
+        """
+        rng = np.random.default_rng(random_seed)
+        m = self.model
+        counts = _lead_grid(leads, m.sources_, self.months, m.mix_)
+        d, h = self.q.shape[0], self.horizon
+        k = np.zeros((d, len(m.sources_), h), dtype=np.int64)
+        for j in range(len(m.sources_)):
+            cw = (m.conversion_[:, j] * m.win_[:, j])[:, None, None]
+            p = cw * self.kernel[:, j]  # (D, created month, won month)
+            k[:, j] = _multinomial(rng, counts[j][None, :], p).sum(axis=1)
+        mean = np.zeros(k.shape)
+        var = np.ones(k.shape)
+        for j, (w, overlap, a1, a2) in enumerate(self._boot):
+            by_month = np.einsum("j,ljm->lm", counts[j].astype(float), overlap)  # (lag, m)
+            mu, v = _weighted_moments(w, by_month, a1, a2)
+            mean[:, j] = np.where(np.isfinite(mu), mu, m.amounts_.mean[j])
+            var[:, j] = np.where(np.isfinite(v), v, m.amounts_.var[j])
+        u = np.clip(rng.random(k.shape), 1e-12, 1 - 1e-12)
+        revenue = _gamma_sum(k, mean, var, u)
+        out = WindowOutlook(self.months, dict(self.in_hand.parts))
+        out.parts["new leads"] = {
+            "count": k.sum(axis=1).astype(float),
+            "revenue": revenue.sum(axis=1),
+        }
+        return out
+
+    def _total(self, n: np.ndarray, metric: str, factor, rows=slice(None)) -> np.ndarray:
+        """Per draw: in hand + what ``n`` (draws x sources, or sources) new leads bring."""
+        q = self.q[rows] if factor is None else np.clip(self.q[rows] * factor, 0, 1)
+        k = binom.ppf(self._u[rows], n, q)
+        if metric == "count":
+            return self._in_hand_total["count"][rows] + k.sum(axis=1)
+        rev = _gamma_sum(k, self.new_amount_mean[rows], self.new_amount_var[rows], self._v[rows])
+        return self._in_hand_total["revenue"][rows] + rev.sum(axis=1)
+
+    def p_reach(
+        self, n: np.ndarray, target: float, metric: str = "count", factor: np.ndarray | None = None
+    ) -> float:
+        """P(in hand + wins of ``n`` new leads per source reach ``target`` in the window)."""
+        n = np.asarray(n, dtype=np.int64)
+        return float(np.mean(self._total(n[None, :], metric, factor) >= target))
+
+    def p_in_hand(self, target: float, metric: str = "count") -> float:
+        return float(np.mean(self._in_hand_total[metric] >= target))
+
+    def _thresholds(
+        self, path, target: float, metric: str, factor, limit: float = 1e8, tol: float = 5e-4
+    ) -> np.ndarray:
+        """Per draw, the smallest ``t`` whose leads ``path(t)`` reach the target (inf if beyond
+        ``limit``), to within ``tol`` (relative; at least one lead). ``P(target | path(t)) =
+        mean(threshold <= t)``: the curve is their empirical CDF, exactly non-decreasing.
+
+        A bisection run on all draws at once, started from each draw's expected-value answer.
+        """
+        d = self.q.shape[0]
+        out = np.zeros(d)
+
+        def ok(t: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            return self._total(path(t), metric, factor, rows) >= target
+
+        rows = np.flatnonzero(~ok(np.zeros(d), np.arange(d)))
+        if not len(rows):
+            return out
+        # a first guess per draw: the shortfall over the expected yield of one unit of t
+        ref = 1000.0
+        q = self.q[rows] if factor is None else np.clip(self.q[rows] * factor, 0, 1)
+        per_lead = q if metric == "count" else q * self.new_amount_mean[rows]
+        rate = (path(np.array(ref)) * per_lead).sum(axis=1) / ref
+        shortfall = target - self._in_hand_total[metric][rows]
+        guess = np.where(rate > 0, shortfall / np.maximum(rate, 1e-300), limit)
+        guess = np.clip(guess, 1.0, limit)
+        lo, hi = np.floor(0.8 * guess), np.ceil(1.25 * guess)
+        for _ in range(60):  # widen until lo fails and hi reaches
+            high_ok = ok(hi, rows)
+            low_fail = (lo <= 0) | ~ok(lo, rows)
+            if (high_ok | (hi >= limit)).all() and low_fail.all():
+                break
+            lo = np.where(high_ok, lo, hi)
+            hi = np.where(high_ok, hi, np.minimum(hi * 2, limit))
+            hi = np.where(low_fail, hi, lo)
+            lo = np.where(low_fail, lo, np.floor(lo / 2))
+        hi = np.where(ok(hi, rows), hi, np.inf)
+        finite = np.isfinite(hi)
+        while True:
+            active = np.flatnonzero(finite & (hi - lo > np.maximum(1, tol * hi)))
+            if not len(active):
+                break
+            mid = np.floor((lo[active] + hi[active]) / 2)
+            reached = ok(mid, rows[active])
+            hi[active[reached]] = mid[reached]
+            lo[active[~reached]] = mid[~reached]
+        out[rows] = hi
+        return out
+
+    def _answer(self, thresholds: np.ndarray, level: float) -> float | None:
+        value = float(np.quantile(thresholds, level, method="higher"))
+        return None if not np.isfinite(value) else value
+
+    # ------------------------------------------------------------------ answers
+    def requirement(
+        self,
+        target: float,
+        metric: str = "count",
+        confidence: float = 0.8,
+        mix: pd.Series | None = None,
+        factor: np.ndarray | None = None,
+        curve_points: int = 41,
+    ) -> LeadRequirement:
+        """New leads (in ``mix``, default the current source mix) for ``P(target) >= confidence``,
+        the median case (``P >= 0.5``) and the curve ``P(target)`` against leads."""
+        _check_target(target, metric, confidence)
+        m = self.model
+        mix = (m.mix_ if mix is None else mix.reindex(m.sources_, fill_value=0.0)).to_numpy(float)
+        mix = mix / mix.sum()
+
+        def path(t: np.ndarray) -> np.ndarray:
+            return np.round(np.asarray(t, float)[..., None] * mix).astype(np.int64)
+
+        thresholds = self._thresholds(path, target, metric, factor)
+        needed = self._answer(thresholds, confidence)
+        median = self._answer(thresholds, 0.5)
+        finite = thresholds[np.isfinite(thresholds)]
+        top = max(needed or 0, float(np.quantile(finite, 0.98)) if len(finite) else 0, 10)
+        grid = np.unique(np.round(np.linspace(0, 1.25 * top, curve_points)))
+        curve = pd.DataFrame(
+            {
+                "leads": path(grid).sum(axis=1),
+                "p_reach": (thresholds[None, :] <= grid[:, None]).mean(axis=1),
+            }
+        )
+        n_needed = path(needed) if needed is not None else np.zeros(len(mix), np.int64)
+        return LeadRequirement(
+            target=float(target),
+            metric=metric,
+            confidence=float(confidence),
+            window=self.window_label,
+            months=self.horizon,
+            unit=m.unit,
+            units=m.units,
+            leads_needed=int(n_needed.sum()) if needed is not None else None,
+            median_case=int(path(median).sum()) if median is not None else None,
+            by_source=pd.Series(n_needed, index=m.sources_),
+            p_in_hand=self.p_in_hand(target, metric),
+            p_at_needed=float(np.mean(thresholds <= needed))
+            if needed is not None
+            else float("nan"),
+            in_hand_expected=float(self._in_hand_total[metric].mean()),
+            curve=curve,
+        )
+
+    def cheapest_mix(
+        self,
+        target: float,
+        cost_per_lead: dict[str, float],
+        metric: str = "count",
+        confidence: float = 0.8,
+        max_multiple: float = 3.0,
+    ) -> MixPlan:
+        """The source mix of least cost with ``P(target) >= confidence``, by a greedy fill.
+
+        Sources are ranked by cost per expected win inside the window (``cost / E[q_s]``) and filled
+        in that order, each up to ``max_multiple`` times its recent lead volume over the window
+        (a source cannot grow without limit). For the expected number of wins this greedy fill is
+        the exact optimum (a fractional knapsack); the chance of reaching the target depends on
+        little else, so the plan is near-optimal. Sources without a cost are not used. Beyond all
+        caps, further leads go to the cheapest source and the plan says the caps were exceeded.
+        """
+        _check_target(target, metric, confidence)
+        m = self.model
+        costs = parse_costs(cost_per_lead)
+        unknown = sorted(set(costs) - set(m.sources_))
+        known = [s for s in m.sources_ if s in costs]
+        if not known:
+            raise ValueError("cost_per_lead names none of the sources: " + ", ".join(m.sources_))
+        idx = np.array([m.sources_.index(s) for s in known])
+        eff = self.q.mean(axis=0)[idx]
+        cost = np.array([costs[s] for s in known])
+        per_win = np.where(eff > 0, cost / np.maximum(eff, 1e-12), np.inf)
+        order = np.argsort(per_win, kind="stable")
+        caps = np.maximum(
+            np.ceil(max_multiple * m.monthly_leads_.to_numpy(float)[idx] * self.horizon), 0
+        )
+
+        before = np.concatenate([[0.0], np.cumsum(caps[order])[:-1]])
+
+        def path(t: np.ndarray) -> np.ndarray:
+            t = np.asarray(t, float)[..., None]
+            take = np.clip(t - before, 0, caps[order])
+            n = np.zeros((*t.shape[:-1], len(m.sources_)))
+            n[..., idx[order]] = take
+            n[..., idx[order[0]]] += np.maximum(t[..., 0] - caps.sum(), 0)
+            return np.round(n).astype(np.int64)
+
+        needed = self._answer(self._thresholds(path, target, metric, None), confidence)
+        n = path(needed) if needed is not None else np.zeros(len(m.sources_), np.int64)
+        table = pd.DataFrame(
+            {
+                "source": known,
+                "cost_per_lead": cost,
+                "wins_per_100_leads": 100 * eff,
+                "cost_per_win": per_win,
+                "cap": caps.astype(int),
+                "leads": n[idx],
+            }
+        )
+        table["cost"] = table["leads"] * table["cost_per_lead"]
+        table = table.iloc[order].reset_index(drop=True)
+        current = self.requirement(target, metric, confidence)
+        current_cost = (
+            float(sum(current.by_source[s] * costs[s] for s in m.sources_))
+            if all(s in costs for s in m.sources_) and current.leads_needed is not None
+            else float("nan")
+        )
+        return MixPlan(
+            table=table,
+            by_source=pd.Series(n, index=m.sources_),
+            leads=int(n.sum()) if needed is not None else None,
+            cost=float(table["cost"].sum()) if needed is not None else float("nan"),
+            p_reach=self.p_reach(n, target, metric) if needed is not None else float("nan"),
+            current_mix_leads=current.leads_needed,
+            current_mix_cost=current_cost,
+            caps_exceeded=bool(needed is not None and (table["leads"] > table["cap"]).any()),
+            unknown_sources=unknown,
+            unpriced_sources=[s for s in m.sources_ if s not in costs],
+        )
+
+    def sensitivity(
+        self, target: float, metric: str = "count", confidence: float = 0.8, change: float = 0.10
+    ) -> pd.DataFrame:
+        """New leads needed (current mix) if one source's lead -> won rate falls or rises by
+        ``change``, the others unchanged; leads and deals in hand are left as they are."""
+        m = self.model
+        base = self.requirement(target, metric, confidence, curve_points=2).leads_needed
+        rows = []
+        for j, s in enumerate(m.sources_):
+            row = {"source": s, "mix": float(m.mix_[s]), "leads_needed": base}
+            for sign, name in ((-1, "if_rate_falls"), (1, "if_rate_rises")):
+                factor = np.ones(len(m.sources_))
+                factor[j] = 1 + sign * change
+                row[name] = self.requirement(
+                    target, metric, confidence, factor=factor, curve_points=2
+                ).leads_needed
+            rows.append(row)
+        table = pd.DataFrame(rows)
+        table["swing"] = table["if_rate_falls"] - table["if_rate_rises"]
+        return table.sort_values("swing", ascending=False, ignore_index=True)
+
+
+@dataclass
+class LeadRequirement:
+    """The answer for one target: leads needed, the median case, and the curve behind them."""
+
+    target: float
+    metric: str
+    confidence: float
+    window: str
+    months: int  # months in the window
+    unit: str
+    units: str
+    leads_needed: int | None  # None: not reachable by adding leads
+    median_case: int | None
+    by_source: pd.Series
+    p_in_hand: float  # chance that what is in hand alone reaches the target
+    p_at_needed: float
+    in_hand_expected: float
+    curve: pd.DataFrame  # leads, p_reach
+
+
+@dataclass
+class MixPlan:
+    """The cheapest source mix reaching the target with the chosen chance."""
+
+    table: pd.DataFrame
+    by_source: pd.Series  # leads by source (all sources, zeros for those not used)
+    leads: int | None
+    cost: float
+    p_reach: float
+    current_mix_leads: int | None
+    current_mix_cost: float
+    caps_exceeded: bool
+    unknown_sources: list[str]
+    unpriced_sources: list[str]
+
+
+def _check_target(target: float, metric: str, confidence: float) -> None:
+    if metric not in ("count", "revenue"):
+        raise ValueError("metric must be 'count' or 'revenue'")
+    if not target > 0:
+        raise ValueError("target must be > 0")
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must be between 0 and 1")
+
+
+def _lead_grid(leads, sources: list[str], months: list[str], mix: pd.Series) -> np.ndarray:
+    """Leads per (source, month) from a Series (window totals, spread evenly) or a DataFrame.
+    Leads of a source the fit does not know are spread over the known sources by the mix."""
+    h = len(months)
+    if isinstance(leads, pd.DataFrame):
+        table = leads.reindex(columns=months, fill_value=0).fillna(0)
+    else:
+        series = pd.Series(leads, dtype=float)
+        table = pd.DataFrame({mo: series / h for mo in months})
+    unknown = table.loc[~table.index.isin(sources)].sum(axis=0)
+    table = table.reindex(sources, fill_value=0).astype(float)
+    table = table + np.outer(mix.reindex(sources).to_numpy(float), unknown.to_numpy(float))
+    return np.round(table.to_numpy(float)).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------------
+# target, costs, back-test
+
+
+def trailing_wins(frame: pd.DataFrame, as_of: pd.Timestamp | str, months: int) -> dict[str, float]:
+    """Deals and revenue won in the ``months`` months up to ``as_of``."""
+    as_of = pd.Timestamp(as_of).normalize()
+    start = month_end(pd.Period(as_of, "M") - months)
+    won = frame[
+        (frame["status"] == "won") & (frame["close_date"] > start) & (frame["close_date"] <= as_of)
+    ]
+    return {"count": float(len(won)), "revenue": float(won["amount"].fillna(0).sum())}
+
+
+def resolve_target(
+    frame: pd.DataFrame,
+    as_of: pd.Timestamp | str,
+    horizon_months: int,
+    target_deals: int = 0,
+    target_revenue: float = 0.0,
+    default_factor: float = 1.2,
+) -> tuple[float, str, str]:
+    """The target to plan for: ``(value, "count" | "revenue", how it was set)``.
+
+    ``target_deals`` wins over ``target_revenue`` when both are set; with neither, the target is
+    ``default_factor`` x the deals won in the last ``horizon_months`` months (at least 1).
+    """
+    if target_deals and target_deals > 0:
+        note = "set by the target_deals parameter"
+        if target_revenue and target_revenue > 0:
+            note += " (target_revenue was also set and is not used)"
+        return float(target_deals), "count", note
+    if target_revenue and target_revenue > 0:
+        return float(target_revenue), "revenue", "set by the target_revenue parameter"
+    won = trailing_wins(frame, as_of, horizon_months)["count"]
+    value = float(max(np.ceil(default_factor * won), 1))
+    note = (
+        f"no target set: {default_factor:g} x the {int(won)} deals won in the last "
+        f"{horizon_months} month{'s' if horizon_months > 1 else ''}"
+    )
+    return value, "count", note
+
+
+def parse_costs(value: dict | str | None) -> dict[str, float]:
+    """Cost per lead by source from a dict or its JSON text; ``{}`` / ``""`` for none."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return {}
+    if isinstance(value, str):
+        value = json.loads(value)
+    if not isinstance(value, dict):
+        raise ValueError("cost_per_lead must map sources to costs")
+    out = {}
+    for key, cost in value.items():
+        cost = float(cost)
+        if not np.isfinite(cost) or cost < 0:
+            raise ValueError(f"cost_per_lead[{key!r}] must be a number >= 0")
+        out[str(key)] = cost
+    return out
+
+
+def _new_leads_after(frame, leads, origin, horizon: int, has_leads: bool) -> pd.DataFrame:
+    """Leads (or, without leads, opportunities) created in each month after ``origin``."""
+    months = window_months(origin, horizon)
+    start = origin + pd.Timedelta(days=1)
+    end = month_end(months[-1]) + pd.Timedelta(days=1)
+    if has_leads:
+        rows = leads[(leads["created_date"] >= start) & (leads["created_date"] < end)]
+        src, created = _labels(rows["source"]), rows["created_date"]
+    else:
+        rows = frame[(frame["created_date"] >= start) & (frame["created_date"] < end)]
+        src, created = opportunity_sources(rows, None), rows["created_date"]
+    table = pd.crosstab(src.to_numpy(), created.dt.to_period("M").astype(str).to_numpy())
+    return table.reindex(columns=months, fill_value=0)
+
+
+def _from_leads(frame: pd.DataFrame, leads: pd.DataFrame | None) -> np.ndarray:
+    """Which opportunities came from a lead of the leads table (all of them without one)."""
+    if leads is None or not len(leads):
+        return np.ones(len(frame), bool)
+    opp_ids = set(leads["opportunity_id"].dropna().astype(str).tolist())
+    lead_ids = set(leads["lead_id"].dropna().astype(str).tolist())
+    by_opp = np.array([v in opp_ids for v in frame["opportunity_id"].astype(str).tolist()], bool)
+    by_lead = np.array([v in lead_ids for v in frame["lead_id"].astype(str).tolist()], bool)
+    return by_opp | (by_lead & frame["lead_id"].notna().to_numpy())
+
+
+def _wins_after(frame, from_lead: np.ndarray, origin, horizon: int) -> pd.DataFrame:
+    """Per cumulative window (1..horizon months): deals and revenue won from what was in hand at
+    ``origin`` and from leads (opportunities created later without a lead are not counted)."""
+    counted = (frame["created_date"] <= origin).to_numpy() | from_lead
+    won = frame[counted & (frame["status"] == "won").to_numpy() & (frame["close_date"] > origin)]
+    rows = []
+    for h in range(1, horizon + 1):
+        end = month_end(pd.Period(origin, "M") + h)
+        inside = won[won["close_date"] <= end]
+        rows.append(
+            {
+                "horizon_months": h,
+                "count": float(len(inside)),
+                "revenue": float(inside["amount"].fillna(0).sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def backtest_requirement(
+    frame: pd.DataFrame,
+    leads: pd.DataFrame | None,
+    origins: list[pd.Timestamp],
+    horizon_months: int = 3,
+    random_seed: int | None = None,
+    config: FunnelConfig | None = None,
+) -> pd.DataFrame:
+    """Deals and revenue won in the 1..``horizon_months`` months after each past origin: predicted
+    from what was known at the origin plus the leads actually generated afterwards, against what
+    happened.
+
+    At each origin the funnel model is refitted on the pipeline as it stood then
+    (:func:`~pipeline_models.asof.pipeline_as_of`, :func:`leads_as_of`). The new leads of the window
+    are given their actual counts by source and month: the requirement turns a number of leads
+    into wins, and this checks exactly that step. Rows follow the forecast back-test format
+    (``origin, target, horizon_months, point, q05..q95, model, actual``). Without a ``config``
+    the fits use 1,000 draws (enough for the intervals, half the time).
+    """
+    has_leads = leads is not None and len(leads) > 0
+    config = config or FunnelConfig(draws=1000)
+    from_lead = _from_leads(frame, leads if has_leads else None)
+    rows = []
+    for i, origin in enumerate(origins):
+        origin = pd.Timestamp(origin).normalize()
+        seed = None if random_seed is None else random_seed + i
+        known = pipeline_as_of(frame, origin)
+        model = LeadFunnelModel(config).fit(
+            known, leads if has_leads else None, origin, random_seed=seed
+        )
+        planner = LeadPlanner(model, horizon_months, random_seed=seed)
+        new = _new_leads_after(frame, leads, origin, horizon_months, has_leads)
+        outlook = planner.new_leads(new, random_seed=seed)
+        actual = _wins_after(frame, from_lead, origin, horizon_months).set_index("horizon_months")
+        for metric in ("count", "revenue"):
+            cumulative = np.cumsum(outlook.total(metric), axis=1)
+            for h in range(1, horizon_months + 1):
+                draws = cumulative[:, h - 1]
+                rows.append(
+                    {
+                        "origin": origin.date().isoformat(),
+                        "target": metric,
+                        "horizon_months": h,
+                        "point": float(np.median(draws)),
+                        **quantile_row(draws),
+                        "model": "lead funnel",
+                        "actual": float(actual.loc[h, metric]),
+                        "new_leads": int(new.to_numpy().sum()),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def backtest_origins(
+    frame: pd.DataFrame, period: str, horizon_months: int, count: int
+) -> list[pd.Timestamp]:
+    """The last ``count`` month-ends whose whole window lies inside the export and which have
+    at least three months of closes before them."""
+    last = pd.Period(period, "M") - horizon_months
+    closes = frame.loc[frame["status"].isin(["won", "lost"]), "close_date"]
+    if closes.empty:
+        return []
+    first = pd.Period(closes.min(), "M") + 3
+    origins = [month_end(last - k) for k in range(count - 1, -1, -1)]
+    return [o for o in origins if pd.Period(o, "M") >= first]
+
+
+def coverage_table(backtest: pd.DataFrame) -> pd.DataFrame:
+    """Per target and window: origins, share of actuals inside the 50% and 80% intervals, and
+    the mean error of the median (positive: predicted too high) as a share of the actuals."""
+    rows = []
+    for (target, h), g in backtest.groupby(["target", "horizon_months"]):
+        rows.append(
+            {
+                "target": target,
+                "horizon_months": int(h),
+                "origins": len(g),
+                "inside_50": float(((g["actual"] >= g["q25"]) & (g["actual"] <= g["q75"])).mean()),
+                "inside_80": float(((g["actual"] >= g["q10"]) & (g["actual"] <= g["q90"])).mean()),
+                "bias": float((g["point"] - g["actual"]).sum() / max(g["actual"].sum(), 1e-12)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# tables for readers
+
+
+def _pct_interval(mean: float, lower: float, upper: float, digits: int = 0) -> str:
+    return f"{100 * mean:.{digits}f}% ({100 * lower:.{digits}f}-{100 * upper:.{digits}f}%)"
+
+
+def funnel_display(model: LeadFunnelModel) -> pd.DataFrame:
+    """The funnel by source for readers: counts and rates with their 90% intervals."""
+    table = model.funnel_table()
+    digits = 1 if (table["lead_to_won"] < 0.1).any() else 0
+    out = pd.DataFrame(
+        {
+            "source": table["source"],
+            "share of new leads": table["mix"].map(lambda v: f"{100 * v:.0f}%"),
+        }
+    )
+    if model.has_leads_:
+        out["leads"] = table["leads"]
+        out["still young"] = table["leads_still_open"].round().astype(int)
+        out["lead -> opportunity"] = [
+            _pct_interval(*r)
+            for r in table[["lead_to_opp", "lead_to_opp_lower", "lead_to_opp_upper"]].to_numpy()
+        ]
+    out["opportunities"] = table["opportunities"]
+    out["won"] = table["won"]
+    out["open"] = table["open"]
+    out["opportunity -> won"] = [
+        _pct_interval(*r)
+        for r in table[["opp_to_won", "opp_to_won_lower", "opp_to_won_upper"]].to_numpy()
+    ]
+    if model.has_leads_:
+        out["lead -> won"] = [
+            _pct_interval(*r, digits=digits)
+            for r in table[["lead_to_won", "lead_to_won_lower", "lead_to_won_upper"]].to_numpy()
+        ]
+    return out.set_index("source")
+
+
+def product_display(model: LeadFunnelModel) -> pd.DataFrame:
+    table = model.product_table()
+    return pd.DataFrame(
+        {
+            "product": table["product"],
+            "opportunities": table["opportunities"],
+            "won": table["won"],
+            "open": table["open"],
+            "opportunity -> won": [
+                _pct_interval(*r)
+                for r in table[["opp_to_won", "opp_to_won_lower", "opp_to_won_upper"]].to_numpy()
+            ],
+        }
+    ).set_index("product")
+
+
+def lag_display(model: LeadFunnelModel) -> pd.DataFrame:
+    """Days per funnel step by source: median, and 80th percentile in brackets."""
+    table = model.lag_table().set_index("source")
+    steps = [
+        ("lead_to_opp", "lead -> opportunity"),
+        ("opp_to_won", "opportunity -> won"),
+        ("lead_to_won", "lead -> won"),
+    ]
+    out = pd.DataFrame(index=table.index)
+    for key, label in steps:
+        if f"{key}_median" in table:
+            out[f"{label} (days)"] = [
+                "n/a" if pd.isna(a) else f"{a:.0f} ({b:.0f})"
+                for a, b in table[[f"{key}_median", f"{key}_p80"]].to_numpy()
+            ]
+    return out
+
+
+def outlook_display(
+    outlook: WindowOutlook, metric: str = "count", currency: str = ""
+) -> pd.DataFrame:
+    """Per coming month: what each part is expected to bring, and the total with 80% interval."""
+    table = outlook.table(metric).set_index("month")
+    fmt = (lambda v: f"{v:,.0f}") if metric == "count" else (lambda v: _money(v, currency))
+    out = pd.DataFrame(index=table.index)
+    for part in outlook.parts:
+        out[f"from {part} (expected)"] = table[part].map(fmt)
+    out["total (median)"] = table["median"].map(fmt)
+    out["80% interval"] = [
+        f"{fmt(a)} - {fmt(b)}" for a, b in table[["low_10", "high_90"]].to_numpy()
+    ]
+    return out
+
+
+def _money(value: float, currency: str = "") -> str:
+    from .report import fmt_money
+
+    return fmt_money(value, currency)
+
+
+def target_text(value: float, metric: str, currency: str = "") -> str:
+    return (
+        f"{value:,.0f} deals won" if metric == "count" else f"{_money(value, currency)} revenue won"
+    )
+
+
+def requirement_display(
+    req: LeadRequirement, monthly_leads: float, currency: str = ""
+) -> pd.DataFrame:
+    """The answer in a few rows: target, leads needed, median case, what is in hand."""
+    unit = f"new {req.units}"
+
+    def leads_text(n: int | None) -> str:
+        if n is None:
+            return "not reachable by adding leads in this window"
+        per_month = n / req.months
+        return f"{n:,} ({per_month:,.0f} a month{_vs(per_month, monthly_leads)})"
+
+    in_hand = (
+        f"{req.in_hand_expected:,.0f} deals"
+        if req.metric == "count"
+        else _money(req.in_hand_expected, currency)
+    )
+    rows = [
+        ("target", f"{target_text(req.target, req.metric, currency)} in {req.window}"),
+        (f"{unit} for a {req.confidence:.0%} chance", leads_text(req.leads_needed)),
+        (f"{unit} for an even chance (median case)", leads_text(req.median_case)),
+        ("expected from what is already in hand", in_hand),
+        ("chance with no new leads at all", f"{req.p_in_hand:.0%}"),
+    ]
+    return pd.DataFrame(rows, columns=["figure", "value"]).set_index("figure")
+
+
+def _vs(per_month: float, current: float) -> str:
+    if current <= 0:
+        return ""
+    return f"; {per_month / current:.1f}x the recent {current:,.0f} a month"
+
+
+def sensitivity_display(table: pd.DataFrame, change: float = 0.10) -> pd.DataFrame:
+    def show(v):
+        return "not reachable" if v is None or pd.isna(v) else f"{int(v):,}"
+
+    return pd.DataFrame(
+        {
+            "source": table["source"],
+            "share of new leads": table["mix"].map(lambda v: f"{100 * v:.0f}%"),
+            f"leads needed if its rate falls {change:.0%}": table["if_rate_falls"].map(show),
+            "leads needed now": table["leads_needed"].map(show),
+            f"leads needed if its rate rises {change:.0%}": table["if_rate_rises"].map(show),
+        }
+    ).set_index("source")
+
+
+def mix_display(plan: MixPlan, currency: str = "") -> pd.DataFrame:
+    t = plan.table
+    return pd.DataFrame(
+        {
+            "source": t["source"],
+            "cost per lead": t["cost_per_lead"].map(lambda v: _money(v, currency)),
+            "wins per 100 leads (in window)": t["wins_per_100_leads"].map(lambda v: f"{v:.1f}"),
+            "cost per win": t["cost_per_win"].map(lambda v: _money(v, currency)),
+            "most leads (cap)": t["cap"].map(lambda v: f"{v:,}"),
+            "leads": t["leads"].map(lambda v: f"{v:,}"),
+            "cost": t["cost"].map(lambda v: _money(v, currency)),
+        }
+    ).set_index("source")
+
+
+def win_rate_comparison(model: LeadFunnelModel, win_rate_model) -> pd.DataFrame | None:
+    """Our chance that an opportunity is ever won, beside the period's ``WinRateModel`` rate of
+    closed deals by lead source (None when that model has no lead-source term)."""
+    try:
+        theirs = win_rate_model.group_rates("lead_source").set_index("level")
+    except (KeyError, AttributeError, ValueError):
+        return None
+    ours = model.funnel_table().set_index("source")
+    rows = []
+    for s in ours.index:
+        row = {
+            "source": s,
+            "ever won (this report)": _pct_interval(
+                *ours.loc[s, ["opp_to_won", "opp_to_won_lower", "opp_to_won_upper"]]
+            ),
+        }
+        if s in theirs.index:
+            r = theirs.loc[s]
+            row["won of closed (win-rate model)"] = _pct_interval(r["mean"], r["lower"], r["upper"])
+            row["won of closed (raw)"] = (
+                "n/a" if pd.isna(r["observed"]) else f"{100 * r['observed']:.0f}%"
+            )
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("source")
+
+
+# --------------------------------------------------------------------------------------------------
+# charts
+
+
+def _money_axis(ax) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _money(v)))
+
+
+def plot_requirement_curve(req: LeadRequirement, ax=None):
+    """P(target reached) against new leads, with the chosen chance and the two answers marked."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(8, 3.8))[1]
+    c = req.curve
+    ax.plot(c["leads"], c["p_reach"], "-", color="#1d4ed8", lw=2)
+    ax.axhline(req.confidence, ls="--", color="#6b7280", lw=1)
+    ax.text(
+        c["leads"].iloc[0],
+        req.confidence + 0.02,
+        f"{req.confidence:.0%} chance",
+        fontsize=8,
+        color="#374151",
+    )
+    for n, label, color in (
+        (req.leads_needed, "recommended", "#b91c1c"),
+        (req.median_case, "median case", "#6b7280"),
+    ):
+        if n is not None:
+            ax.axvline(n, color=color, lw=1, ls=":")
+            ax.text(n, 0.03, f" {label}: {n:,}", rotation=90, va="bottom", fontsize=8, color=color)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(f"new {req.units} generated over {req.window}")
+    ax.set_ylabel("P(target reached)")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_rates(model: LeadFunnelModel, rate: str = "lead_to_won", ax=None):
+    """Ranked interval plot: a funnel rate by source, posterior mean and 90% interval."""
+    import matplotlib.pyplot as plt
+
+    table = model.funnel_table().sort_values(rate)
+    ax = ax or plt.subplots(figsize=(6, 0.4 * len(table) + 1.2))[1]
+    y = np.arange(len(table))
+    ax.hlines(y, 100 * table[f"{rate}_lower"], 100 * table[f"{rate}_upper"], color="#93c5fd", lw=5)
+    ax.plot(100 * table[rate], y, "o", color="#1d4ed8")
+    ax.set_yticks(y, table["source"].astype(str).tolist())
+    names = {
+        "lead_to_won": "lead -> won",
+        "lead_to_opp": "lead -> opportunity",
+        "opp_to_won": "opportunity -> won",
+    }
+    ax.set_xlabel(f"{names.get(rate, rate)} (%), mean and 90% interval")
+    ax.grid(alpha=0.3, axis="x")
+    return ax
+
+
+def plot_lags(model: LeadFunnelModel, ax=None, horizon_days: float | None = None):
+    """Share of eventual wins already won, by days since the lead (or opportunity) was created."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(7, 3.5))[1]
+    top = max(
+        float(np.nanmax([d.quantile(0.95) for d in model.lag_total_.values()] + [30.0])), 30.0
+    )
+    days = np.linspace(0, top, 200)
+    for s in model.sources_:
+        ax.plot(days, 100 * model.lag_total_[s].cdf(days), label=str(s))
+    if horizon_days:
+        ax.axvline(horizon_days, color="#6b7280", ls="--", lw=1)
+    ax.set_xlabel(f"days from {model.unit} creation")
+    ax.set_ylabel("% of eventual wins already won")
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_outlook(outlook: WindowOutlook, metric: str = "count", ax=None):
+    """Expected wins per coming month stacked by part, with the total's 80% interval."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(7, 3.5))[1]
+    table = outlook.table(metric).iloc[: len(outlook.months)]
+    x = np.arange(len(table))
+    bottom = np.zeros(len(table))
+    colors = {"open deals": "#1d4ed8", "open leads": "#60a5fa", "new leads": "#f59e0b"}
+    for part in outlook.parts:
+        ax.bar(
+            x, table[part], bottom=bottom, color=colors.get(part, "#9ca3af"), label=f"from {part}"
+        )
+        bottom += table[part].to_numpy()
+    spread = [table["median"] - table["low_10"], table["high_90"] - table["median"]]
+    ax.errorbar(
+        x, table["median"], yerr=spread, fmt="none", ecolor="#111827", capsize=4,
+        label="80% interval",
+    )  # fmt: skip
+    ax.set_xticks(x, table["month"].tolist())
+    ax.set_ylabel("deals won" if metric == "count" else "revenue won")
+    ax.set_ylim(0, 1.45 * float(table["high_90"].max() or 1))
+    if metric == "revenue":
+        _money_axis(ax)
+    ax.legend(frameon=False, fontsize=8, loc="upper left", ncols=2)
+    ax.grid(alpha=0.3, axis="y")
+    return ax
+
+
+def plot_backtest(backtest: pd.DataFrame, metric: str = "count", horizon: int = 3, ax=None):
+    """Past predictions (median, 50% and 80% intervals) against what was won."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(8, 3.5))[1]
+    rows = backtest[(backtest["target"] == metric) & (backtest["horizon_months"] == horizon)]
+    x = np.arange(len(rows))
+    ax.fill_between(x, rows["q10"], rows["q90"], color="#93c5fd", alpha=0.5, label="80% interval")
+    ax.fill_between(x, rows["q25"], rows["q75"], color="#3b82f6", alpha=0.5, label="50% interval")
+    ax.plot(x, rows["point"], "o--", color="#1d4ed8", label="predicted (median)")
+    ax.plot(x, rows["actual"], "o-", color="#111827", label="actual")
+    ax.set_xticks(x, [str(pd.Period(o, "M")) for o in rows["origin"]])
+    if metric == "revenue":
+        _money_axis(ax)
+    ax.set_xlabel("month the prediction was made (at its end)")
+    what = "deals won" if metric == "count" else "revenue won"
+    ax.set_ylabel(f"{what}, next {horizon} month{'s' if horizon > 1 else ''}")
+    ax.legend(frameon=False, fontsize=8, ncols=2)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+# --------------------------------------------------------------------------------------------------
+# what the report says around the numbers
+
+
+def funnel_ratio_leads(model: LeadFunnelModel, target: float, metric: str = "count") -> float:
+    """The CRM's answer: target / (lead -> won rate of the current mix) [x mean won amount for a
+    revenue target]. It ignores what is in hand and the time leads take to close."""
+    rate = (model.mix_.to_numpy() * (model.conversion_ * model.win_).mean(axis=0)).sum()
+    if metric == "revenue":
+        rate = (
+            model.mix_.to_numpy()
+            * (model.conversion_ * model.win_).mean(axis=0)
+            * model.amounts_.mean
+        ).sum()
+    return float(target / rate) if rate > 0 else float("nan")
+
+
+def split_display(req: LeadRequirement, planner: LeadPlanner) -> pd.DataFrame:
+    """The recommended new leads by source: over the window, per month, and the wins they are
+    expected to bring inside the window."""
+    n = req.by_source
+    wins = planner.q.mean(axis=0) * n.to_numpy()
+    table = pd.DataFrame(
+        {
+            "source": n.index,
+            f"new {req.units}": n.map(lambda v: f"{v:,}").to_numpy(),
+            "per month": (n / req.months).map(lambda v: f"{v:,.0f}").to_numpy(),
+            "recent per month": planner.model.monthly_leads_.reindex(n.index)
+            .map(lambda v: f"{v:,.0f}")
+            .to_numpy(),
+            "expected wins inside the window": [f"{v:,.0f}" for v in wins],
+        }
+    )
+    return table.set_index("source")
+
+
+def funnel_warnings(model: LeadFunnelModel, metric: str = "count") -> list[str]:
+    """Thin-data and data-shape warnings for the top of the report."""
+    out = []
+    counts = model.opp_counts_
+    thin = [s for s in model.sources_ if counts.loc[s, "n"] < 30]
+    if thin:
+        out.append(
+            f"{len(thin)} source(s) with fewer than 30 recent opportunities "
+            f"({', '.join(map(str, thin[:5]))}{'...' if len(thin) > 5 else ''}): their rates "
+            "lean on the other sources and have wide intervals."
+        )
+    wins = int(counts["won"].sum())
+    if wins < 100:
+        out.append(
+            f"Only {wins} deals won in the last {model.config.lookback_months} months: "
+            "conversion rates and lags are uncertain, and so is the requirement."
+        )
+    if len(model._paths) < model.config.min_lag_samples:
+        out.append(
+            f"Only {len(model._paths)} won deals with a known time from lead to won: the time "
+            "new leads take to close is uncertain."
+        )
+    if model.items_.undated_open:
+        out.append(
+            f"{model.items_.undated_open} open deals have no creation date: they cannot be "
+            "placed in time and are left out of what is in hand."
+        )
+    if metric == "revenue" and not model.has_amounts_:
+        out.append("No won deal has an amount: a revenue target cannot be planned.")
+    return out
+
+
+def unit_note(model: LeadFunnelModel) -> str:
+    """One sentence saying what a "lead" is in this report."""
+    if model.has_leads_:
+        return (
+            "Leads come from the leads file; a lead counts as converted when it became an "
+            "opportunity."
+        )
+    return (
+        "**This export has no leads file, so each opportunity counts as a lead**: the funnel "
+        "starts at the opportunity, and the requirement is a number of new opportunities."
+    )
+
+
+def headline(req: LeadRequirement, currency: str = "") -> list[tuple[str, str]]:
+    """The report's headline figures."""
+
+    def leads(n: int | None) -> str:
+        return "not reachable" if n is None else f"{n:,}"
+
+    in_hand = (
+        f"{req.in_hand_expected:,.0f} deals"
+        if req.metric == "count"
+        else _money(req.in_hand_expected, currency)
+    )
+    return [
+        ("target", f"{target_text(req.target, req.metric, currency)} in {req.window}"),
+        (f"new {req.units} for a {req.confidence:.0%} chance", leads(req.leads_needed)),
+        (f"new {req.units}, median case", leads(req.median_case)),
+        ("expected from what is in hand", in_hand),
+    ]
+
+
+def mix_warnings(plan: MixPlan) -> list[str]:
+    out = []
+    if plan.unpriced_sources:
+        out.append(
+            "Sources without a cost are not used: " + ", ".join(map(str, plan.unpriced_sources))
+        )
+    if plan.unknown_sources:
+        out.append(
+            "Costs given for sources the export does not have: "
+            + ", ".join(map(str, plan.unknown_sources))
+        )
+    if plan.caps_exceeded:
+        out.append(
+            "The target needs more than every source's cap: the extra leads go to the cheapest "
+            "source."
+        )
+    return out
+
+
+def coverage_display(coverage: pd.DataFrame) -> pd.DataFrame:
+    """The back-test coverage for readers."""
+    names = {"count": "deals won", "revenue": "revenue won"}
+    return pd.DataFrame(
+        {
+            "what": coverage["target"].map(names),
+            "months ahead": coverage["horizon_months"],
+            "origins": coverage["origins"],
+            "inside 50% interval": coverage["inside_50"].map(lambda v: f"{100 * v:.0f}%"),
+            "inside 80% interval": coverage["inside_80"].map(lambda v: f"{100 * v:.0f}%"),
+            "bias of the median": coverage["bias"].map(lambda v: f"{100 * v:+.1f}%"),
+        }
+    )
