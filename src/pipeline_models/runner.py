@@ -211,7 +211,16 @@ def _kernel_of_this_python():
         (spec_dir / "kernel.json").write_text(
             json.dumps(
                 {
-                    "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    "argv": [
+                        sys.executable,
+                        "-m",
+                        "ipykernel_launcher",
+                        "-f",
+                        "{connection_file}",
+                        # the kernel talks to this process on loopback only: its warning about
+                        # unencrypted TCP is noise in a scheduled run's log
+                        "--IPKernelApp.log_level=ERROR",
+                    ],
                     "display_name": "Python 3 (pipeline workbench)",
                     "language": "python",
                     "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},
@@ -648,39 +657,46 @@ def _execute_all(options, paths, notebooks, declared, base, manifest, progress) 
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context) as pool:
                 futures = [pool.submit(_execute_one, *job) for job in jobs]
-                outcomes = [f.result() for f in futures]
+                for index, (job, future) in enumerate(zip(jobs, futures, strict=True), start=1):
+                    _finish_report(
+                        index, total, job, future.result(), paths, manifest, failures, progress
+                    )
         else:
-            outcomes = []
             for index, job in enumerate(jobs, start=1):
                 _say(progress, f"[{index}/{total}] {job[0].stem}: executing ...")
-                outcomes.append(_execute_one(*job))
-    for index, ((notebook, executed, _), (seconds, error)) in enumerate(
-        zip(jobs, outcomes, strict=True), start=1
-    ):
-        name = notebook.stem
-        entry = manifest["reports"][name]
-        entry["execute_s"] = round(seconds, 2)
-        if error:
-            entry.update(status="failed", error=error)
-            failures.append(error)
-            _say(progress, f"[{index}/{total}] {name}: FAILED: {error}")
-            continue
-        t0 = time.perf_counter()
-        render_html(executed, paths.staging / f"{name}.html")
-        entry["render_s"] = round(time.perf_counter() - t0, 2)
-        summary_path = executed.parent / SUMMARY_FILE
-        if summary_path.exists():
-            summary = json.loads(summary_path.read_text())
-            entry.update(
-                title=summary.get("title", name),
-                headline=summary.get("headline", []),
-                warnings=summary.get("warnings", []),
-            )
-        else:
-            entry.update(title=name, headline=[], warnings=[f"{name} wrote no {SUMMARY_FILE}"])
-        entry["status"] = "ok"
-        _say(progress, f"[{index}/{total}] {name}: done in {seconds + entry['render_s']:.1f} s")
+                _finish_report(
+                    index, total, job, _execute_one(*job), paths, manifest, failures, progress
+                )
     return failures
+
+
+def _finish_report(index, total, job, outcome, paths, manifest, failures, progress) -> None:
+    """Render one executed report and record its status, headline and warnings."""
+    notebook, executed, _ = job
+    seconds, error = outcome
+    name = notebook.stem
+    entry = manifest["reports"][name]
+    entry["execute_s"] = round(seconds, 2)
+    if error:
+        entry.update(status="failed", error=error)
+        failures.append(error)
+        _say(progress, f"[{index}/{total}] {name}: FAILED: {error}")
+        return
+    t0 = time.perf_counter()
+    render_html(executed, paths.staging / f"{name}.html")
+    entry["render_s"] = round(time.perf_counter() - t0, 2)
+    summary_path = executed.parent / SUMMARY_FILE
+    if summary_path.exists():
+        summary = json.loads(summary_path.read_text())
+        entry.update(
+            title=summary.get("title", name),
+            headline=summary.get("headline", []),
+            warnings=summary.get("warnings", []),
+        )
+    else:
+        entry.update(title=name, headline=[], warnings=[f"{name} wrote no {SUMMARY_FILE}"])
+    entry["status"] = "ok"
+    _say(progress, f"[{index}/{total}] {name}: done in {seconds + entry['render_s']:.1f} s")
 
 
 def _fit_models(frame, period: str, cache_dir: Path, seed: int, progress, timings: dict) -> dict:
