@@ -32,6 +32,7 @@ import argparse
 import hashlib
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -71,7 +72,9 @@ def shared_data() -> Path:
 
 def load(path: Path, holdout_percent: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     raw = pd.read_csv(path).drop_duplicates()
-    frame = raw.rename(columns=ATTRIBUTES)[list(ATTRIBUTES.values())].astype(str)
+    frame = raw.rename(columns=ATTRIBUTES)[list(ATTRIBUTES.values())]
+    # an empty Competitor Type (no competitor) becomes the level "(none)", as in the models
+    frame = frame.astype(str).fillna("(none)")
     frame["status"] = np.where(raw["Opportunity Result"] == "Won", "won", "lost")
     frame["amount"] = raw["Opportunity Amount USD"].astype(float)
     digest = (
@@ -146,14 +149,11 @@ def logistic(train: pd.DataFrame, held: pd.DataFrame) -> np.ndarray:
 
 
 def hierarchical(
-    train: pd.DataFrame,
-    held: pd.DataFrame,
-    terms: list[str],
-    seed: int,
+    train: pd.DataFrame, held: pd.DataFrame, terms: list[str], seed: int, cache_dir: Path
 ) -> tuple[np.ndarray, object]:
-    from pipeline_models.models import WinRateModel
+    from pipeline_models.models import WinRateModel, fit_cached
 
-    model = WinRateModel(groups=terms).fit(train, random_seed=seed)
+    model = fit_cached(WinRateModel(groups=terms), train, cache_dir, random_seed=seed)
     preds = []
     for start in range(0, len(held), 2000):  # bounded memory: draws x rows per chunk
         chunk = held.iloc[start : start + 2000]
@@ -166,6 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--holdout", type=int, default=25, help="percent held out")
     parser.add_argument("--main-effects-only", action="store_true")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "pipeline-bench-fits",
+        help="fit cache (a rerun with the same data and seed loads the fit)",
+    )
     args = parser.parse_args(argv)
 
     path = shared_data() / "ibm-win-loss" / "train.csv"
@@ -181,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
 
     terms = MAIN if args.main_effects_only else TERMS
     t0 = time.perf_counter()
-    p_model, model = hierarchical(train, held, terms, args.seed)
+    p_model, model = hierarchical(train, held, terms, args.seed, args.cache_dir)
     seconds = time.perf_counter() - t0
     predictions = {
         "segment rate": segment_rate(train, held),

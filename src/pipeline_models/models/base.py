@@ -360,6 +360,15 @@ class PipelineModel:
         self.parametrization_[key] = choice
         return choice
 
+    def _decide_terms(self, prefix: str, values: np.ndarray, weights: np.ndarray) -> None:
+        """Choose every term's parametrization from cell-level estimates ``values`` with
+        precisions ``weights`` (cells as in ``cells_``), after separating the terms' effects
+        by backfitting: a group that only looks different because it is confounded with
+        another (segments that sell different products) is not mistaken for a real one."""
+        effects = additive_effects(values, weights, self.cell_index_, self.terms_)
+        for term, (est, var) in effects.items():
+            self._decide(f"{prefix}{term}", est, var)
+
     def _effect(
         self, prefix: str, term: str, sd_prior: Prior, extra_dims: tuple[str, ...] = ()
     ) -> Any:
@@ -575,6 +584,45 @@ class PipelineModel:
         model.sampling_ = meta.get("sampling")
         model._restore_extras(meta.get("extras", {}))
         return model
+
+
+def additive_effects(
+    values: np.ndarray,
+    weights: np.ndarray,
+    index: Mapping[str, np.ndarray],
+    levels: Mapping[str, Sequence[str]],
+    sweeps: int = 50,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Weighted additive fit ``values ~ mu + sum_t a_t[level]`` by backfitting (Gauss-Seidel).
+
+    Returns, per term, the level effects and their approximate sampling variances
+    (1 / total weight of the level's cells). A quick, prior-free look at how much each term's
+    levels differ once the other terms are accounted for.
+    """
+    values = np.asarray(values, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    ok = np.isfinite(values) & np.isfinite(weights) & (weights > 0)
+    values, weights = np.where(ok, values, 0.0), np.where(ok, weights, 0.0)
+    total = weights.sum()
+    if total <= 0:
+        return {t: (np.zeros(len(levels[t])), np.full(len(levels[t]), np.inf)) for t in index}
+    effects = {t: np.zeros(len(levels[t])) for t in index}
+    level_weight = {t: np.bincount(idx, weights, len(levels[t])) for t, idx in index.items()}
+    fitted = np.zeros_like(values)
+    mu = float((weights * values).sum() / total)
+    for _ in range(sweeps):
+        for term, idx in index.items():
+            partial = fitted - effects[term][idx]
+            resid = values - mu - partial
+            with np.errstate(invalid="ignore", divide="ignore"):
+                new = np.bincount(idx, weights * resid, len(levels[term])) / level_weight[term]
+            new = np.nan_to_num(new)
+            new -= new.mean()
+            effects[term] = new
+            fitted = partial + new[idx]
+        mu = float((weights * (values - fitted)).sum() / total)
+    with np.errstate(divide="ignore"):
+        return {t: (effects[t], 1.0 / level_weight[t]) for t in index}
 
 
 def prefer_centred(estimates: np.ndarray, variances: np.ndarray) -> bool:

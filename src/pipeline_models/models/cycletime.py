@@ -11,7 +11,7 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from pipeline_models.aggregate import cycle_stats, group_levels
-from pipeline_models.models.base import PipelineModel, _term_levels, stack_draws
+from pipeline_models.models.base import PipelineModel, stack_draws
 from pipeline_models.models.priors import CYCLE_PRIORS
 from pipeline_models.models.winrate import _row
 
@@ -80,26 +80,23 @@ class CycleTimeModel(PipelineModel):
         else:
             self.row_cell_ = np.zeros(len(table), dtype=np.int64)
         self.as_of_ = table.attrs.get("as_of")
-        closed = table[table["outcome"].isin(OUTCOMES)]
-        mid = np.log(
-            np.where(np.isinf(closed["hi"]), closed["lo"] + 1, (closed["lo"] + closed["hi"]) / 2)
+        n_cells = len(self.cells_)
+        count = table["count"].to_numpy(dtype=float)
+        outcome = table["outcome"].to_numpy()
+        won = np.bincount(self.row_cell_, count * (outcome == "won"), n_cells) + 0.5
+        lost = np.bincount(self.row_cell_, count * (outcome == "lost"), n_cells) + 0.5
+        self._decide_terms("outcome_", np.log(won / lost), 1 / (1 / won + 1 / lost))
+        closed = np.isin(outcome, OUTCOMES)
+        lo, hi = table["lo"].to_numpy(), table["hi"].to_numpy()
+        mid = np.log(np.where(np.isinf(hi), lo + 1, (lo + hi) / 2) + 0.5)
+        w = count * closed
+        n_closed = np.bincount(self.row_cell_, w, n_cells)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_mid = np.bincount(self.row_cell_, w * mid, n_cells) / n_closed
+        spread = (
+            float(np.average((mid - mean_mid[self.row_cell_]) ** 2, weights=w)) if w.sum() else 1.0
         )
-        resid_var = float(np.var(np.repeat(mid, closed["count"]))) if len(closed) else 1.0
-        for term in self.terms_:
-            lv = _term_levels(table, term)
-            won = table["count"].where(table["outcome"] == "won", 0).groupby(lv).sum() + 0.5
-            lost = table["count"].where(table["outcome"] == "lost", 0).groupby(lv).sum() + 0.5
-            self._decide(
-                f"outcome_{term}", np.log(won / lost).to_numpy(), (1 / won + 1 / lost).to_numpy()
-            )
-            lv_c = _term_levels(closed, term)
-            w = closed["count"].to_numpy()
-            sums = pd.DataFrame({"w": w, "s": w * mid}).groupby(lv_c).sum()
-            self._decide(
-                f"duration_{term}",
-                (sums["s"] / sums["w"]).to_numpy(),
-                max(resid_var, 1e-3) / sums["w"].to_numpy(),
-            )
+        self._decide_terms("duration_", mean_mid, n_closed / max(spread, 1e-3))
 
     def _fitted_extras(self) -> dict[str, object]:
         return {"as_of": self.as_of_}

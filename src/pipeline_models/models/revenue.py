@@ -75,11 +75,7 @@ class RevenueModel(PipelineModel):
         mean_log = used["sum_log"].to_numpy() / n
         ss = np.clip(used["sum_log2"].to_numpy() - n * mean_log**2, 0.0, None)
         within = float(ss.sum() / max(total - len(used), 1.0))
-        for term in self.terms_:
-            lv = _term_levels(used, term)
-            sums = pd.DataFrame({"n": n, "s": used["sum_log"].to_numpy()}).groupby(lv).sum()
-            est = (sums["s"] / sums["n"]).to_numpy()
-            self._decide(term, est, max(within, 1e-6) / sums["n"].to_numpy())
+        self._decide_terms("", mean_log, n / max(within, 1e-6))
 
     def _fitted_extras(self) -> dict[str, object]:
         return {"centre": self.centre_, "excluded": self.excluded_}

@@ -45,11 +45,9 @@ class WinRateModel(PipelineModel):
         return win_counts(frame, columns)
 
     def _after_inputs(self) -> None:
-        for term in self.terms_:
-            counts = self.inputs_[["won", "n"]].groupby(_term_levels(self.inputs_, term)).sum()
-            won = counts["won"].to_numpy() + 0.5
-            lost = (counts["n"] - counts["won"]).to_numpy() + 0.5
-            self._decide(term, np.log(won / lost), 1 / won + 1 / lost)
+        won = self.inputs_["won"].to_numpy() + 0.5
+        lost = (self.inputs_["n"] - self.inputs_["won"]).to_numpy() + 0.5
+        self._decide_terms("", np.log(won / lost), 1 / (1 / won + 1 / lost))
 
     def _build(self):  # noqa: ANN202 - returns a pymc.Model
         import pymc as pm
