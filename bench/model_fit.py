@@ -151,7 +151,7 @@ def run_child(args: list[str]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10**4, 10**5, 10**6])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10**4, 10**5, 10**6])
     parser.add_argument("--with-10m", action="store_true", help="add an export of 10^7 rows")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--repeats", type=int, default=3)

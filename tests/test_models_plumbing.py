@@ -439,3 +439,11 @@ def test_cache_replaces_a_damaged_entry(tmp_path, monkeypatch) -> None:  # noqa:
     assert len(calls) == 2 and again.cache_hit_ is False
     assert again.cache_path_ == first.cache_path_
     assert fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 1).cache_hit_
+
+
+def test_fitting_without_usable_deals_says_so() -> None:
+    frame = small_export().assign(status="open")
+    with pytest.raises(ValueError, match="no deals this model can use"):
+        WinRateModel().fit(frame)
+    with pytest.raises(ValueError, match="no deals this model can use"):
+        RevenueModel().fit(frame)

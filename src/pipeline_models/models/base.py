@@ -311,6 +311,8 @@ class PipelineModel:
 
     def _set_inputs(self, inputs: pd.DataFrame, random_seed: int | None) -> None:
         terms = list(inputs.attrs.get("terms", []))
+        if len(inputs) == 0:
+            raise ValueError(f"{type(self).__name__}: the export has no deals this model can use")
         self.inputs_ = inputs.copy()
         self.inputs_.attrs = dict(inputs.attrs)
         self.data_hash_ = table_hash(inputs)
