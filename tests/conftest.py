@@ -47,3 +47,20 @@ def small_sample(tmp_path_factory) -> Path:
     config = replace(sample.SampleConfig(), n_opportunities=2_000)
     sample.write_sample(out, config=config, random_seed=5, months=3)
     return out
+
+
+def sample_run_options(sample_dir: Path, out: Path):
+    """Runner options for the October period of a sample folder, writing under ``out``."""
+    from pipeline_models.runner import RunOptions
+
+    exports = sample_dir / "exports"
+    return RunOptions(
+        export=exports / "opportunities_2026-10.csv",
+        leads=exports / "leads_2026-10.csv",
+        previous_export=exports / "opportunities_2026-09.csv",
+        period="2026-10",
+        reports_dir=out / "reports",
+        data_dir=out / "data",
+        cache_dir=out / "fits",
+        notebooks=ROOT / "notebooks",
+    )

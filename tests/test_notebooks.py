@@ -10,8 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import sample_run_options
 
-from pipeline_models.runner import RunOptions, list_notebooks, run
+from pipeline_models.runner import list_notebooks, run
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = [p.stem for p in list_notebooks(ROOT / "notebooks")]
@@ -20,17 +21,7 @@ NOTEBOOKS = [p.stem for p in list_notebooks(ROOT / "notebooks")]
 @pytest.fixture(scope="module")
 def published(small_sample, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    exports = small_sample / "exports"
-    options = RunOptions(
-        export=exports / "opportunities_2026-10.csv",
-        leads=exports / "leads_2026-10.csv",
-        previous_export=exports / "opportunities_2026-09.csv",
-        period="2026-10",
-        reports_dir=out / "reports",
-        data_dir=out / "data",
-        cache_dir=out / "fits",
-        notebooks=ROOT / "notebooks",
-    )
+    options = sample_run_options(small_sample, out)
     result = run(options, progress=None)
     return result
 

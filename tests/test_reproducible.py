@@ -11,25 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import sample_run_options
 
-from pipeline_models.runner import RunOptions, run
-
-ROOT = Path(__file__).resolve().parents[1]
+from pipeline_models.runner import run
 
 
 def _run(small_sample: Path, out: Path):
-    exports = small_sample / "exports"
-    options = RunOptions(
-        export=exports / "opportunities_2026-10.csv",
-        leads=exports / "leads_2026-10.csv",
-        previous_export=exports / "opportunities_2026-09.csv",
-        period="2026-10",
-        reports_dir=out / "reports",
-        data_dir=out / "data",
-        cache_dir=out / "fits",
-        notebooks=ROOT / "notebooks",
-    )
-    return run(options, progress=None)
+    return run(sample_run_options(small_sample, out), progress=None)
 
 
 @pytest.mark.slow
