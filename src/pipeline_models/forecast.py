@@ -149,7 +149,7 @@ class PipelineForecaster:
         self.first_close_month_ = (
             int(close_month[closed].min()) if has_close else self.origin_month_
         )
-        self._fit_hazards(data, closed)
+        self._fit_hazards(data)
         self._fit_arrivals(data)
         self._fit_amounts(data)
         self.n_deals_ = len(data)
@@ -158,7 +158,7 @@ class PipelineForecaster:
             self._calibrate(frame)
         return self
 
-    def _fit_hazards(self, data: pd.DataFrame, closed: np.ndarray) -> None:
+    def _fit_hazards(self, data: pd.DataFrame) -> None:
         cfg = self.config
         K = cfg.max_age_months + 1
         G = len(self.levels_)
@@ -394,7 +394,6 @@ class PipelineForecaster:
         rate = rng.gamma(
             self.arrival_shape_[None, :], 1.0 / self.arrival_rate_[None, :], size=(S, G)
         )
-        new_parts = {}  # h -> list of (count draws, revenue draws, group idx, arrival month)
         new_records = []
         sd = self.arrival_sd_
         for m_ahead in range(1, max_h + 1):
@@ -412,7 +411,6 @@ class PipelineForecaster:
                         haz, season, np.array([gi]), np.array([0]), np.array([month0]), T + h
                     )[:, 0]
                 new_records.append((m_ahead, gi, arrivals[:, gi], p_by_h))
-        del new_parts
 
         for h in horizons:
             for part in ("open", "new"):
