@@ -57,11 +57,21 @@ def group_levels(frame: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
     for name in groups:
         if name not in frame:
             raise KeyError(f"grouping column {name!r} is not in the table")
-        col = frame[name]
-        text = col.astype("string").str.strip()
-        text = text.mask(text.isna() | (text == ""), NONE_LEVEL)
-        out[name] = text.astype(object).to_numpy()
+        out[name] = _level_text(frame[name])
     return pd.DataFrame(out, index=frame.index, columns=list(groups))
+
+
+def _level_text(col: pd.Series) -> np.ndarray:
+    """``col`` as an object array of stripped text, missing or blank as ``NONE_LEVEL``.
+
+    The text is built once per distinct value and shared by the rows holding it, so the cost
+    and memory grow with the number of levels, not of rows.
+    """
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    text = pd.Series(uniques).astype("string").str.strip()
+    text = text.mask(text.isna() | (text == ""), NONE_LEVEL)
+    labels = np.append(text.astype(object).to_numpy(), NONE_LEVEL)  # code -1: missing
+    return labels[codes]
 
 
 def _cells(keys: pd.DataFrame, values: dict[str, np.ndarray], groups: list[str]) -> pd.DataFrame:

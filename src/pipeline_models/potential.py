@@ -96,7 +96,10 @@ def level_labels(frame: pd.DataFrame, by: Sequence[str]) -> pd.Series:
         return text[by[0]].astype(object)
     if not len(text):
         return pd.Series([], index=frame.index, dtype=object)
-    return text.agg(LEVEL_SEPARATOR.join, axis=1).astype(object)
+    # one label per distinct combination, shared by its rows
+    codes, combos = pd.MultiIndex.from_frame(text).factorize()
+    labels = np.asarray([LEVEL_SEPARATOR.join(map(str, c)) for c in combos], dtype=object)
+    return pd.Series(labels[codes], index=frame.index, dtype=object)
 
 
 def level_dim(by: Sequence[str]) -> str:
@@ -438,37 +441,57 @@ def open_pipeline_draws(
     table["age_days"] = age
     # deals of one cell and age share their chance: compute it once per distinct pair
     ccols = [*cycle_model.columns_, "age_days"]
-    pairs = table[ccols].drop_duplicates().reset_index(drop=True)
-    pair_of_deal = pd.MultiIndex.from_frame(pairs).get_indexer(
-        pd.MultiIndex.from_frame(table[ccols])
-    )
+    pair_of_deal, pairs = pd.MultiIndex.from_frame(table[ccols]).factorize()
+    pairs = pairs.to_frame(index=False, name=ccols)
     p_pairs = cycle_model.predict_outcome(
         pairs, horizon_days=3650.0, random_seed=random_seed, n_samples=n_samples
     )["p_won"].values
-    p_won = _thin(np.asarray(p_pairs), n_samples)[:, pair_of_deal]
+    p_won = _thin(np.asarray(p_pairs), n_samples)  # (sample, pair)
+    # the sum over deals of P(won) x amount is linear: sum the amounts of each (pair, level)
+    # first, so the work grows with pairs and levels, not with deals
+    level_of_deal = pd.Index(list(levels)).get_indexer(level_labels(deals, by).to_numpy())
     amount = pd.to_numeric(deals["amount"], errors="coerce").to_numpy(dtype=float)
     missing = np.isnan(amount)
-    values = np.broadcast_to(np.nan_to_num(amount), p_won.shape).copy()
-    if missing.any():
+    counted = level_of_deal >= 0
+    known = counted & ~missing
+    weights = np.zeros((p_won.shape[1], len(levels)))
+    np.add.at(weights, (pair_of_deal[known], level_of_deal[known]), amount[known])
+    out += p_won @ weights
+    if (missing & counted).any():
         rcols = list(revenue_model.columns_)
         keys = table.loc[missing, rcols] if rcols else pd.DataFrame(index=np.flatnonzero(missing))
-        cells = keys.drop_duplicates().reset_index(drop=True)
+        cell_codes, cells = (
+            pd.MultiIndex.from_frame(keys).factorize()
+            if rcols
+            else (np.zeros(len(keys), dtype=int), None)
+        )
+        cells = (
+            cells.to_frame(index=False, name=rcols)
+            if rcols
+            else pd.DataFrame(index=pd.RangeIndex(1))
+        )
         size = _thin(
             np.asarray(revenue_model.expected_amount(cells, random_seed).values), n_samples
         )
-        if rcols:
-            key = keys.astype(str).agg("\x1f".join, axis=1)
-            ckey = cells.astype(str).agg("\x1f".join, axis=1)
-            pos = pd.Index(ckey).get_indexer(key)
-        else:
-            pos = np.zeros(int(missing.sum()), dtype=int)
-        values[:, missing] = size[:, pos]
-    expected = p_won * values
-    lab = level_labels(deals, by).to_numpy()
-    for j, level in enumerate(levels):
-        mask = lab == level
-        if mask.any():
-            out[:, j] = expected[:, mask].sum(axis=1)
+        # deals without an amount count the mean won amount of their cell: group them by
+        # (pair, cell, level)
+        combos = (
+            pd.DataFrame(
+                {
+                    "pair": pair_of_deal[missing],
+                    "cell": cell_codes,
+                    "level": level_of_deal[missing],
+                }
+            )
+            .query("level >= 0")
+            .value_counts()
+            .reset_index(name="n")
+        )
+        pair, cell, level = (combos[c].to_numpy() for c in ("pair", "cell", "level"))
+        contribution = p_won[:, pair] * size[:, cell] * combos["n"].to_numpy(dtype=float)
+        onehot = np.zeros((len(combos), len(levels)))
+        onehot[np.arange(len(combos)), level] = 1.0
+        out += contribution @ onehot
     return out
 
 
