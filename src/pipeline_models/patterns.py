@@ -846,19 +846,34 @@ def stalled_outlook(
         return pd.DataFrame(
             columns=[*cols, "amount estimated", "p_won_ever", "value_at_risk", "same stage"]
         )
-    cells = deals.reset_index(drop=True)
+    # deals of one cell and age share their chance (and of one cell their mean amount): predict
+    # once per distinct cell, so the cost grows with cells, not deals
+    ccols = list(getattr(cycle_model, "columns_", []))
+    keys = group_levels(deals, ccols).reset_index(drop=True)
+    keys["age_days"] = deals["age_days"].to_numpy(dtype=float)
+    codes, distinct = pd.MultiIndex.from_frame(keys).factorize()
     p = cycle_model.predict_outcome(  # type: ignore[attr-defined]
-        cells, horizon_days=1e6, random_seed=random_seed, n_samples=n_samples
+        distinct.to_frame(index=False, name=list(keys.columns)),
+        horizon_days=1e6,
+        random_seed=random_seed,
+        n_samples=n_samples,
     )["p_won"]
-    deals["p_won_ever"] = p.mean("sample").to_numpy()
+    deals["p_won_ever"] = p.mean("sample").to_numpy()[codes]
     amount = pd.to_numeric(deals["amount"], errors="coerce")
     estimated = amount.isna()
     if estimated.any() and revenue_model is not None:
+        rcols = list(getattr(revenue_model, "columns_", []))
+        missing = deals[estimated.to_numpy()]
+        if rcols:
+            r_codes, cells = pd.MultiIndex.from_frame(group_levels(missing, rcols)).factorize()
+            cells = cells.to_frame(index=False, name=rcols)
+        else:
+            r_codes, cells = np.zeros(len(missing), dtype=int), missing.iloc[:1]
         mean = revenue_model.expected_amount(  # type: ignore[attr-defined]
-            cells[estimated.to_numpy()], random_seed=random_seed
+            cells, random_seed=random_seed
         )
         amount = amount.copy()
-        amount[estimated] = mean.mean("sample").to_numpy()
+        amount[estimated] = mean.mean("sample").to_numpy()[r_codes]
     deals["amount"] = amount
     deals["amount estimated"] = estimated & amount.notna()
     deals["value_at_risk"] = amount * (1 - deals["p_won_ever"])
