@@ -6,8 +6,10 @@ monthly run is timed twice in fresh processes:
 * cold: empty fit cache and a fresh PyTensor compile folder,
 * warm: the same period again (fits come from the cache; only the reports run).
 
-The breakdown comes from the run's manifest: archive, load and validate, model fits, and each
-report's execution and HTML rendering. Peak memory is the largest resident set of the run's process
+The breakdown comes from the run's manifest and executed notebooks: archive, load and validate,
+each model's aggregation and fit (or cache load), and for each report the kernel start and
+papermill overhead, its first cell (imports, loading the table, loading the fits, the main
+computation), its other cells (tables and figures) and the HTML rendering. Peak memory is the largest resident set of the run's process
 tree (the runner and its notebook kernels), sampled every 0.2 s.
 
 Usage::
@@ -81,6 +83,32 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+def cell_seconds(notebook: Path) -> list[float]:
+    """Seconds of each code cell after the parameters, from papermill's metadata."""
+    if not notebook.exists():
+        return []
+    cells = json.loads(notebook.read_text())["cells"]
+    times = []
+    for cell in cells:
+        meta = cell.get("metadata", {})
+        tags = meta.get("tags", [])
+        if cell["cell_type"] != "code" or "parameters" in tags or "injected-parameters" in tags:
+            continue
+        times.append(float(meta.get("papermill", {}).get("duration") or 0.0))
+    return times
+
+
+def import_seconds(env: dict) -> float:
+    """Seconds a fresh interpreter takes to import what a report notebook imports."""
+    code = (
+        "import matplotlib.pyplot, pandas, pymc, arviz_base; "
+        "from pipeline_models import fits, report, potential, leads, patterns, forecast, backtest"
+    )
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)
+    return time.perf_counter() - t0
+
+
 def timed_run(export: Path, work: Path, label: str, jobs: int, env: dict) -> dict:
     cmd = [
         sys.executable,
@@ -122,11 +150,20 @@ def timed_run(export: Path, work: Path, label: str, jobs: int, env: dict) -> dic
     if proc.returncode not in (0, 4):
         print(output)
         raise SystemExit(f"{label}: run failed with exit code {proc.returncode}")
-    manifest = json.loads((work / "reports" / "2026-10" / "manifest.json").read_text())
+    published = work / "reports" / "2026-10"
+    manifest = json.loads((published / "manifest.json").read_text())
     steps = dict(manifest["timings_s"])
     for name, report in manifest["reports"].items():
-        steps[f"{name} (execute)"] = report.get("execute_s", float("nan"))
-        steps[f"{name} (render)"] = report.get("render_s", float("nan"))
+        execute = report.get("execute_s", float("nan"))
+        cells = cell_seconds(published / "files" / name / f"{name}.ipynb")
+        if cells:
+            # kernel start, papermill and nbformat work: what the cells themselves do not take
+            steps[f"{name}: kernel and papermill"] = execute - sum(cells)
+            steps[f"{name}: first cell (imports, load, models)"] = cells[0]
+            steps[f"{name}: other cells (tables, figures)"] = sum(cells[1:])
+        else:
+            steps[f"{name}: execute"] = execute
+        steps[f"{name}: render HTML"] = report.get("render_s", float("nan"))
     return {
         "label": label,
         "wall_s": wall,
@@ -142,6 +179,11 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args()
     results = []
+    print(
+        f"importing what a report imports takes {import_seconds(dict(os.environ)):.1f} s "
+        "in a fresh interpreter (part of every report's first cell)",
+        flush=True,
+    )
     for size in args.sizes:
         n = int(size)
         with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:

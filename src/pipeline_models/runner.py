@@ -708,6 +708,13 @@ def _fit_models(frame, period: str, cache_dir: Path, seed: int, progress, timing
     _say(progress, "Fitting the period's models (win rate, deal size, cycle time) ...")
     models = period_models(frame, cache_dir, seed, as_of=month_end(period))
     timings["model_fits"] = time.perf_counter() - t0
+    for name, model in (
+        ("win_rate", models.win_rate),
+        ("revenue", models.revenue),
+        ("cycle_time", models.cycle_time),
+    ):
+        for step, seconds in getattr(model, "timings_", {}).items():
+            timings[f"{step} ({name})"] = seconds
     hits = models.cache_hits
     cached = "loaded from the fit cache" if all(hits.values()) else "fitted"
     _say(progress, f"  models {cached} in {timings['model_fits']:.1f} s")

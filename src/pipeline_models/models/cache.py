@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -61,11 +62,13 @@ def fit_cached[M: PipelineModel](
     PipelineModel
         The loaded fit on a hit (a new instance of the model's class), else ``model`` itself
         after fitting. ``cache_path_`` says where the fit lives; ``cache_hit_`` whether it was
-        loaded.
+        loaded; ``timings_`` the seconds spent aggregating the inputs and fitting (or loading).
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
     inputs = model.inputs(frame)
+    aggregate_s = time.perf_counter() - t0
     key = cache_key(model, inputs, random_seed)
     entry = cache_dir / f"{model.model_type}-{key[:24]}"
     if (entry / "fit.json").exists():
@@ -78,8 +81,14 @@ def fit_cached[M: PipelineModel](
             loaded.cores = model.cores
             loaded.cache_path_ = entry
             loaded.cache_hit_ = True
+            loaded.timings_ = {
+                "aggregate": aggregate_s,
+                "load": time.perf_counter() - t0 - aggregate_s,
+            }
             return loaded  # type: ignore[return-value]
+    t1 = time.perf_counter()
     model.fit_inputs(inputs, random_seed=random_seed)
+    fit_s = time.perf_counter() - t1
     tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=cache_dir))
     try:
         model.save(tmp)
@@ -91,4 +100,5 @@ def fit_cached[M: PipelineModel](
         shutil.rmtree(tmp, ignore_errors=True)
     model.cache_path_ = entry
     model.cache_hit_ = False
+    model.timings_ = {"aggregate": aggregate_s, "fit": fit_s}
     return model
