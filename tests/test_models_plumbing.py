@@ -441,6 +441,48 @@ def test_cache_replaces_a_damaged_entry(tmp_path, monkeypatch) -> None:  # noqa:
     assert fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 1).cache_hit_
 
 
+def test_cache_finds_a_fit_by_table_digest_without_aggregating(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    calls: list[str] = []
+
+    def fake_fit_inputs(self, inputs, random_seed=None):  # noqa: ANN001, ANN202
+        calls.append("fit")
+        return prior_fit(self, None, random_seed or 0, inputs=inputs)
+
+    monkeypatch.setattr(PipelineModel, "fit_inputs", fake_fit_inputs)
+    frame = small_export()
+    first = fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 7, table_digest="abc")
+    assert calls == ["fit"] and not first.cache_hit_
+
+    def no_aggregation(self, frame):  # noqa: ANN001, ANN202
+        raise AssertionError("aggregated although the table digest names the fit")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(WinRateModel, "inputs", no_aggregation)
+        again = fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 7, table_digest="abc")
+        assert again.cache_hit_ and again.cache_path_ == first.cache_path_
+        assert set(again.timings_) == {"load"}
+        # another seed, configuration or table is not the same fit: it must aggregate
+        for model, seed, digest in (
+            (WinRateModel(groups=["product"]), 8, "abc"),
+            (WinRateModel(groups=["product"], priors={"sd_group": 0.3}), 7, "abc"),
+            (WinRateModel(groups=["product"]), 7, "other"),
+        ):
+            with pytest.raises(AssertionError, match="aggregated"):
+                fit_cached(model, frame, tmp_path, seed, table_digest=digest)
+    # a digest first seen on a hit by inputs is recorded too
+    hit = fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 7, table_digest="new")
+    assert hit.cache_hit_ and calls == ["fit"]
+    with monkeypatch.context() as patch:
+        patch.setattr(WinRateModel, "inputs", no_aggregation)
+        assert fit_cached(
+            WinRateModel(groups=["product"]), frame, tmp_path, 7, table_digest="new"
+        ).cache_hit_
+    # a pointer to a damaged fit falls back to aggregating and refitting
+    (first.cache_path_ / "posterior.nc").write_bytes(b"not netcdf")
+    refit = fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 7, table_digest="abc")
+    assert not refit.cache_hit_ and calls == ["fit", "fit"]
+
+
 def test_fitting_without_usable_deals_says_so() -> None:
     frame = small_export().assign(status="open")
     with pytest.raises(ValueError, match="no deals this model can use"):

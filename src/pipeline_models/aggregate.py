@@ -51,7 +51,8 @@ def group_levels(frame: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One column per group (dtype ``object``, plain ``str`` values), same index as ``frame``.
+        One column per group (pandas ``str`` dtype, no missing values), same index as
+        ``frame``.
     """
     out = {}
     for name in groups:
@@ -61,17 +62,17 @@ def group_levels(frame: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index, columns=list(groups))
 
 
-def _level_text(col: pd.Series) -> np.ndarray:
-    """``col`` as an object array of stripped text, missing or blank as ``NONE_LEVEL``.
+def _level_text(col: pd.Series):
+    """``col`` as text (pandas ``str`` dtype), stripped, missing or blank as ``NONE_LEVEL``.
 
-    The text is built once per distinct value and shared by the rows holding it, so the cost
-    and memory grow with the number of levels, not of rows.
+    The text is built once per distinct value and taken for every row in Arrow, so the cost
+    grows with the number of levels, not of rows (beyond one pass over the codes).
     """
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
     text = pd.Series(uniques).astype("string").str.strip()
     text = text.mask(text.isna() | (text == ""), NONE_LEVEL)
-    labels = np.append(text.astype(object).to_numpy(), NONE_LEVEL)  # code -1: missing
-    return labels[codes]
+    labels = pd.array([*text.astype(object).tolist(), NONE_LEVEL], dtype="str")
+    return labels.take(np.where(codes < 0, len(labels) - 1, codes))
 
 
 def _cells(keys: pd.DataFrame, values: dict[str, np.ndarray], groups: list[str]) -> pd.DataFrame:
@@ -110,7 +111,7 @@ def win_counts(frame: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
         one row per cell that has at least one closed deal.
     """
     groups = list(groups)
-    closed = frame.loc[_closed(frame)]
+    closed = frame.loc[_closed(frame).to_numpy(), [*groups, "status"]]
     keys = group_levels(closed, groups)
     won = (closed["status"].astype("string") == "won").to_numpy(dtype=np.int64)
     out = _cells(keys, {"won": won, "n": np.ones(len(closed), dtype=np.int64)}, groups)
@@ -139,7 +140,8 @@ def amount_stats(frame: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
         per cell with at least one won deal (``n`` may be 0 when every amount there was excluded).
     """
     groups = list(groups)
-    won = frame.loc[frame["status"].astype("string").eq("won").fillna(False).astype(bool)]
+    is_won = frame["status"].astype("string").eq("won").fillna(False).to_numpy(dtype=bool)
+    won = frame.loc[is_won, [*groups, "amount"]]
     keys = group_levels(won, groups)
     amount = pd.to_numeric(won["amount"], errors="coerce").astype("float64").to_numpy()
     missing = np.isnan(amount)
@@ -234,7 +236,7 @@ def cycle_stats(
     bin_idx = np.searchsorted(edges_arr, days, side="right") - 1
     hi_edges = np.append(edges_arr[1:], np.inf)
 
-    keys = group_levels(frame.loc[keep], groups).reset_index(drop=True)
+    keys = group_levels(frame.loc[keep, groups], groups).reset_index(drop=True)
     keys["outcome"] = outcome.astype(object)
     keys["lo"] = edges_arr[bin_idx]
     keys["hi"] = hi_edges[bin_idx]

@@ -60,19 +60,34 @@ def period_models(
     cache_dir: str | Path,
     random_seed: int,
     as_of: str | pd.Timestamp | None = None,
+    table_digest: str | None = None,
 ) -> PeriodModels:
-    """Fit (or load from the cache) the three models on the canonical table of a period."""
+    """Fit (or load from the cache) the three models on the canonical table of a period.
+
+    ``table_digest``: SHA-256 of the file ``frame`` was read from, unchanged (the ``sha256`` a
+    report's :func:`~pipeline_models.report.load_inputs` records for the runner's canonical
+    table). Fits recorded under it load without aggregating the table again.
+    """
     as_of = None if as_of is None else str(pd.Timestamp(as_of).date())
     win = fit_cached(
-        WinRateModel(groups=model_groups(frame, WIN_GROUPS)), frame, cache_dir, random_seed
+        WinRateModel(groups=model_groups(frame, WIN_GROUPS)),
+        frame,
+        cache_dir,
+        random_seed,
+        table_digest,
     )
     revenue = fit_cached(
-        RevenueModel(groups=model_groups(frame, REVENUE_GROUPS)), frame, cache_dir, random_seed
+        RevenueModel(groups=model_groups(frame, REVENUE_GROUPS)),
+        frame,
+        cache_dir,
+        random_seed,
+        table_digest,
     )
     cycle = fit_cached(
         CycleTimeModel(groups=model_groups(frame, CYCLE_GROUPS), as_of=as_of),
         frame,
         cache_dir,
         random_seed,
+        table_digest,
     )
     return PeriodModels(win, revenue, cycle)

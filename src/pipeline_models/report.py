@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .catalog import SUMMARY_FILE
+from .catalog import SUMMARY_FILE, sha256_file
 from .loader import LoadResult, load_export, load_leads
 from .problems import ExportError
 
@@ -46,12 +46,31 @@ def load_inputs(
     leads_path: str = "",
     as_of: str | None = None,
 ) -> tuple[LoadResult, LoadResult | None]:
-    """Load the opportunities export (and leads, when given) for a report notebook."""
+    """Load the opportunities export (and leads, when given) for a report notebook.
+
+    For the runner's canonical table, ``info["sha256"]`` holds the file's digest: passed to
+    :func:`~pipeline_models.fits.period_models`, it finds the run's fits without aggregating.
+    """
     result = load_export(
         export_path, preset=preset or None, mapping=mapping_path or None, as_of=as_of
     )
+    if (preset or "canonical") == "canonical" and not mapping_path and is_runner_table(export_path):
+        result.info["sha256"] = sha256_file(export_path)
     leads = load_leads(leads_path) if leads_path else None
     return result, leads
+
+
+def is_runner_table(path: str | Path) -> bool:
+    """Whether ``path`` is a canonical table written by the runner (Parquet, marked as such)."""
+    if Path(path).suffix.lower() != ".parquet" or not Path(path).is_file():
+        return False
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except (OSError, ValueError):
+        return False
+    return metadata.get(b"pipeline_models") == b"canonical"
 
 
 def fmt_money(value: float, currency: str = "") -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import gc
 import json
 import multiprocessing
 import os
@@ -587,9 +588,18 @@ def _run_locked(options, paths, notebooks, declared, started, progress) -> RunRe
 
     if options.fit_models:
         manifest["models"] = _fit_models(
-            result.frame, options.period, cache_dir, options.random_seed, progress, timings
+            result.frame,
+            options.period,
+            cache_dir,
+            options.random_seed,
+            progress,
+            timings,
+            table_digest=sha256_file(paths.work / CANONICAL_FILE),
         )
         manifest["run_warnings"].extend(manifest["models"]["warnings"])
+    # the reports read the canonical file: the runner's copy of the table is not needed any more
+    result.frame = result.frame.iloc[0:0]
+    gc.collect()
     failures = _execute_all(
         options, paths, notebooks, declared, base_parameters, manifest, progress
     )
@@ -699,14 +709,19 @@ def _finish_report(index, total, job, outcome, paths, manifest, failures, progre
     _say(progress, f"[{index}/{total}] {name}: done in {seconds + entry['render_s']:.1f} s")
 
 
-def _fit_models(frame, period: str, cache_dir: Path, seed: int, progress, timings: dict) -> dict:
-    """Fit the period's models once, before any report, so every report loads the same fits."""
+def _fit_models(
+    frame, period: str, cache_dir: Path, seed: int, progress, timings: dict, table_digest: str
+) -> dict:
+    """Fit the period's models once, before any report, so every report loads the same fits
+    (found by the digest of the canonical table they read, without aggregating it again)."""
     from .asof import month_end
     from .fits import period_models
 
     t0 = time.perf_counter()
     _say(progress, "Fitting the period's models (win rate, deal size, cycle time) ...")
-    models = period_models(frame, cache_dir, seed, as_of=month_end(period))
+    models = period_models(
+        frame, cache_dir, seed, as_of=month_end(period), table_digest=table_digest
+    )
     timings["model_fits"] = time.perf_counter() - t0
     for name, model in (
         ("win_rate", models.win_rate),

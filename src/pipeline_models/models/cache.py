@@ -5,6 +5,12 @@ inputs (so a change in the data that the model cannot see does not force a refit
 it can see does). A hit loads the saved fit; a miss fits and saves it atomically: the fit is
 written to a temporary folder beside the entry and renamed into place, so a reader never sees a
 half-written fit and two writers racing leave one complete entry.
+
+Aggregating a large table costs time in every report, so a fit can also be found by the digest
+of the table file it came from: after a fit (or a hit by inputs) made with ``table_digest``, a
+small file under ``tables/`` names the entry, and a later call with the same model configuration,
+seed and table digest loads it without aggregating. The runner hashes the canonical table it
+writes, and the reports read that very file, so the digest stands for the inputs exactly.
 """
 
 from __future__ import annotations
@@ -38,11 +44,41 @@ def cache_key(model: PipelineModel, inputs: pd.DataFrame, random_seed: int | Non
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def table_key(model: PipelineModel, table_digest: str, random_seed: int | None) -> str:
+    """Hex key of a fit by the digest of the table file it is fitted on (see the module doc)."""
+    payload = json.dumps(
+        {
+            "model_type": model.model_type,
+            "config": model.config,
+            "random_seed": random_seed,
+            "table": table_digest,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _load_entry[M: PipelineModel](model: M, entry: Path, data_hash: str | None) -> M | None:
+    """The fit saved in ``entry``, or ``None`` (after removing it) when it is stale or damaged."""
+    try:
+        loaded = type(model).load(entry, data_hash=data_hash)
+    except (FitMismatchError, OSError, ValueError, KeyError):
+        shutil.rmtree(entry, ignore_errors=True)  # stale or damaged: refit
+        return None
+    loaded.progress = model.progress
+    loaded.cores = model.cores
+    loaded.cache_path_ = entry
+    loaded.cache_hit_ = True
+    return loaded  # type: ignore[return-value]
+
+
 def fit_cached[M: PipelineModel](
     model: M,
     frame: pd.DataFrame,
     cache_dir: str | os.PathLike[str],
     random_seed: int | None = None,
+    table_digest: str | None = None,
 ) -> M:
     """Return ``model`` fitted on ``frame``, from ``cache_dir`` when that fit was made before.
 
@@ -56,6 +92,9 @@ def fit_cached[M: PipelineModel](
         Folder shared by the reports of a run; created if missing.
     random_seed
         Seed of the fit (part of the key: an unseeded fit is cached under ``None``).
+    table_digest
+        SHA-256 of the file ``frame`` was read from, unchanged since: a fit recorded under it is
+        loaded without aggregating ``frame``.
 
     Returns
     -------
@@ -67,25 +106,34 @@ def fit_cached[M: PipelineModel](
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    pointer = None
+    if table_digest:
+        pointer = (
+            cache_dir
+            / "tables"
+            / f"{model.model_type}-{table_key(model, table_digest, random_seed)[:24]}"
+        )
+        if pointer.exists():
+            name = pointer.read_text(encoding="utf-8").strip()
+            entry = cache_dir / name
+            if name and "/" not in name and (entry / "fit.json").exists():
+                loaded = _load_entry(model, entry, None)
+                if loaded is not None:
+                    loaded.timings_ = {"load": time.perf_counter() - t0}
+                    return loaded
     inputs = model.inputs(frame)
     aggregate_s = time.perf_counter() - t0
     key = cache_key(model, inputs, random_seed)
     entry = cache_dir / f"{model.model_type}-{key[:24]}"
     if (entry / "fit.json").exists():
-        try:
-            loaded = type(model).load(entry, data_hash=table_hash(inputs))
-        except (FitMismatchError, OSError, ValueError, KeyError):
-            shutil.rmtree(entry, ignore_errors=True)  # stale or damaged: refit below
-        else:
-            loaded.progress = model.progress
-            loaded.cores = model.cores
-            loaded.cache_path_ = entry
-            loaded.cache_hit_ = True
+        loaded = _load_entry(model, entry, table_hash(inputs))
+        if loaded is not None:
             loaded.timings_ = {
                 "aggregate": aggregate_s,
                 "load": time.perf_counter() - t0 - aggregate_s,
             }
-            return loaded  # type: ignore[return-value]
+            _point(pointer, entry)
+            return loaded
     t1 = time.perf_counter()
     model.fit_inputs(inputs, random_seed=random_seed)
     fit_s = time.perf_counter() - t1
@@ -98,7 +146,18 @@ def fit_cached[M: PipelineModel](
             pass
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    _point(pointer, entry)
     model.cache_path_ = entry
     model.cache_hit_ = False
     model.timings_ = {"aggregate": aggregate_s, "fit": fit_s}
     return model
+
+
+def _point(pointer: Path | None, entry: Path) -> None:
+    """Record (atomically) that the table behind ``pointer`` was fitted into ``entry``."""
+    if pointer is None:
+        return
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pointer.with_name(f".{pointer.name}.{os.getpid()}.tmp")
+    tmp.write_text(entry.name, encoding="utf-8")
+    os.replace(tmp, pointer)
