@@ -215,3 +215,25 @@ def test_table_hash_is_stable_and_sees_every_change() -> None:
     with_attrs = table.copy()
     with_attrs.attrs = {"as_of": "2025-01-01"}
     assert table_hash(with_attrs) != table_hash(table)
+
+
+def test_factorize_rows_numbers_combinations_in_order_of_first_appearance() -> None:
+    from pipeline_models.aggregate import factorize_rows
+
+    frame = pd.DataFrame(
+        {
+            "product": pd.array(["A", "B", "A", None, "B", None], dtype="string"),
+            "age": [1.0, 1.0, 1.0, 2.0, 3.0, 2.0],
+        }
+    )
+    codes, distinct = factorize_rows(frame, ["product", "age"])
+    assert codes.tolist() == [0, 1, 0, 2, 3, 2]
+    assert distinct["product"].tolist()[:2] == ["A", "B"] and pd.isna(distinct["product"][2])
+    assert distinct["age"].tolist() == [1.0, 1.0, 2.0, 3.0]
+    # the same partition as pandas' own grouping, on a larger random table
+    rng = np.random.default_rng(3)
+    big = pd.DataFrame({"a": rng.integers(0, 50, 20_000), "b": rng.choice(list("xyz"), 20_000)})
+    codes, distinct = factorize_rows(big, ["a", "b"])
+    expected = big.groupby(["a", "b"], sort=False).ngroup().to_numpy()
+    assert (codes == expected).all()
+    assert len(distinct) == big.drop_duplicates().shape[0]

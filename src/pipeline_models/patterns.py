@@ -37,7 +37,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from scipy import optimize, special, stats
 
-from .aggregate import NONE_LEVEL, group_levels
+from .aggregate import NONE_LEVEL, factorize_rows, group_levels
 
 INTERVAL = 0.90
 """Probability of every interval this module reports."""
@@ -851,9 +851,9 @@ def stalled_outlook(
     ccols = list(getattr(cycle_model, "columns_", []))
     keys = group_levels(deals, ccols).reset_index(drop=True)
     keys["age_days"] = deals["age_days"].to_numpy(dtype=float)
-    codes, distinct = pd.MultiIndex.from_frame(keys).factorize()
+    codes, distinct = factorize_rows(keys, list(keys.columns))
     p = cycle_model.predict_outcome(  # type: ignore[attr-defined]
-        distinct.to_frame(index=False, name=list(keys.columns)),
+        distinct,
         horizon_days=1e6,
         random_seed=random_seed,
         n_samples=n_samples,
@@ -865,8 +865,7 @@ def stalled_outlook(
         rcols = list(getattr(revenue_model, "columns_", []))
         missing = deals[estimated.to_numpy()]
         if rcols:
-            r_codes, cells = pd.MultiIndex.from_frame(group_levels(missing, rcols)).factorize()
-            cells = cells.to_frame(index=False, name=rcols)
+            r_codes, cells = factorize_rows(group_levels(missing, rcols), rcols)
         else:
             r_codes, cells = np.zeros(len(missing), dtype=int), missing.iloc[:1]
         mean = revenue_model.expected_amount(  # type: ignore[attr-defined]

@@ -58,7 +58,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 from scipy.stats import norm
 
-from .aggregate import NONE_LEVEL, group_levels
+from .aggregate import NONE_LEVEL, factorize_rows, group_levels
 from .models.base import stack_draws
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -97,8 +97,10 @@ def level_labels(frame: pd.DataFrame, by: Sequence[str]) -> pd.Series:
     if not len(text):
         return pd.Series([], index=frame.index, dtype=object)
     # one label per distinct combination, shared by its rows
-    codes, combos = pd.MultiIndex.from_frame(text).factorize()
-    labels = np.asarray([LEVEL_SEPARATOR.join(map(str, c)) for c in combos], dtype=object)
+    codes, combos = factorize_rows(text, by)
+    labels = np.asarray(
+        [LEVEL_SEPARATOR.join(map(str, c)) for c in combos.itertuples(index=False)], dtype=object
+    )
     return pd.Series(labels[codes], index=frame.index, dtype=object)
 
 
@@ -420,7 +422,8 @@ def open_pipeline_draws(
     ``P(won eventually)`` is the cycle-time model's chance that a deal open at its age is won
     (within ten years: old deals that have probably stalled count for little); the amount is the
     deal's recorded one, or the revenue model's mean won amount of its cell when it has none.
-    Open deals without a creation date are taken as just created (age 0). Shape
+    A deal's age is taken at the middle of its week of age; open deals without a creation date
+    are taken as just created (age 0). Shape
     ``(n_samples, level)``; 0 for a level without open deals.
     """
     as_of = pd.Timestamp(as_of).normalize()
@@ -430,8 +433,10 @@ def open_pipeline_draws(
     if deals.empty:
         return out
     created = pd.to_datetime(deals["created_date"], errors="coerce")
-    age = (as_of - created).dt.days.to_numpy(dtype=float)
-    age = np.clip(np.nan_to_num(age, nan=0.0), 0.0, None)
+    age = np.clip((as_of - created).dt.days.to_numpy(dtype=float), 0.0, None)
+    # the chance changes slowly with age: it is computed at the middle of the deal's week of
+    # age, so the work grows with cells and weeks, not with the distinct ages of many deals
+    age = np.where(np.isnan(age), 0.0, np.floor(age / 7.0) * 7.0 + 3.5)
     cols = list(dict.fromkeys([*cycle_model.columns_, *revenue_model.columns_, *by]))
     table = (
         group_levels(deals, cols).reset_index(drop=True)
@@ -441,8 +446,7 @@ def open_pipeline_draws(
     table["age_days"] = age
     # deals of one cell and age share their chance: compute it once per distinct pair
     ccols = [*cycle_model.columns_, "age_days"]
-    pair_of_deal, pairs = pd.MultiIndex.from_frame(table[ccols]).factorize()
-    pairs = pairs.to_frame(index=False, name=ccols)
+    pair_of_deal, pairs = factorize_rows(table, ccols)
     p_pairs = cycle_model.predict_outcome(
         pairs, horizon_days=3650.0, random_seed=random_seed, n_samples=n_samples
     )["p_won"].values
@@ -460,16 +464,10 @@ def open_pipeline_draws(
     if (missing & counted).any():
         rcols = list(revenue_model.columns_)
         keys = table.loc[missing, rcols] if rcols else pd.DataFrame(index=np.flatnonzero(missing))
-        cell_codes, cells = (
-            pd.MultiIndex.from_frame(keys).factorize()
-            if rcols
-            else (np.zeros(len(keys), dtype=int), None)
-        )
-        cells = (
-            cells.to_frame(index=False, name=rcols)
-            if rcols
-            else pd.DataFrame(index=pd.RangeIndex(1))
-        )
+        if rcols:
+            cell_codes, cells = factorize_rows(keys, rcols)
+        else:
+            cell_codes, cells = np.zeros(len(keys), dtype=int), pd.DataFrame(index=range(1))
         size = _thin(
             np.asarray(revenue_model.expected_amount(cells, random_seed).values), n_samples
         )
