@@ -22,16 +22,25 @@ of its product (partially pooled with all products when the product has few wins
 Recorded history starts at the first month in which any deal closed: months before it carry no
 recorded outcome (some CRM exports drop old closes), so they are not counted as months in which
 deals stayed open.
+
+Cost: the export is read once into counts of deals by group, creation month, close month and
+status (and the won amounts); the fit, the self-calibration at earlier origins and the
+simulation then work on groups, not deals. Open deals that share their closing probabilities and
+amount model (a *cell*: product, age, region, amount known or not) are simulated together, see
+:meth:`PipelineForecaster.predict`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from .scoring import quantile_row
+
+EXACT_SUM_MAX = 30  # up to this many won deals of a cell, amounts are drawn one by one
 
 NONE_LABEL = "(none)"
 
@@ -109,8 +118,256 @@ def _labels(series: pd.Series) -> pd.Series:
 
 def _month_index(dates: pd.Series) -> np.ndarray:
     """Months since year 0 (so differences are month counts); NaT -> -1."""
+    if isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M":
+        values = dates.to_numpy()
+        months = values.astype("datetime64[M]").astype(np.int64) + 1970 * 12
+        return np.where(np.isnat(values), -1, months)
     out = dates.dt.year * 12 + dates.dt.month - 1
     return out.fillna(-1).to_numpy(dtype=np.int64)
+
+
+def _codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes of the labels of ``series`` (as :func:`_labels` writes them), and the labels
+    in sorted order: ``labels[codes[i]]`` is the label of row ``i``."""
+    codes, uniques = pd.factorize(series)
+    names = _labels(pd.Series(uniques)).tolist()
+    if (codes < 0).any():
+        names.append(NONE_LABEL)
+        codes = np.where(codes < 0, len(names) - 1, codes)
+    labels = sorted(set(names))
+    position = {name: i for i, name in enumerate(labels)}
+    remap = np.array([position[name] for name in names], dtype=np.int64)
+    return remap[codes] if len(names) else codes.astype(np.int64), labels
+
+
+def _status_codes(status: pd.Series) -> np.ndarray:
+    """0 for open (or any status other than won and lost), 1 won, 2 lost."""
+    codes, uniques = pd.factorize(status)
+    table = np.array([{"won": 1, "lost": 2}.get(value, 0) for value in uniques] + [0], np.int8)
+    return table[codes]
+
+
+def _tally(
+    *columns: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Distinct rows of the integer ``columns``: their values, their total weight (row count by
+    default) and, per input row, the index of its distinct row."""
+    n = len(columns[0])
+    if n == 0:
+        empty = np.zeros(0, np.int64)
+        return [empty for _ in columns], np.zeros(0), empty
+    key = np.zeros(n, dtype=np.int64)
+    bounds = []
+    for column in columns:
+        low = int(column.min())
+        size = int(column.max()) - low + 1
+        key = key * size + (column - low)
+        bounds.append((low, size))
+    span = math.prod(size for _, size in bounds)
+    if span <= 4 * n + 4096:  # dense: count by key directly
+        present = np.bincount(key, minlength=span) > 0
+        values = np.flatnonzero(present)
+        inverse = (np.cumsum(present) - 1)[key]
+    else:
+        values, inverse = np.unique(key, return_inverse=True)
+    totals = np.bincount(inverse, weights=weights, minlength=len(values))
+    out = []
+    rest = values
+    for low, size in reversed(bounds):
+        out.append(rest % size + low)
+        rest = rest // size
+    return out[::-1], totals, inverse
+
+
+@dataclass
+class _View:
+    """The deals known at one origin month, counted: what a fit needs."""
+
+    month: int
+    levels: list[str]
+    g: np.ndarray  # group of each row of counts
+    c: np.ndarray  # creation month
+    e: np.ndarray  # last month observed: close month, or the origin month for open deals
+    won: np.ndarray  # closed won by the origin
+    lost: np.ndarray  # closed lost by the origin
+    n: np.ndarray  # deals
+    first_close: int  # first month with a recorded close
+    won_g: np.ndarray  # group of each won deal with a positive amount
+    won_amount: np.ndarray
+    regions: list[str] | None
+    region_table: np.ndarray | None  # deals by group and region
+
+
+@dataclass
+class _History:
+    """An export reduced in one pass to what the forecaster needs at its origin and at earlier
+    origins: deals counted by group, creation month, close month and status; the won amounts; wins
+    by close month. Earlier origins see the export as :func:`asof.pipeline_as_of` rebuilds it
+    (deals created by then; closes by then, later ones still open), month by month."""
+
+    levels: list[str]
+    deals: np.ndarray  # (5, rows): group, creation month, close month (-1: none), status, deals
+    won: np.ndarray  # (3, won deals with a positive amount, by group): group, creation, close month
+    won_amount: np.ndarray
+    regions: list[str] | None
+    region_deals: np.ndarray | None  # (4, rows): group, region, creation month, deals
+    first_region_month: int  # first creation month of a deal with a region
+    win_months: np.ndarray  # wins by close month, over every row of the export
+    win_counts: np.ndarray
+    win_revenue: np.ndarray
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, group: str, origin: pd.Timestamp) -> _History:
+        """Deals created by ``origin`` (all rows for the wins by month)."""
+        month = int(origin.year * 12 + origin.month - 1)
+        created = _month_index(frame["created_date"])
+        rows = (
+            frame["created_date"].notna() & (frame["created_date"] <= origin + pd.Timedelta(days=1))
+        ).to_numpy() & (created <= month)
+        status = _status_codes(frame["status"])
+        close = _month_index(frame["close_date"])
+        amount = frame["amount"].to_numpy(dtype=float, na_value=np.nan)
+        wins = (status == 1) & (close >= 0)
+        (win_months,), win_counts, inverse = _tally(close[wins])
+        win_revenue = np.bincount(
+            inverse, weights=np.nan_to_num(amount[wins]), minlength=len(win_months)
+        )
+        if group in frame:
+            g, levels = _codes(frame[group])
+        else:
+            g, levels = np.zeros(len(frame), np.int64), [NONE_LABEL]
+        present = np.zeros(len(levels), bool)
+        present[g[rows]] = True
+        remap = np.cumsum(present) - 1
+        levels = [level for level, keep in zip(levels, present, strict=True) if keep]
+        g, created, close, status, amount = (
+            remap[g[rows]],
+            created[rows],
+            close[rows],
+            status[rows],
+            amount[rows],
+        )
+        # an open deal's close date plays no part; no close date (-1) is counted next to the
+        # earliest one, so the counts stay dense
+        close = np.where(status > 0, close, -1)
+        none = int(close[close >= 0].min()) - 1 if (close >= 0).any() else -1
+        columns, counts, _ = _tally(g, created, np.where(close >= 0, close, none), status)
+        columns[2] = np.where(columns[2] == none, -1, columns[2])
+        deals = np.vstack([*columns, counts.astype(np.int64)])
+        positive = np.flatnonzero((status == 1) & (amount > 0))
+        positive = positive[np.argsort(g[positive], kind="stable")]  # by group
+        won = np.vstack([g[positive], created[positive], close[positive]])
+        regions, region_deals, first_region_month = None, None, month + 1
+        if "region" in frame:
+            region = frame["region"][rows]
+            known = region.notna().to_numpy()
+            if known.any():
+                r, regions = _codes(region)
+                columns, counts, _ = _tally(g, r, created)
+                region_deals = np.vstack([*columns, counts.astype(np.int64)])
+                first_region_month = int(created[known].min())
+        return cls(
+            levels=levels,
+            deals=deals,
+            won=won,
+            won_amount=amount[positive],
+            regions=regions,
+            region_deals=region_deals,
+            first_region_month=first_region_month,
+            win_months=win_months,
+            win_counts=win_counts,
+            win_revenue=win_revenue,
+        )
+
+    def view(self, month: int, as_of: bool) -> _View:
+        """The deals as known at the end of ``month``.
+
+        ``as_of=False`` (the fit's own origin): every deal of the export counts with its status;
+        ``as_of=True`` (earlier origins): deals closed after ``month`` (or without a close date)
+        count as open, as in :func:`asof.pipeline_as_of`.
+        """
+        g, c, close, status, n = self.deals
+        rows = c <= month
+        g, c, close, status, n = g[rows], c[rows], close[rows], status[rows], n[rows]
+        closed = status > 0
+        if as_of:
+            closed &= (close >= 0) & (close <= month)
+        close_month = np.minimum(np.where(closed, close, month), month)
+        first_close = int(close_month[closed].min()) if closed.any() else month
+        present = np.zeros(len(self.levels), bool)
+        present[g] = True
+        remap = np.cumsum(present) - 1
+        levels = [level for level, keep in zip(self.levels, present, strict=True) if keep]
+        won_g, won_c, won_close = self.won
+        keep = won_c <= month
+        if as_of:
+            keep &= (won_close >= 0) & (won_close <= month)
+        regions, region_table = None, None
+        if self.regions is not None and self.first_region_month <= month:
+            rg, rr, rc, rn = self.region_deals
+            inside = rc <= month
+            table = np.zeros((len(self.levels), len(self.regions)))
+            np.add.at(table, (rg[inside], rr[inside]), rn[inside])
+            table = table[present]
+            used = table.sum(axis=0) > 0
+            regions = [region for region, keep in zip(self.regions, used, strict=True) if keep]
+            region_table = table[:, used]
+        return _View(
+            month=month,
+            levels=levels,
+            g=remap[g],
+            c=c,
+            e=np.maximum(close_month, c),
+            won=closed & (status == 1),
+            lost=closed & (status == 2),
+            n=n,
+            first_close=first_close,
+            won_g=remap[won_g[keep]],
+            won_amount=self.won_amount[keep],
+            regions=regions,
+            region_table=region_table,
+        )
+
+    def outcomes(self, month: int, months: int) -> dict[str, float]:
+        """Deals won and revenue won in the ``months`` months after ``month``
+        (as :func:`asof.outcomes_after`)."""
+        inside = (self.win_months > month) & (self.win_months <= month + months)
+        return {
+            "count": float(self.win_counts[inside].sum()),
+            "revenue": float(self.win_revenue[inside].sum()),
+        }
+
+
+@dataclass
+class _Cells:
+    """Open deals that share their closing probabilities and their amount model, simulated
+    together: same hazard group, age, breakdown levels, and amount known or not."""
+
+    g: np.ndarray  # hazard group (len(levels_): all-products hazards, for unseen levels)
+    age: np.ndarray  # age in months in the first coming month, capped at max_age_months + 1
+    n: np.ndarray  # deals
+    known: np.ndarray  # amounts known (else drawn from won amounts)
+    amounts: np.ndarray  # known amounts, cell after cell
+    start: np.ndarray  # where each cell's amounts start in ``amounts``
+    total: np.ndarray  # sum of the cell's known amounts
+    var: np.ndarray  # their variance (population)
+    labels: dict[str, tuple[np.ndarray, list[str]]]  # column -> (level of each cell, levels)
+
+    @classmethod
+    def of_counts(cls, g: np.ndarray, age: np.ndarray, n: np.ndarray) -> _Cells:
+        """Cells of deals without known amounts and without a breakdown."""
+        zeros = np.zeros(len(g))
+        return cls(
+            g=g,
+            age=age,
+            n=n.astype(np.int64),
+            known=np.zeros(len(g), bool),
+            amounts=np.zeros(0),
+            start=np.zeros(len(g), np.int64),
+            total=zeros,
+            var=zeros,
+            labels={},
+        )
 
 
 class PipelineForecaster:
@@ -125,40 +382,31 @@ class PipelineForecaster:
 
     # ------------------------------------------------------------------ fit
     def fit(self, frame: pd.DataFrame, origin: pd.Timestamp | str) -> PipelineForecaster:
-        """Estimate hazards, arrivals and amounts from ``frame`` (all known by ``origin``)."""
+        """Estimate hazards, arrivals and amounts from ``frame`` (all known by ``origin``).
+
+        The export is read once into counts (:class:`_History`); the fit and the
+        self-calibration at earlier origins work on those counts.
+        """
         cfg = self.config
         origin = pd.Timestamp(origin).normalize()
-        self.origin_ = origin
-        self.origin_month_ = int(origin.year * 12 + origin.month - 1)
-        data = frame[frame["created_date"].notna()].copy()
-        data = data[data["created_date"] <= origin + pd.Timedelta(days=1)]
-        group = (
-            _labels(data[cfg.group])
-            if cfg.group in data
-            else pd.Series(NONE_LABEL, index=data.index, dtype="string")
-        )
-        self.levels_ = sorted(group.unique().tolist())
-        level_index = {lv: i for i, lv in enumerate(self.levels_)}
-        data["_g"] = group.map(level_index).astype(int)
-        created = _month_index(data["created_date"])
-        closed = data["status"].isin(["won", "lost"]).to_numpy()
-        close_month = np.where(closed, _month_index(data["close_date"]), self.origin_month_)
-        close_month = np.minimum(close_month, self.origin_month_)
-        data["_c"], data["_e"] = created, np.maximum(close_month, created)
-        has_close = closed.any()
-        self.first_close_month_ = (
-            int(close_month[closed].min()) if has_close else self.origin_month_
-        )
-        self._fit_hazards(data)
-        self._fit_arrivals(data)
-        self._fit_amounts(data)
-        self.n_deals_ = len(data)
+        history = _History.from_frame(frame, cfg.group, origin)
+        self._fit_view(history.view(int(origin.year * 12 + origin.month - 1), as_of=False), origin)
         self.calibration_ = {}
         if cfg.calibration_origins > 0:
-            self._calibrate(frame)
+            self._calibrate(history)
         return self
 
-    def _fit_hazards(self, data: pd.DataFrame) -> None:
+    def _fit_view(self, view: _View, origin: pd.Timestamp) -> None:
+        self.origin_ = origin
+        self.origin_month_ = view.month
+        self.levels_ = view.levels
+        self.first_close_month_ = view.first_close
+        self._fit_hazards(view)
+        self._fit_arrivals(view)
+        self._fit_amounts(view)
+        self.n_deals_ = int(view.n.sum())
+
+    def _fit_hazards(self, view: _View) -> None:
         cfg = self.config
         K = cfg.max_age_months + 1
         G = len(self.levels_)
@@ -167,29 +415,29 @@ class PipelineForecaster:
         # Deals created before outcomes were recorded count from the first recorded month on (left
         # truncation); skip_unrecorded_cohorts drops them instead, for exports where their early
         # closes were moved into the first recorded month.
-        informative = (
-            data["_c"].to_numpy() >= start
-            if cfg.skip_unrecorded_cohorts
-            else np.ones(len(data), dtype=bool)
-        )
-        table = (
-            data.loc[informative]
-            .assign(won=lambda d: d["status"] == "won", lost=lambda d: d["status"] == "lost")
-            .groupby(["_g", "_c", "_e", "won", "lost"])
-            .size()
-            .reset_index(name="n")
-        )
+        rows = view.c >= start if cfg.skip_unrecorded_cohorts else np.ones(len(view.c), bool)
+        g, c, e, n = view.g[rows], view.c[rows], view.e[rows], view.n[rows].astype(float)
+        won, lost = view.won[rows], view.lost[rows]
         M = T - start + 1
-        at_risk = np.zeros((G, K, M))  # deal-months at risk by group, age, calendar month
+        # deal-months at risk by group, age, calendar month: each row is at risk from its creation
+        # (or the first recorded month) to its close; months before records began are unobserved
+        first = np.maximum(c, start)
+        length = np.maximum(e - first + 1, 0)
+        row = np.repeat(np.arange(len(c)), length)
+        step = np.arange(len(row)) - np.repeat(np.cumsum(length) - length, length)
+        months = first[row] + step
+        ages = np.minimum(months - c[row], K - 1)
+        at_risk = np.bincount(
+            (g[row] * K + ages) * M + months - start, weights=n[row], minlength=G * K * M
+        ).reshape(G, K, M)
         events = np.zeros((G, K, M, 2))  # won, lost
-        for g, c, e, won, lost, n in table.itertuples(index=False):
-            months = np.arange(max(c, start), e + 1)  # months before records began: unobserved
-            if months.size == 0:
-                continue
-            ages = np.minimum(months - c, K - 1)
-            np.add.at(at_risk, (g, ages, months - start), n)
-            if won or lost:
-                events[g, ages[-1], e - start, 0 if won else 1] += n
+        for column, closed in enumerate((won & (length > 0), lost & (length > 0))):
+            cell = (
+                (g[closed] * K + np.minimum(e[closed] - c[closed], K - 1)) * M + e[closed] - start
+            )
+            events[..., column] = np.bincount(cell, weights=n[closed], minlength=G * K * M).reshape(
+                G, K, M
+            )
         weights = 0.5 ** ((T - np.arange(start, T + 1)) / cfg.hazard_half_life)
         w_risk = (at_risk * weights).sum(axis=2)
         w_events = (events * weights[None, None, :, None]).sum(axis=2)
@@ -237,16 +485,16 @@ class PipelineForecaster:
             measured = float(np.log1p(max(excess, 0.0)))
         self.month_sd_ = _blend_sd(measured, n_months, cfg)
 
-    def _fit_arrivals(self, data: pd.DataFrame) -> None:
+    def _fit_arrivals(self, view: _View) -> None:
         cfg = self.config
         T = self.origin_month_
-        first = max(int(data["_c"].min()) if len(data) else T, T - cfg.arrival_window + 1)
+        first = max(int(view.c.min()) if len(view.c) else T, T - cfg.arrival_window + 1)
         months = np.arange(first, T + 1)
         weights = 0.5 ** ((T - months) / cfg.arrival_half_life)
         G = len(self.levels_)
         counts = np.zeros((G, len(months)))
-        recent = data[data["_c"] >= first]
-        np.add.at(counts, (recent["_g"].to_numpy(), recent["_c"].to_numpy() - first), 1)
+        recent = view.c >= first
+        np.add.at(counts, (view.g[recent], view.c[recent] - first), view.n[recent])
         # Gamma(0.5, small) prior; posterior from recency-weighted counts and exposure
         self.arrival_shape_ = 0.5 + counts @ weights
         self.arrival_rate_ = 1e-3 + weights.sum() * np.ones(G)
@@ -258,24 +506,21 @@ class PipelineForecaster:
             excess = np.var(totals / level, ddof=1) - 1.0 / level
             measured, n_months = float(np.log1p(max(excess, 0.0))), len(totals)
         self.arrival_sd_ = _blend_sd(measured, n_months, cfg)
-        # shares of the other grouping column (region) within each group, for the breakdown
         self.arrival_months_ = months
 
-    def _fit_amounts(self, data: pd.DataFrame) -> None:
-        won = data[(data["status"] == "won") & (data["amount"] > 0)]
-        self.amounts_ = {int(gi): grp["amount"].to_numpy(float) for gi, grp in won.groupby("_g")}
-        self.all_amounts_ = won["amount"].to_numpy(float)
+    def _fit_amounts(self, view: _View) -> None:
+        # won amounts come by group
+        ends = np.cumsum(np.bincount(view.won_g, minlength=len(self.levels_)))
+        pieces = np.split(view.won_amount, ends[:-1])
+        self.amounts_ = {gi: piece for gi, piece in enumerate(pieces) if len(piece)}
+        self.all_amounts_ = view.won_amount
+        self._pools = None
+        # shares of the other grouping column (region) within each group, for the breakdown
         self.region_shares_ = None
-        if "region" in data and data["region"].notna().any():
-            regions = _labels(data["region"])
-            self.regions_ = sorted(regions.unique().tolist())
-            table = pd.crosstab(data["_g"], regions).reindex(
-                index=range(len(self.levels_)), columns=self.regions_, fill_value=0
-            )
-            shares = (table.to_numpy(float) + 0.5) / (table.to_numpy(float) + 0.5).sum(
-                1, keepdims=True
-            )
-            self.region_shares_ = shares
+        if view.regions is not None:
+            self.regions_ = view.regions
+            table = view.region_table + 0.5
+            self.region_shares_ = table / table.sum(axis=1, keepdims=True)
 
     # ------------------------------------------------------------------ predict
     def _hazard_draws(self, rng: np.random.Generator, draws: int) -> np.ndarray:
@@ -297,31 +542,29 @@ class PipelineForecaster:
         effect = np.exp(rng.normal(-0.5 * sd * sd, sd, size=(draws, months)))
         return season[:, position] * effect
 
-    def _p_won(self, haz, factor, g, age0, month0, month_end) -> np.ndarray:
-        """P(close won in months month0..month_end) for deals at age ``age0`` in ``month0``.
+    @staticmethod
+    def _won_by(
+        haz: np.ndarray, factor: np.ndarray, g: np.ndarray, age0: np.ndarray, first: int
+    ) -> np.ndarray:
+        """P(closed won by the end of each coming month), array (N, S, months).
 
-        ``haz`` (S, G, K, 3); ``factor`` (S, months) for months origin+1, origin+2, ...;
-        ``g``, ``age0``, ``month0`` arrays (N,). Returns (S, N).
+        ``haz`` (S, G, K, 3); ``factor`` (S, months) for the months after the origin; deals of
+        group ``g`` are aged ``age0`` in coming month ``first`` (0: the month after the origin) and
+        cannot be won before it.
         """
+        S, months = factor.shape
         K = haz.shape[2]
-        S, N = haz.shape[0], len(g)
-        first = self.origin_month_ + 1
-        alive = np.ones((S, N))
-        p_won = np.zeros((S, N))
-        steps = int(month_end - month0.min()) + 1 if N else 0
-        for step in range(steps):
-            month = month0 + step
-            active = month <= month_end
-            if not active.any():
-                break
-            age = np.minimum(age0 + step, K - 1)
-            h = haz[:, g, age, :]  # (S, N, 3)
-            hw = h[..., 0] * factor[:, np.minimum(month - first, factor.shape[1] - 1)]
+        out = np.zeros((len(g), S, months))
+        alive = np.ones((S, len(g)))
+        won = np.zeros((S, len(g)))
+        for step in range(first, months):
+            h = haz[:, g, np.minimum(age0 + step - first, K - 1), :]  # (S, N, 3)
             hl = h[..., 1]
-            hw = np.minimum(hw, 1.0 - hl)
-            p_won += np.where(active, alive * hw, 0.0)
-            alive = np.where(active, alive * (1.0 - hw - hl), alive)
-        return p_won
+            hw = np.minimum(h[..., 0] * factor[:, step, None], 1.0 - hl)
+            won += alive * hw
+            alive *= 1.0 - hw - hl
+            out[:, :, step] = won.T
+        return out
 
     def predict(
         self,
@@ -334,117 +577,170 @@ class PipelineForecaster:
 
         ``open_deals``: the open deals at the origin (default: those of the fitted frame are not
         kept, so pass them: ``frame[frame.status == "open"]``).
+
+        Open deals are simulated by cell, not one by one: deals of one product, age, region and
+        with or without a known amount share their chances of being won by each coming month, so
+        per draw the number of a cell's deals won by month 1, 2, ... is drawn exactly, as
+        ``k1 ~ Binomial(n, p1)``, then ``Binomial(n - k1, (p2 - p1) / (1 - p1))`` more in month 2,
+        and so on. The revenue of the ``k`` deals won is the sum of their amounts: with known
+        amounts, a uniformly random ``k``-subset of the cell's amounts (nested month after month);
+        otherwise ``k`` draws from the won amounts, as for new deals. Up to ``EXACT_SUM_MAX`` (30)
+        won deals these amounts are drawn one by one, so the sum is exact; beyond, the sum is
+        drawn from a normal approximation with the exact mean and variance (for a subset of
+        known amounts ``k * mean`` and ``k * var * (n - k) / (n - 1)``, the finite-population
+        correction, clipped at 0 and at the cell's total). A sum of more than 30 deal amounts is
+        close to normal, and totals add up many cells. The cost grows with the number of cells
+        (products x ages x regions), not with the number of deals.
         """
-        cfg = self.config
         rng = np.random.default_rng(random_seed)
-        S = cfg.draws
-        T = self.origin_month_
-        result = ForecastResult(origin=self.origin_, horizons=tuple(horizons))
-        haz = self._hazard_draws(rng, S)
-        season = self._month_factors(rng, S, max(horizons))
+        return self._simulate(self._cells(open_deals), tuple(horizons), rng, breakdown)
+
+    def _cells(self, open_deals: pd.DataFrame | None) -> _Cells:
+        """Cells of ``open_deals``: group, age, region and whether the amount is known."""
+        cfg = self.config
+        if open_deals is None or not len(open_deals):
+            return _Cells.of_counts(*(np.zeros(0, np.int64) for _ in range(3)))
+        valid = open_deals["created_date"].notna().to_numpy()
+        N = int(valid.sum())
+        if cfg.group in open_deals:
+            label, names = _codes(open_deals[cfg.group])
+            label = label[valid]
+        else:
+            label, names = np.zeros(N, np.int64), [NONE_LABEL]
         level_index = {lv: i for i, lv in enumerate(self.levels_)}
+        # a level never seen before uses the all-products hazards: an extra group
+        group_of = np.array([level_index.get(name, len(self.levels_)) for name in names], np.int64)
+        K = self.config.max_age_months + 1
+        created = _month_index(open_deals["created_date"])[valid]
+        age = np.minimum(np.maximum(self.origin_month_ - created, 0) + 1, K)
+        amount = open_deals["amount"].to_numpy(dtype=float, na_value=np.nan)[valid]
+        known = ~np.isnan(amount)
+        columns = [label, age, known.astype(np.int64)]
+        region_names = None
+        if "region" in open_deals:
+            region, region_names = _codes(open_deals["region"])
+            columns.append(region[valid])
+        values, n, cell = _tally(*columns)
+        cell_label, cell_age, cell_known = values[0], values[1], values[2].astype(bool)
+        # known amounts, cell after cell
+        order = np.argsort(cell[known], kind="stable")
+        amounts = amount[known][order]
+        n_known = np.where(cell_known, n, 0).astype(np.int64)
+        start = np.cumsum(n_known) - n_known
+        C = len(n)
+        total = np.bincount(cell[known], weights=amount[known], minlength=C)
+        mean = np.divide(total, n_known, out=np.zeros(C), where=n_known > 0)
+        spread = (amount[known] - mean[cell[known]]) ** 2
+        var = np.divide(
+            np.bincount(cell[known], weights=spread, minlength=C),
+            n_known,
+            out=np.zeros(C),
+            where=n_known > 0,
+        )
+        labels = {"product": _present(cell_label, names)}
+        if region_names is not None:
+            labels["region"] = _present(values[3], region_names)
+        return _Cells(
+            g=group_of[cell_label],
+            age=cell_age,
+            n=n.astype(np.int64),
+            known=cell_known,
+            amounts=amounts,
+            start=start,
+            total=total,
+            var=var,
+            labels=labels,
+        )
 
-        deals = open_deals if open_deals is not None else pd.DataFrame(columns=["created_date"])
-        deals = deals[deals["created_date"].notna()] if len(deals) else deals
-        n_open = len(deals)
-        if n_open:
-            group = (
-                _labels(deals[cfg.group])
-                if cfg.group in deals
-                else pd.Series(NONE_LABEL, index=deals.index)
-            )
-            g_open = group.map(level_index).fillna(-1).astype(int).to_numpy()
-            # a level never seen before uses the all-products hazards: append it as an extra group
-            unseen = g_open < 0
-            age_open = np.maximum(T - _month_index(deals["created_date"]), 0) + 1
-            known_amount = deals["amount"].to_numpy(float)
-            regions_open = _labels(deals["region"]).to_numpy() if "region" in deals else None
-            products_open = group.to_numpy()
-        max_h = max(horizons)
-
-        # per-deal won month for open deals: draw which month (if any) each deal is won in
-        if n_open:
-            haz_ext = haz
-            if unseen.any():
-                pooled = np.broadcast_to(
-                    self._pooled_draws(rng, S)[:, None, :, :], (S, 1, haz.shape[2], 3)
-                )
-                haz_ext = np.concatenate([haz, pooled], axis=1)
-                g_open = np.where(unseen, haz.shape[1], g_open)
-            # deals of one group and age share their probabilities: compute them once per pair
-            pairs, pair_of_deal = np.unique(
-                np.stack([g_open, np.minimum(age_open, haz.shape[2])]), axis=1, return_inverse=True
-            )
-            pair_of_deal = pair_of_deal.ravel()
-            cum_prev = np.zeros((S, n_open))
-            won_month_open = np.full((S, n_open), 10**6, dtype=np.int64)
-            u = rng.random((S, n_open))
-            for h in range(1, max_h + 1):
-                p_pairs = self._p_won(
-                    haz_ext, season, pairs[0], pairs[1], np.full(pairs.shape[1], T + 1), T + h
-                )
-                p_h = p_pairs[:, pair_of_deal]
-                newly = (u < p_h) & (u >= cum_prev)
-                won_month_open[newly] = h
-                cum_prev = p_h
-            amount_open = self._amounts(rng, g_open, known_amount, S)
-
-        # new deals: arrivals per group and month, each with its own closing draw
+    def _simulate(
+        self,
+        cells: _Cells,
+        horizons: tuple[int, ...],
+        rng: np.random.Generator,
+        breakdown: tuple[str, ...],
+    ) -> ForecastResult:
+        """Draws of deals and revenue won from the open ``cells`` and from new deals."""
+        cfg = self.config
+        S = cfg.draws
+        H = max(horizons)
         G = len(self.levels_)
+        result = ForecastResult(origin=self.origin_, horizons=horizons)
+        haz = self._hazard_draws(rng, S)
+        season = self._month_factors(rng, S, H)
+        if getattr(self, "_pools", None) is None:
+            self._pools = _AmountPools(self)
+        pools = self._pools
+
+        # open deals: chances by (group, age) pair, counts and revenue by cell; arrays are
+        # (cell, draw, month)
+        C = len(cells.n)
+        count_open = np.zeros((C, S, H), np.int64)
+        revenue_open = np.zeros((C, S, H))
+        if C:
+            haz_open = haz
+            if (cells.g >= G).any():
+                pooled = self._pooled_draws(rng, S)[:, None, :, :]
+                haz_open = np.concatenate([haz, pooled], axis=1)
+            (pair_g, pair_age), _, pair = _tally(cells.g, cells.age)
+            p = self._won_by(haz_open, season, pair_g, pair_age, 0)[pair]
+            count_open, revenue_open = _open_wins(rng, cells, p, pools)
+
+        # new deals: arrivals per group and month, then the same closing chances from age 0
         rate = rng.gamma(
             self.arrival_shape_[None, :], 1.0 / self.arrival_rate_[None, :], size=(S, G)
         )
-        new_records = []
         sd = self.arrival_sd_
-        for m_ahead in range(1, max_h + 1):
+        new_g, new_month, new_n, new_p = [], [], [], []
+        for m_ahead in range(1, H + 1):
             effect = np.exp(rng.normal(-0.5 * sd * sd, sd, size=(S, 1)))
             arrivals = rng.poisson(rate * effect)  # (S, G)
-            for gi in range(G):
-                n_max = int(arrivals[:, gi].max())
-                if n_max == 0:
-                    continue
-                month0 = T + m_ahead
-                # probability a new deal created in month0 is won by each later horizon month
-                p_by_h = {}
-                for h in range(m_ahead, max_h + 1):
-                    p_by_h[h] = self._p_won(
-                        haz, season, np.array([gi]), np.array([0]), np.array([month0]), T + h
-                    )[:, 0]
-                new_records.append((m_ahead, gi, arrivals[:, gi], p_by_h))
+            active = np.flatnonzero(arrivals.max(axis=0) > 0)
+            if not len(active):
+                continue
+            new_g.append(active)
+            new_month.append(np.full(len(active), m_ahead))
+            new_n.append(arrivals[:, active].T)
+            new_p.append(self._won_by(haz, season, active, np.zeros_like(active), m_ahead - 1))
+        if new_g:
+            new_g, new_month = np.concatenate(new_g), np.concatenate(new_month)
+            count_new = _won_counts(rng, np.concatenate(new_n), np.concatenate(new_p))
+            gained = np.diff(count_new, axis=2, prepend=0)
+            revenue_new = pools.sums(rng, new_g, gained).cumsum(axis=2)
+        else:
+            new_g = new_month = np.zeros(0, np.int64)
+            count_new = np.zeros((0, S, H), np.int64)
+            revenue_new = np.zeros((0, S, H))
 
         for h in horizons:
-            for part in ("open", "new"):
-                result.draws[(h, "count", part)] = np.zeros(S)
-                result.draws[(h, "revenue", part)] = np.zeros(S)
-            if n_open:
-                won = won_month_open <= h
-                result.draws[(h, "count", "open")] = won.sum(axis=1).astype(float)
-                result.draws[(h, "revenue", "open")] = (won * amount_open).sum(axis=1)
-                for column, labels in (("product", products_open), ("region", regions_open)):
-                    if column not in breakdown or labels is None:
-                        continue
-                    for level in np.unique(labels):
-                        mask = labels == level
-                        key_c = (h, "count", column, str(level))
-                        key_r = (h, "revenue", column, str(level))
-                        result.by_group[key_c] = won[:, mask].sum(axis=1).astype(float)
-                        result.by_group[key_r] = (won[:, mask] * amount_open[:, mask]).sum(axis=1)
-            for m_ahead, gi, arrivals, p_by_h in new_records:
-                if m_ahead > h:
+            parts = {
+                "open": (count_open[:, :, h - 1].astype(float), revenue_open[:, :, h - 1]),
+                "new": (count_new[:, :, h - 1].astype(float), revenue_new[:, :, h - 1]),
+            }
+            for part, (count, revenue) in parts.items():
+                result.draws[(h, "count", part)] = count.sum(axis=0)
+                result.draws[(h, "revenue", part)] = revenue.sum(axis=0)
+            count, revenue = parts["open"]
+            for column in ("product", "region"):
+                if column not in breakdown or column not in cells.labels:
                     continue
-                k = rng.binomial(arrivals, p_by_h[h])
-                revenue = self._sum_amounts(rng, gi, k)
-                result.draws[(h, "count", "new")] += k
-                result.draws[(h, "revenue", "new")] += revenue
-                level = self.levels_[gi]
+                level_of_cell, levels = cells.labels[column]
+                for li, level in enumerate(levels):
+                    rows = level_of_cell == li
+                    result.by_group[(h, "count", column, str(level))] = count[rows].sum(axis=0)
+                    result.by_group[(h, "revenue", column, str(level))] = revenue[rows].sum(axis=0)
+            # new deals: by product where the group is the product; by region in proportion to
+            # each group's region shares
+            count, revenue = parts["new"]
+            for j in np.flatnonzero(new_month <= h):
+                gi = new_g[j]
                 if "product" in breakdown and cfg.group == "product":
-                    for target, values in (("count", k), ("revenue", revenue)):
-                        key = (h, target, "product", level)
+                    for target, values in (("count", count[j]), ("revenue", revenue[j])):
+                        key = (h, target, "product", self.levels_[gi])
                         result.by_group[key] = result.by_group.get(key, np.zeros(S)) + values
                 if "region" in breakdown and self.region_shares_ is not None:
                     shares = self.region_shares_[gi]
                     for ri, region in enumerate(self.regions_):
-                        for target, values in (("count", k), ("revenue", revenue)):
+                        for target, values in (("count", count[j]), ("revenue", revenue[j])):
                             key = (h, target, "region", region)
                             result.by_group[key] = (
                                 result.by_group.get(key, np.zeros(S)) + values * shares[ri]
@@ -457,7 +753,7 @@ class PipelineForecaster:
         return result
 
     # ------------------------------------------------------------------ self-calibration
-    def _calibrate(self, frame: pd.DataFrame) -> None:
+    def _calibrate(self, history: _History) -> None:
         """Measure this forecaster's own errors at earlier origins, using only data known now.
 
         At each of up to ``calibration_origins`` earlier month-ends the forecaster is refitted on
@@ -466,11 +762,13 @@ class PipelineForecaster:
         and an error spread beyond what the model itself predicts; :meth:`predict` widens and
         shifts its draws by them. This keeps intervals honest where the model's structure misses
         something the history shows (trends in win rates, capacity limits, data gaps).
-        """
-        from .asof import outcomes_after, pipeline_as_of
 
+        Each earlier pipeline is read from the counts of ``history`` (as
+        :func:`asof.pipeline_as_of` would rebuild it), so a check costs the same at any export size.
+        """
         cfg = self.config
         H = cfg.calibration_horizon
+        K = cfg.max_age_months + 1
         errors: dict[tuple[int, str], list[float]] = {}
         spreads: dict[tuple[int, str], list[float]] = {}
         inner_cfg = replace(cfg, calibration_origins=0, draws=400)
@@ -479,12 +777,17 @@ class PipelineForecaster:
             inner_month = self.origin_month_ - back
             if inner_month < self.first_close_month_ + cfg.calibration_min_history:
                 break
-            known = pipeline_as_of(frame, inner_origin)
-            inner = PipelineForecaster(inner_cfg).fit(known, inner_origin)
+            view = history.view(inner_month, as_of=True)
+            inner = PipelineForecaster(inner_cfg)
+            inner._fit_view(view, inner_origin)
+            open_ = ~(view.won | view.lost)
+            age = np.minimum(np.maximum(inner_month - view.c[open_], 0) + 1, K)
+            (g, age), n, _ = _tally(view.g[open_], age, weights=view.n[open_])
             horizons = tuple(h for h in range(1, H + 1) if h <= back)
-            result = inner.predict(known[known["status"] == "open"], horizons, random_seed=back)
+            rng = np.random.default_rng(back)
+            result = inner._simulate(_Cells.of_counts(g, age, n), horizons, rng, breakdown=())
             for h in horizons:
-                actual = outcomes_after(frame, inner_origin, h)
+                actual = history.outcomes(inner_month, h)
                 for target in ("count", "revenue"):
                     draws = result.draws[(h, target, "total")]
                     median = float(np.median(draws))
@@ -533,43 +836,253 @@ class PipelineForecaster:
         gamma = rng.gamma(alpha[None, ...], 1.0, size=(S, *alpha.shape))
         return gamma / gamma.sum(axis=-1, keepdims=True)
 
-    def _amount_pool(self, gi: int) -> tuple[np.ndarray, float]:
-        own = self.amounts_.get(int(gi), np.empty(0))
-        weight = len(own) / (len(own) + self.config.amount_pooling)
-        return own, weight
 
-    def _amounts(self, rng, g, known, S) -> np.ndarray:
-        """(S, N) amounts: the deal's own where known, otherwise draws from won amounts."""
-        N = len(g)
-        out = np.broadcast_to(known[None, :], (S, N)).copy()
-        missing = np.isnan(known)
-        if not missing.any():
-            return out
-        fallback = self.all_amounts_ if len(self.all_amounts_) else np.array([0.0])
-        for gi in np.unique(g[missing]):
-            cols = np.where(missing & (g == gi))[0]
-            own, weight = self._amount_pool(gi)
-            draws = rng.choice(fallback, size=(S, len(cols)))
-            if len(own):
-                use_own = rng.random((S, len(cols))) < weight
-                draws = np.where(use_own, rng.choice(own, size=(S, len(cols))), draws)
-            out[:, cols] = draws
-        return out
+def _present(codes: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Codes renumbered over the names that occur, and those names."""
+    used = np.unique(codes)
+    renumber = np.zeros(len(names), np.int64)
+    renumber[used] = np.arange(len(used))
+    return renumber[codes], [names[i] for i in used]
 
-    def _sum_amounts(self, rng, gi: int, k: np.ndarray) -> np.ndarray:
-        """Revenue of ``k`` won new deals per draw: a sum of ``k`` amount draws."""
-        total = np.zeros(len(k))
-        k_max = int(k.max()) if len(k) else 0
-        if k_max == 0:
-            return total
-        own, weight = self._amount_pool(gi)
-        fallback = self.all_amounts_ if len(self.all_amounts_) else np.array([0.0])
-        draws = rng.choice(fallback, size=(len(k), k_max))
-        if len(own):
-            use_own = rng.random((len(k), k_max)) < weight
-            draws = np.where(use_own, rng.choice(own, size=(len(k), k_max)), draws)
-        mask = np.arange(k_max)[None, :] < k[:, None]
-        return (draws * mask).sum(axis=1)
+
+def _open_wins(
+    rng: np.random.Generator, cells: _Cells, p: np.ndarray, pools: _AmountPools
+) -> tuple[np.ndarray, np.ndarray]:
+    """Deals won and revenue won by the end of each coming month, (C, S, months) each, for
+    open ``cells`` whose deals are won by the end of month ``m`` with chance ``p[..., m]``."""
+    C, S, H = p.shape
+    count = np.empty((C, S, H), np.int64)
+    revenue = np.zeros((C, S, H))
+    single = cells.n == 1  # one deal: won by month m when a uniform draw falls below p[m]
+    if single.any():
+        u = rng.random((int(single.sum()), S, 1))
+        count[single] = u < p[single]
+    many = np.flatnonzero(~single)
+    if len(many):
+        n = np.broadcast_to(cells.n[many, None], (len(many), S))
+        count[many] = _won_counts(rng, n, p[many])
+    known = np.flatnonzero(cells.known)
+    if len(known):
+        revenue[known] = _subset_sums(rng, cells, known, count[known])
+    unknown = np.flatnonzero(~cells.known)
+    if len(unknown):
+        gained = np.diff(count[unknown], axis=2, prepend=0)
+        revenue[unknown] = pools.sums(rng, cells.g[unknown], gained).cumsum(axis=2)
+    return count, revenue
+
+
+def _won_counts(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Deals won by the end of each coming month, (C, S, months), of ``n`` (C, S) deals each
+    won by the end of month ``m`` with chance ``p[..., m]`` (independently given the draw).
+
+    Exact: the deals won by the last month are ``Binomial(n, p[-1])``; they are then split month
+    by month, each won deal falling in month ``m`` with chance ``(p[m] - p[m - 1]) / p[-1]``
+    (a binomial draw among those not yet placed, with the chance given not placed before). The
+    same as drawing month by month among the deals not yet won, cheaper where few are won.
+    """
+    H = p.shape[-1]
+    flat = p.reshape(-1, H)
+    size = np.broadcast_to(n, p.shape[:-1]).reshape(-1)
+    out = np.zeros(flat.shape, np.int64)
+    last = flat[:, -1]
+    live = np.flatnonzero((size > 0) & (last > 0))
+    out[live, -1] = rng.binomial(size[live], np.minimum(last[live], 1.0))
+    rows = live[out[live, -1] > 0]
+    left = out[rows, -1].copy()
+    won = np.zeros(len(rows), np.int64)
+    previous = np.zeros(len(rows))
+    for m in range(H - 1):
+        current = flat[rows, m]
+        share = np.divide(
+            current - previous,
+            last[rows] - previous,
+            out=np.zeros(len(rows)),
+            where=last[rows] > previous,
+        )
+        active = np.flatnonzero(left > 0)
+        gained = rng.binomial(left[active], share[active].clip(0.0, 1.0))
+        won[active] += gained
+        left[active] -= gained
+        out[rows, m] = won
+        previous = current
+    return out.reshape(p.shape)
+
+
+class _AmountPools:
+    """Amounts of deals whose amount is unknown (open deals without one, new deals): draws from
+    the won amounts of their group, mixed with all groups' won amounts while the group has few
+    wins (weight ``n / (n + amount_pooling)``)."""
+
+    def __init__(self, forecaster: PipelineForecaster):
+        G = len(forecaster.levels_) + 1  # and the all-products group of unseen levels
+        everyone = forecaster.all_amounts_ if len(forecaster.all_amounts_) else np.array([0.0])
+        own = [forecaster.amounts_.get(gi, np.zeros(0)) for gi in range(G)]
+        self.values = np.concatenate([everyone, *own])
+        self.size = np.array([len(a) for a in own], np.int64)
+        self.start = len(everyone) + np.cumsum(self.size) - self.size
+        self.everyone = len(everyone)
+        self.weight = self.size / (self.size + forecaster.config.amount_pooling)
+        # mean and variance of one draw from the mixture
+        second = lambda a: float(np.mean(a**2)) if len(a) else 0.0  # noqa: E731
+        own_mean = np.array([float(np.mean(a)) if len(a) else 0.0 for a in own])
+        own_second = np.array([second(a) for a in own])
+        self.mean = self.weight * own_mean + (1 - self.weight) * float(np.mean(everyone))
+        moment = self.weight * own_second + (1 - self.weight) * second(everyone)
+        self.var = np.maximum(moment - self.mean**2, 0.0)
+
+    def sums(self, rng: np.random.Generator, g: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Sum of ``k[c, s, m]`` amount draws for cells of group ``g[c]``, same shape as ``k``:
+        the draws one by one up to ``EXACT_SUM_MAX``, a normal approximation beyond."""
+        flat = k.reshape(-1)
+        group = np.broadcast_to(g[:, None, None], k.shape).reshape(-1)
+        out = np.zeros(flat.shape)
+        few = np.flatnonzero((flat > 0) & (flat <= EXACT_SUM_MAX))
+        owner = np.repeat(few, flat[few])
+        gi = group[owner]
+        own = rng.random(len(owner)) < self.weight[gi]
+        start = np.where(own, self.start[gi], 0)
+        size = np.where(own, self.size[gi], self.everyone)
+        pick = start + (rng.random(len(owner)) * size).astype(np.int64)
+        out += np.bincount(owner, weights=self.values[pick], minlength=len(flat))
+        many = np.flatnonzero(flat > EXACT_SUM_MAX)
+        gi, n = group[many], flat[many]
+        out[many] = np.maximum(rng.normal(n * self.mean[gi], np.sqrt(n * self.var[gi])), 0.0)
+        return out.reshape(k.shape)
+
+
+def _subset_sums(
+    rng: np.random.Generator, cells: _Cells, which: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """Revenue won by the end of each coming month, (C, S, months), for the cells at ``which``
+    (with known amounts) of which ``counts`` deals are won: the sum over a uniformly random set of
+    that many of the cell's amounts, the sets nested month after month.
+
+    Up to ``EXACT_SUM_MAX`` won deals (or in cells of up to twice that many deals) the set is
+    drawn exactly: by sequential selection over the cell's deals when the cell holds at most four
+    times as many deals as are won (each deal in turn is won in month ``m`` with chance remaining
+    wins of month ``m`` / remaining deals), otherwise by drawing deals at random and redrawing
+    repeats. Beyond, the sums follow the normal approximation of sampling without replacement
+    (mean ``k * mean``, variance ``k * var * (n - k) / (n - 1)``, month by month given the sum so
+    far), clipped at 0 and at the cell's total.
+    """
+    C, S, H = counts.shape
+    n = cells.n[which]
+    start = cells.start[which]
+    out = np.zeros((C * S, H))
+    flat = counts.reshape(C * S, H)
+    last = flat[:, -1]
+    cell = np.repeat(np.arange(C), S)
+    size = n[cell]
+    # exact: up to EXACT_SUM_MAX won deals, and in cells of up to twice that many deals (where a
+    # sum of most of the amounts is far from normal)
+    few = (last > 0) & ((last <= EXACT_SUM_MAX) | (size <= 2 * EXACT_SUM_MAX))
+    # cells not much larger than the wins: sequential selection
+    rows = np.flatnonzero(few & (size <= 4 * last))
+    if len(rows):
+        c = cell[rows]
+        out[rows] = _select(rng, cells.amounts, start[c], n[c], flat[rows])
+    # larger cells: deals at random, repeats redrawn
+    rows = np.flatnonzero(few & (size > 4 * last))
+    if len(rows):
+        c = cell[rows]
+        out[rows] = _sample(rng, cells.amounts, start[c], n[c], flat[rows])
+    # many won deals: normal approximation, month after month given the sum so far
+    rows = np.flatnonzero((last > 0) & ~few)
+    if len(rows):
+        c = cell[rows]
+        k, nn = flat[rows], n[c].astype(float)
+        total, var = cells.total[which][c], cells.var[which][c]
+        z = rng.standard_normal(k.shape)
+        so_far = np.zeros(len(rows))
+        before = np.zeros(len(rows))
+        for m in range(H):
+            gained = k[:, m] - before
+            left = np.maximum(nn - before, 1.0)
+            mean = gained * (total - so_far) / left
+            spread = gained * var * nn * (left - gained) / ((nn - 1) * left)
+            step = mean + np.sqrt(np.maximum(spread, 0.0)) * z[:, m]
+            so_far = so_far + np.clip(step, 0.0, np.maximum(total - so_far, 0.0))
+            out[rows, m] = so_far
+            before = k[:, m]
+    return out.reshape(C, S, H)
+
+
+def _select(
+    rng: np.random.Generator,
+    amounts: np.ndarray,
+    start: np.ndarray,
+    n: np.ndarray,
+    counts: np.ndarray,
+) -> np.ndarray:
+    """Exact nested subset sums by sequential selection, (P, months), for P (draw, cell) pairs:
+    each of a cell's ``n`` deals in turn is won in month ``m`` with chance (deals still to be won
+    in month ``m``) / (deals left), so every assignment with the given counts is equally likely."""
+    P, H = counts.shape
+    order = np.argsort(-n, kind="stable")
+    n, start, counts = n[order], start[order], counts[order]
+    remaining = np.diff(counts, axis=1, prepend=0)
+    remaining = np.concatenate([remaining, (n - counts[:, -1])[:, None]], axis=1)
+    revenue = np.zeros((P, H + 1))
+    rows = np.arange(P)
+    for i in range(int(n.max())):
+        A = int(np.searchsorted(-n, -i, side="left"))  # pairs whose cell has more than i deals
+        u = rng.random(A) * (n[:A] - i)
+        month = (u[:, None] >= remaining[:A].cumsum(axis=1)).sum(axis=1)
+        remaining[rows[:A], month] -= 1
+        revenue[rows[:A], month] += amounts[start[:A] + i]
+    out = np.empty((P, H))
+    out[order] = revenue[:, :H].cumsum(axis=1)
+    return out
+
+
+def _sample(
+    rng: np.random.Generator,
+    amounts: np.ndarray,
+    start: np.ndarray,
+    n: np.ndarray,
+    counts: np.ndarray,
+) -> np.ndarray:
+    """Exact nested subset sums, (P, months), for pairs whose cell holds over four times as many
+    deals as are won: the won deals are drawn at random and any that repeats an earlier one is
+    drawn again until all differ (each redraw repeats with chance under 1/4). The first
+    ``counts[:, 0]`` are won in month 1, the next in month 2, and so on."""
+    P, H = counts.shape
+    out = np.zeros((P, H))
+    last = counts[:, -1]
+    for low, high in _batches(EXACT_SUM_MAX):  # batches of similar size, so little padding
+        rows = np.flatnonzero((last > low) & (last <= high))
+        if not len(rows):
+            continue
+        w = int(last[rows].max())
+        slots = np.arange(w)[None, :]
+        valid = slots < last[rows, None]
+        draw = (rng.random((len(rows), w)) * n[rows, None]).astype(np.int64)
+        draw = np.where(valid, draw, -1 - slots)  # distinct fillers never repeat
+        todo = np.arange(len(rows))
+        while len(todo) and w > 1:
+            sub = draw[todo]
+            order = np.argsort(sub, axis=1, kind="stable")
+            ranked = np.take_along_axis(sub, order, axis=1)
+            repeat = ranked[:, 1:] == ranked[:, :-1]
+            if not repeat.any():
+                break
+            r, j = np.nonzero(repeat)
+            slot = order[r, j + 1]  # the later of two equal draws
+            draw[todo[r], slot] = (rng.random(len(r)) * n[rows[todo[r]]]).astype(np.int64)
+            todo = todo[np.unique(r)]
+        values = np.where(valid, amounts[start[rows, None] + np.maximum(draw, 0)], 0.0)
+        cumulative = np.concatenate([np.zeros((len(rows), 1)), values.cumsum(axis=1)], axis=1)
+        out[rows] = np.take_along_axis(cumulative, counts[rows], axis=1)
+    return out
+
+
+def _batches(top: int) -> list[tuple[int, int]]:
+    """(low, high] ranges of sizes 1, 2, 3-4, 5-8, ... up to ``top``."""
+    out, low, high = [], 0, 1
+    while low < top:
+        out.append((low, min(high, top)))
+        low, high = high, high * 2
+    return out
 
 
 def _blend_sd(measured_var: float, n_months: int, cfg: ForecastConfig) -> float:
@@ -638,23 +1151,25 @@ def open_deal_outlook(
     deals = open_deals[open_deals["created_date"].notna()]
     cfg = forecaster.config
     level_index = {lv: i for i, lv in enumerate(forecaster.levels_)}
-    group = (
-        _labels(deals[cfg.group])
-        if cfg.group in deals
-        else pd.Series(NONE_LABEL, index=deals.index)
-    )
-    g = group.map(level_index).fillna(-1).astype(int).to_numpy()
+    if cfg.group in deals:
+        label, names = _codes(deals[cfg.group])
+    else:
+        label, names = np.zeros(len(deals), np.int64), [NONE_LABEL]
+    # a level never seen before uses the all-products hazards
+    group_of = np.array([level_index.get(name, len(forecaster.levels_)) for name in names])
+    g = group_of[label] if len(names) else label
     rate = forecaster.alpha_ / forecaster.alpha_.sum(axis=2, keepdims=True)
     pooled = forecaster.pooled_rate_[None, ...]
     haz = np.concatenate([rate, pooled], axis=0)[None, ...]
-    g = np.where(g < 0, haz.shape[1] - 1, g)
     T = forecaster.origin_month_
     age = np.maximum(T - _month_index(deals["created_date"]), 0)
-    factor = np.ones((1, horizon))
-    p = forecaster._p_won(haz, factor, g, age + 1, np.full(len(deals), T + 1), T + horizon)[0]
+    # deals of one group and age share their chance: compute it once per pair
+    K = haz.shape[2]
+    (pair_g, pair_age), _, pair = _tally(g, np.minimum(age + 1, K))
+    chance = forecaster._won_by(haz, np.ones((1, horizon)), pair_g, pair_age, 0)[:, 0, -1]
     out = deals[["opportunity_id", "product", "region", "owner", "stage", "amount"]].copy()
     out["age_months"] = age
-    out[f"p_won_{horizon}m"] = p
+    out[f"p_won_{horizon}m"] = chance[pair] if len(pair) else np.zeros(0)
     return out.sort_values(f"p_won_{horizon}m", ascending=False).reset_index(drop=True)
 
 
