@@ -148,6 +148,72 @@ def test_encodings_are_detected(tmp_path, encoding):
     assert frame.loc[0, "owner"] == "Zoë"
 
 
+def outcome(path: Path, **kwargs) -> tuple:
+    """What a load gives, without the file name: table, problems, info and quarantine."""
+    try:
+        result = load_export(path, as_of="2025-12-31", **kwargs)
+    except ExportError as error:
+        return (
+            "error",
+            [(p.severity, p.column, p.rows, p.reason, p.values) for p in error.problems],
+        )
+    info = {k: v for k, v in result.info.items() if k != "file"}
+    problems = [(p.severity, p.column, p.rows, p.reason, p.values) for p in result.problems]
+    return ("loaded", result.frame, problems, info, result.quarantine)
+
+
+@pytest.mark.parametrize("on_bad_rows", ["error", "skip"])
+def test_unmapped_columns_change_nothing(tmp_path, on_bad_rows):
+    rows = GOOD_ROWS + [GOOD_ROWS[0], "A9,2025-02-01,2025-03-01,Closed Won,won,-5,USD,Gadget,Ann"]
+    notes = ['"call back, Tuesday"', "Zoë", "", " ", "=1+1"]
+    plain = write(tmp_path, rows, name="plain.csv")
+    wider = write(
+        tmp_path,
+        [f"{notes[i]},{row},x{i}" for i, row in enumerate(rows)],
+        header="Notes," + HEADER + ",Last Activity",
+        name="wider.csv",
+    )
+    expected, got = outcome(plain, on_bad_rows=on_bad_rows), outcome(wider, on_bad_rows=on_bad_rows)
+    assert got[0] == expected[0] == ("loaded" if on_bad_rows == "skip" else "error")
+    if on_bad_rows == "error":
+        assert got[1] == expected[1]
+        return
+    pd.testing.assert_frame_equal(got[1], expected[1])
+    assert got[2:4] == expected[2:4]
+    pd.testing.assert_frame_equal(got[4], expected[4])  # the columns read, not Notes
+    assert got[4]["row"].tolist() == [6]
+
+
+def test_a_record_empty_in_the_mapped_columns_is_judged_on_every_column(tmp_path):
+    rows = [r + ",x" for r in GOOD_ROWS] + [",,,,,,,,,only a note", ",,,,,,,,, "]
+    problems = problems_of(write(tmp_path, rows, header=HEADER + ",Notes"))
+    empty_id = [p for p in problems if p.reason == "empty opportunity id"]
+    assert empty_id and empty_id[0].rows == (5,)  # row 6 is empty throughout: left out
+
+
+def test_a_windows_1252_export_with_unmapped_columns_loads(tmp_path):
+    rows = [GOOD_ROWS[0].replace("Ann", "Zoë"), *GOOD_ROWS[1:]]
+    path = write(tmp_path, [r + ",Café" for r in rows], header=HEADER + ",Notes", encoding="cp1252")
+    result = load_export(path, as_of="2025-12-31")
+    assert result.frame.loc[0, "owner"] == "Zoë"
+    assert result.info["encoding"] == "cp1252"
+    assert any("not valid UTF-8" in p.reason for p in result.warnings)
+
+
+def test_a_byte_that_is_not_utf8_in_an_unread_column_still_decides_the_encoding(tmp_path):
+    lines = [HEADER + ",Notes"] + [
+        f"D{i},2025-01-05,2025-02-10,Closed Won,won,{i},USD,Widget,Zoë,note {i}"
+        for i in range(70_000)
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    assert len(data) > 1 << 22  # past the part of the file read to sniff it
+    path = tmp_path / "export.csv"
+    path.write_bytes(data.replace(b"note 69999", b"caf\xe9"))
+    result = load_export(path, as_of="2025-12-31")
+    assert result.info["encoding"] == "cp1252"
+    assert result.frame.loc[0, "owner"] == "Zoë".encode().decode("cp1252")
+
+
 def test_semicolon_delimiter_and_decimal_commas(tmp_path):
     header = HEADER.replace(",", ";")
     rows = [

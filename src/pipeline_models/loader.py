@@ -7,7 +7,9 @@ stays on one row).
 
 Well-formed CSV goes through Arrow's parser in one pass; only a file whose records do not all have
 the header's number of fields (or that holds empty lines) is read a second time, record by record,
-so that each broken record is named by its row and kept for the quarantine file.
+so that each broken record is named by its row and kept for the quarantine file. A UTF-8 file goes
+to Arrow as it is on disk, and only the columns asked for are read; a file in another encoding is
+decoded first.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +49,8 @@ _CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": 
 _BAD_ROWS_MODES = ("error", "skip")
 _DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 _TEXT = pd.StringDtype("pyarrow")
+_SNIFF_BYTES = 1 << 22
+"""How much of a CSV is read to detect its encoding, delimiter and header (4 MiB)."""
 
 
 @dataclass
@@ -108,12 +113,43 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def read_table(path: str | Path, sheet: str | int | None = None) -> tuple[pd.DataFrame, dict, list]:
+def _kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    return {".parquet": "Parquet", ".xlsx": "Excel", ".xlsm": "Excel", ".xls": "Excel"}.get(
+        suffix, "CSV"
+    )
+
+
+def read_header(path: str | Path) -> list[str] | None:
+    """The column names of a CSV file, from its first lines only.
+
+    None when the file is not a CSV, cannot be read, or is not one :func:`read_table` can read
+    column by column (not UTF-8, or a header that does not fit in its first 4 MiB).
+    """
+    path = Path(path)
+    if _kind(path) != "CSV":
+        return None
+    try:
+        head = _sniff_csv(path)
+    except Exception:  # read_table names what is wrong with the file
+        return None
+    return None if head is None else list(head.header)
+
+
+def read_table(
+    path: str | Path,
+    sheet: str | int | None = None,
+    columns: Collection[str] | None = None,
+) -> tuple[pd.DataFrame, dict, list]:
     """Read a CSV, Parquet or Excel file as text cells, with row numbers in ``_row``.
 
     Empty records are left out (their rows are listed in ``info["blank_rows"]``). A CSV record
     whose field count differs from the header's is kept, padded, with its field count in
     ``_broken``. Returns the frame, what was detected (format, encoding, delimiter) and problems.
+
+    ``columns`` names the header columns to read from a UTF-8 CSV whose records all have the
+    header's number of fields; other files are read whole, and so is such a CSV when a record is
+    empty in these columns (whether it is empty is decided on every column).
     """
     path = Path(path)
     name = str(path)
@@ -121,17 +157,14 @@ def read_table(path: str | Path, sheet: str | int | None = None) -> tuple[pd.Dat
         raise ExportError([Problem(name, "file not found")], headline="cannot read the export")
     if path.is_dir():
         raise ExportError([Problem(name, "is a folder, not a file")], headline="cannot read")
-    suffix = path.suffix.lower()
-    kind = {".parquet": "Parquet", ".xlsx": "Excel", ".xlsm": "Excel", ".xls": "Excel"}.get(
-        suffix, "CSV"
-    )
+    kind = _kind(path)
     try:
         if kind == "Parquet":
             frame, info, problems = _read_parquet(path)
         elif kind == "Excel":
             frame, info, problems = _read_excel(path, sheet)
         else:
-            frame, info, problems = _read_csv(path)
+            frame, info, problems = _read_csv(path, columns)
     except ExportError:
         raise
     except OSError as exc:
@@ -238,34 +271,157 @@ def _check_duplicate_header(header: list[str], name: str) -> None:
         raise ExportError(problems, headline="the header repeats column names")
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, dict, list]:
+@dataclass(frozen=True)
+class _CsvHead:
+    """What the first bytes of a UTF-8 CSV say: enough to hand the file to Arrow as it is."""
+
+    encoding: str  # "utf-8" or "utf-8-sig"
+    marks: int  # bytes of byte order marks before the header
+    delimiter: str
+    header: tuple[str, ...]
+
+
+def _sniff_csv(path: Path) -> _CsvHead | None:
+    """Encoding, delimiter and header of a CSV from its first bytes, as :func:`_read_csv_text`
+    would find them in the whole file; None unless the file looks like UTF-8 and those bytes hold
+    what is needed (text enough to sniff the delimiter, the whole header).
+
+    A file read as plain UTF-8 must also be valid UTF-8 throughout, which is checked later.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES + 1)
+    whole = len(head) <= _SNIFF_BYTES
+    if not whole:
+        # up to the last line break: a whole number of characters, and enough of them to sniff
+        # the delimiter from the same text as the whole file gives
+        cut = head.rfind(b"\n", 0, _SNIFF_BYTES) + 1
+        if cut < 1 << 20:
+            return None
+        head = head[:cut]
+    if not head.strip():
+        return None
+    encoding, note = sniff_encoding(head)
+    if note or encoding not in ("utf-8", "utf-8-sig"):
+        return None
+    try:
+        text = head.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    marks = 3 if encoding == "utf-8-sig" else 0
+    if text.startswith("\ufeff"):
+        text = text[1:]
+        marks += 3
+    if not text.strip(" \t\r\n\x00"):
+        return None
+    delimiter = sniff_delimiter(text)
+    try:
+        records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        header = next(records)
+        if not whole and next(records, None) is None:
+            return None  # the header may go on past these bytes
+    except csv.Error:
+        return None
+    return _CsvHead(encoding, marks, delimiter, tuple(h.strip() for h in header))
+
+
+def _is_utf8(path: Path) -> bool:
+    """Whether the whole file is valid UTF-8 (read in blocks; ASCII blocks are only scanned)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 24):
+                if decoder.getstate()[0] or not block.isascii():
+                    decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _delimiter_problems(name: str, delimiter: str) -> list[Problem]:
+    if delimiter == ",":
+        return []
+    return [
+        Problem(
+            name,
+            f"fields are separated by {_DELIMITER_NAMES[delimiter]}, not commas: "
+            f"read with {delimiter!r} as delimiter",
+            severity=WARNING,
+        )
+    ]
+
+
+def _read_csv(
+    path: Path, columns: Collection[str] | None = None
+) -> tuple[pd.DataFrame, dict, list]:
+    """Read a CSV: a UTF-8 file straight from disk (only ``columns``, when given and no record is
+    empty in them), anything else decoded in memory first."""
+    head = _sniff_csv(path)
+    if head is not None:
+        read = _read_csv_utf8(path, head, columns)
+        if read is not None:
+            return read
+    return _read_csv_text(path)
+
+
+def _read_csv_utf8(
+    path: Path, head: _CsvHead, columns: Collection[str] | None
+) -> tuple[pd.DataFrame, dict, list] | None:
+    """Arrow reads the file as it is on disk; None when it is not the well-formed UTF-8 file it
+    seemed (a ragged record, a byte that is not UTF-8, a repeated column name): the caller then
+    reads it as text, which names every such problem."""
+    import pyarrow as pa
+
+    name = str(path)
+    header = list(head.header)
+    try:
+        _check_duplicate_header(header, name)
+    except ExportError:
+        return None
+    positions = None
+    if columns is not None:
+        wanted = set(columns)
+        positions = [i for i, h in enumerate(header) if h in wanted]
+        if len(positions) == len(header):
+            positions = None
+    if positions is not None and head.encoding == "utf-8" and not _is_utf8(path):
+        return None  # Arrow checks only the columns it reads
+    with pa.input_stream(str(path), compression=None) as stream:
+        stream.read(head.marks)
+        frame = _read_csv_arrow(stream, head.delimiter, len(header), positions)
+    if frame is None:
+        return None
+    if positions is not None and _blank_records(frame).any():
+        # a record empty in these columns may hold something in the others
+        return _read_csv_utf8(path, head, None)
+    kept = header if positions is None else [header[i] for i in positions]
+    frame.columns = [*kept, *frame.columns[len(kept) :]]
+    info = {"format": "csv", "encoding": head.encoding, "delimiter": head.delimiter}
+    return frame, info, _delimiter_problems(name, head.delimiter)
+
+
+def _read_csv_text(path: Path) -> tuple[pd.DataFrame, dict, list]:
+    """Read a CSV decoded in memory: any encoding, and records that Arrow cannot split."""
     name = str(path)
     raw = path.read_bytes()
     if not raw.strip():
         raise ExportError([Problem(name, "the file is empty")], headline="empty export")
     encoding, note = sniff_encoding(raw)
     text = raw.decode(encoding, errors="replace")
+    del raw
     if text.startswith("\ufeff"):
         text = text[1:]
     if not text.strip(" \t\r\n\x00"):
         raise ExportError([Problem(name, "the file is empty")], headline="empty export")
     problems = [Problem(name, note, severity=WARNING)] if note else []
     delimiter = sniff_delimiter(text)
-    if delimiter != ",":
-        problems.append(
-            Problem(
-                name,
-                f"fields are separated by {_DELIMITER_NAMES[delimiter]}, not commas: "
-                f"read with {delimiter!r} as delimiter",
-                severity=WARNING,
-            )
-        )
+    problems += _delimiter_problems(name, delimiter)
     header = [
         h.strip() for h in next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     ]
     _check_duplicate_header(header, name)
     info = {"format": "csv", "encoding": encoding, "delimiter": delimiter}
-    frame = _read_csv_arrow(text, delimiter, len(header))
+    frame = _read_csv_arrow(io.BytesIO(text.encode("utf-8")), delimiter, len(header))
     if frame is None:
         frame = _read_csv_records(text, delimiter, len(header), name)
         info["parser"] = "record by record"
@@ -273,8 +429,11 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict, list]:
     return frame, info, problems
 
 
-def _read_csv_arrow(text: str, delimiter: str, width: int) -> pd.DataFrame | None:
-    """Parse well-formed CSV text with Arrow; None when a record is ragged (or Arrow gives up)."""
+def _read_csv_arrow(
+    source, delimiter: str, width: int, positions: list[int] | None = None
+) -> pd.DataFrame | None:
+    """Parse well-formed UTF-8 CSV with Arrow, keeping the columns at ``positions`` (default:
+    all); None when a record is ragged, a cell is not UTF-8, or Arrow gives up."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -285,9 +444,10 @@ def _read_csv_arrow(text: str, delimiter: str, width: int) -> pd.DataFrame | Non
         return "skip"
 
     names = [f"c{i}" for i in range(width)]
+    kept = names if positions is None else [names[i] for i in positions]
     try:
         table = pacsv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            source,
             read_options=pacsv.ReadOptions(column_names=names),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
@@ -296,7 +456,8 @@ def _read_csv_arrow(text: str, delimiter: str, width: int) -> pd.DataFrame | Non
                 invalid_row_handler=on_invalid,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
+                include_columns=kept,
+                column_types=dict.fromkeys(kept, pa.large_string()),
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -306,6 +467,7 @@ def _read_csv_arrow(text: str, delimiter: str, width: int) -> pd.DataFrame | Non
     if ragged:
         return None
     frame = table.to_pandas(types_mapper={pa.string(): _TEXT, pa.large_string(): _TEXT}.get)
+    del table
     frame = frame.iloc[1:]  # the header, read as a record so that it is split the same way
     frame[ROW] = np.arange(2, len(frame) + 2)
     return frame
@@ -715,9 +877,11 @@ class _Collector:
                 self.bad_rows.setdefault(r, []).append(f"{column}: {reason}" if column else reason)
 
 
-def _resolve_columns(frame, mapping: Mapping, name: str, required) -> tuple[dict, list[Problem]]:
+def _resolve_columns(
+    header: list[str], mapping: Mapping, name: str, required
+) -> tuple[dict, list[Problem]]:
     """canonical -> list of present source columns; problems for missing required ones."""
-    lookup = {c.strip().lower(): c for c in frame.columns if c not in (ROW, BROKEN)}
+    lookup = {c.strip().lower(): c for c in header}
     found: dict[str, list[str]] = {}
     for canonical in mapping.columns:
         present = [lookup[s.lower()] for s in mapping.sources(canonical) if s.lower() in lookup]
@@ -733,11 +897,27 @@ def _resolve_columns(frame, mapping: Mapping, name: str, required) -> tuple[dict
                 Problem(
                     name,
                     f"required column {wanted} (canonical '{canonical}') is missing; "
-                    f"the header has: {', '.join(c for c in frame.columns if c not in (ROW, BROKEN))}",
+                    f"the header has: {', '.join(header)}",
                     column=canonical,
                 )
             )
     return found, problems
+
+
+def _columns_to_read(path: Path, mapping: Mapping) -> list[str] | None:
+    """The CSV header columns the mapping and its lookups use, or None to read every column
+    (not a CSV that can be read column by column, a header the mapping does not fit, or no
+    column left out)."""
+    header = read_header(path)
+    if header is None:
+        return None
+    found, missing = _resolve_columns(header, mapping, str(path), REQUIRED_OPPORTUNITY_COLUMNS)
+    if missing:
+        return None
+    used = {s for sources in found.values() for s in sources}
+    used.update(lookup.key for lookup in mapping.lookups)
+    columns = [h for h in header if h in used]
+    return columns if len(columns) < len(header) else None
 
 
 def _coalesce(frame: pd.DataFrame, sources: list[str]) -> pd.Series:
@@ -817,7 +997,9 @@ def load_export(
         A :class:`~pipeline_models.presets.Mapping` or the path of a mapping YAML file.
     on_bad_rows
         ``"error"`` (default): any row error fails the load. ``"skip"``: rows with errors move to
-        ``LoadResult.quarantine`` with their reasons and the rest loads.
+        ``LoadResult.quarantine`` with their reasons and the rest loads. The quarantine shows the
+        columns that were read: of a well-formed UTF-8 CSV, only those the mapping uses (other
+        columns are not read); of any other file, every column.
     as_of
         Dates after this instant are "in the future" (default: now).
 
@@ -840,11 +1022,12 @@ def load_export(
         if fast is not None:
             return fast
 
-    raw, info, problems = read_table(path)
+    raw, info, problems = read_table(path, columns=_columns_to_read(path, mapping_obj))
     info.update(file=name, rows=len(raw), mapping=mapping_obj.name)
-    found, missing = _resolve_columns(raw, mapping_obj, name, REQUIRED_OPPORTUNITY_COLUMNS)
+    header = [c for c in raw.columns if c not in (ROW, BROKEN)]
+    found, missing = _resolve_columns(header, mapping_obj, name, REQUIRED_OPPORTUNITY_COLUMNS)
     if missing:
-        guessed = guess_preset([c for c in raw.columns if c not in (ROW, BROKEN)])
+        guessed = guess_preset(header)
         if guessed and guessed != mapping_obj.name:
             missing.append(
                 Problem(name, f"the header looks like a '{guessed}' export: try --preset {guessed}")
