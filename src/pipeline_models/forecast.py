@@ -704,8 +704,7 @@ class PipelineForecaster:
         if new_g:
             new_g, new_month = np.concatenate(new_g), np.concatenate(new_month)
             count_new = _won_counts(rng, np.concatenate(new_n), np.concatenate(new_p))
-            gained = np.diff(count_new, axis=2, prepend=0)
-            revenue_new = pools.sums(rng, new_g, gained).cumsum(axis=2)
+            revenue_new = _drawn_revenue(rng, pools, new_g, [], count_new)
         else:
             new_g = new_month = np.zeros(0, np.int64)
             count_new = np.zeros((0, S, H), np.int64)
@@ -866,9 +865,34 @@ def _open_wins(
         revenue[known] = _subset_sums(rng, cells, known, count[known])
     unknown = np.flatnonzero(~cells.known)
     if len(unknown):
-        gained = np.diff(count[unknown], axis=2, prepend=0)
-        revenue[unknown] = pools.sums(rng, cells.g[unknown], gained).cumsum(axis=2)
+        levels = [codes[unknown] for codes, _ in cells.labels.values()]
+        revenue[unknown] = _drawn_revenue(rng, pools, cells.g[unknown], levels, count[unknown])
     return count, revenue
+
+
+def _drawn_revenue(
+    rng: np.random.Generator,
+    pools: _AmountPools,
+    g: np.ndarray,
+    levels: list[np.ndarray],
+    count: np.ndarray,
+) -> np.ndarray:
+    """Revenue won by the end of each coming month, (C, S, months), by cells of group ``g``
+    whose ``count`` won deals draw their amounts from the won amounts.
+
+    The amounts are independent draws from the group's won amounts, so the cells of one group
+    and the same breakdown ``levels`` are summed together: the revenue of their wins is put on
+    the first of them (the others get none), which leaves every total by level as it is.
+    """
+    merged = _tally(g, *levels)[2]
+    first = np.unique(merged, return_index=True)[1]
+    order = np.argsort(merged, kind="stable")
+    starts = np.flatnonzero(np.diff(merged[order], prepend=-1))
+    gained = np.diff(count, axis=2, prepend=0)
+    together = np.add.reduceat(gained[order], starts, axis=0)
+    revenue = np.zeros(count.shape)
+    revenue[first] = pools.sums(rng, g[first], together).cumsum(axis=2)
+    return revenue
 
 
 def _won_counts(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -1108,6 +1132,7 @@ def weighted_pipeline(frame: pd.DataFrame, origin: pd.Timestamp | str, horizon: 
     origin = pd.Timestamp(origin).normalize()
     end = pd.Period(origin, "M") + horizon
     end_ts = end.end_time.normalize()
+    frame = frame[["status", "close_date", "amount", "product"]]  # rows are copied: only these
     closed = frame[frame["status"].isin(["won", "lost"])]
     rate = float((closed["status"] == "won").mean()) if len(closed) else 0.0
     open_ = frame[frame["status"] == "open"]
@@ -1128,6 +1153,7 @@ def run_rate(
     """Trailing run-rate: mean deals and revenue won per month over the last ``months`` months."""
     origin = pd.Timestamp(origin).normalize()
     start = (pd.Period(origin, "M") - months + 1).start_time
+    frame = frame[["status", "close_date", "amount"]]
     won = frame[
         (frame["status"] == "won")
         & (frame["close_date"] >= start)
