@@ -82,6 +82,21 @@ def test_pipeline_as_of_keeps_no_later_information():
     assert frame.loc[1, "status"] == "won"  # the input is untouched
 
 
+def test_pipeline_as_of_with_fewer_columns_keeps_the_same_values(final_export):
+    origin = month_end("2026-06")
+    full = pipeline_as_of(final_export, origin)
+    few = pipeline_as_of(final_export, origin, columns=["product", "region"])
+    assert list(few.columns) == [
+        "created_date",
+        "close_date",
+        "status",
+        "amount",
+        "product",
+        "region",
+    ]
+    pd.testing.assert_frame_equal(few, full[few.columns])
+
+
 def test_outcomes_after_counts_the_window_only():
     frame = deals(
         [

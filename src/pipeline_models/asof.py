@@ -8,11 +8,15 @@ are emptied. Deals without a creation date cannot be placed in time and are left
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import numpy as np
 import pandas as pd
 
-from .schema import conform_opportunities
+from .schema import OPPORTUNITY_COLUMNS, conform_opportunities
 
 UNKNOWN_STAGE = "(unknown at origin)"
+AS_OF_COLUMNS = ("created_date", "close_date", "status", "amount")  # what the rules read
 
 
 def month_end(period: str | pd.Period | pd.Timestamp) -> pd.Timestamp:
@@ -20,18 +24,48 @@ def month_end(period: str | pd.Period | pd.Timestamp) -> pd.Timestamp:
     return pd.Period(period, "M").end_time.normalize()
 
 
-def pipeline_as_of(frame: pd.DataFrame, origin: pd.Timestamp | str) -> pd.DataFrame:
-    """The canonical table as it stood at the end of day ``origin``; the input is not modified."""
+def pipeline_as_of(
+    frame: pd.DataFrame, origin: pd.Timestamp | str, columns: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """The canonical table as it stood at the end of day ``origin``; the input is not modified.
+
+    ``columns``: keep only these canonical columns (with those the rules read, ``created_date``,
+    ``close_date``, ``status`` and ``amount``), so that a back-test on a large export copies a few
+    columns at each origin instead of all of them. Columns already in their canonical type are
+    not converted again.
+    """
     origin = pd.Timestamp(origin).normalize()
     cutoff = origin + pd.Timedelta(days=1)
-    known = frame[frame["created_date"].notna() & (frame["created_date"] < cutoff)].copy()
+    wanted = set(OPPORTUNITY_COLUMNS if columns is None else (*columns, *AS_OF_COLUMNS))
+    created = frame["created_date"]
+    rows = (created.notna() & (created < cutoff)).to_numpy()
+    known = frame.loc[rows, [c for c in frame.columns if c in wanted]]
     closed_by = known["status"].isin(["won", "lost"]) & (known["close_date"] < cutoff)
-    still_open = ~closed_by
+    still_open = ~closed_by.to_numpy(dtype=bool, na_value=False)
     known.loc[still_open, "status"] = "open"
-    known.loc[still_open, "stage"] = UNKNOWN_STAGE
+    if "stage" in known:
+        known.loc[still_open, "stage"] = UNKNOWN_STAGE
     known.loc[still_open, "close_date"] = pd.NaT
     known.loc[still_open, "amount"] = float("nan")
-    return conform_opportunities(known)
+    if columns is None or not _canonical(known):
+        known = conform_opportunities(known)
+    return known[[c for c in OPPORTUNITY_COLUMNS if c in wanted and c in known]].reset_index(
+        drop=True
+    )
+
+
+def _canonical(frame: pd.DataFrame) -> bool:
+    """Whether every column already has the type :func:`schema.conform_opportunities` gives."""
+    for name, dtype in frame.dtypes.items():
+        if name in ("created_date", "close_date"):
+            ok = dtype == np.dtype("datetime64[ns]")
+        elif name == "amount":
+            ok = dtype == np.dtype("float64")
+        else:
+            ok = isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA
+        if not ok:
+            return False
+    return True
 
 
 def outcomes_after(
@@ -40,6 +74,7 @@ def outcomes_after(
     """Deals won and revenue won in the window (origin, origin + months], from the full export."""
     origin = pd.Timestamp(origin).normalize()
     end = month_end(pd.Period(origin, "M") + months)
+    frame = frame[["status", "close_date", "amount"]]  # rows are copied: only these
     won = frame[
         (frame["status"] == "won") & (frame["close_date"] > origin) & (frame["close_date"] <= end)
     ]

@@ -55,11 +55,17 @@ def backtest(
     """
     rows = []
     max_h = max(horizons)
+    config = config or ForecastConfig()
+    # the columns the forecaster and the baselines read: each origin copies only these
+    columns = ["product", "region", config.group]
     for index, origin in enumerate(origins):
         origin = pd.Timestamp(origin).normalize()
         key = f"{origin:%Y-%m}"
         snapshot = (snapshots or {}).get(key)
-        known = pipeline_as_of(snapshot if snapshot is not None else frame, origin)
+        if snapshot is not None:
+            known = pipeline_as_of(snapshot, origin, [*columns, "opportunity_id", "stage"])
+        else:
+            known = pipeline_as_of(frame, origin, columns)
         if snapshot is not None:
             # an archived export knows its open deals' stage, amount and expected close date
             known = _restore_open_fields(known, snapshot, origin)
