@@ -580,17 +580,18 @@ class PipelineForecaster:
 
         Open deals are simulated by cell, not one by one: deals of one product, age, region and
         with or without a known amount share their chances of being won by each coming month, so
-        per draw the number of a cell's deals won by month 1, 2, ... is drawn exactly, as
+        per draw the numbers of a cell's deals won by month 1, 2, ... are drawn exactly: as
         ``k1 ~ Binomial(n, p1)``, then ``Binomial(n - k1, (p2 - p1) / (1 - p1))`` more in month 2,
-        and so on. The revenue of the ``k`` deals won is the sum of their amounts: with known
-        amounts, a uniformly random ``k``-subset of the cell's amounts (nested month after month);
-        otherwise ``k`` draws from the won amounts, as for new deals. Up to ``EXACT_SUM_MAX`` (30)
-        won deals these amounts are drawn one by one, so the sum is exact; beyond, the sum is
-        drawn from a normal approximation with the exact mean and variance (for a subset of
-        known amounts ``k * mean`` and ``k * var * (n - k) / (n - 1)``, the finite-population
-        correction, clipped at 0 and at the cell's total). A sum of more than 30 deal amounts is
-        close to normal, and totals add up many cells. The cost grows with the number of cells
-        (products x ages x regions), not with the number of deals.
+        and so on (see :func:`_won_counts`). The revenue of the ``k`` deals won is the sum of their
+        amounts: with known amounts, a uniformly random ``k``-subset of the cell's amounts (nested
+        month after month); otherwise ``k`` draws from the won amounts, as for new deals. Up to
+        ``EXACT_SUM_MAX`` (30) won deals, and in cells of up to 60 deals, these amounts are drawn
+        one by one, so the sum is exact; beyond, the sum is drawn from a normal approximation with
+        the exact mean and variance (for a subset of known amounts ``k * mean`` and
+        ``k * var * (n - k) / (n - 1)``, the finite-population correction, clipped at 0 and at the
+        cell's total). A sum of more than 30 deal amounts is close to normal, and totals add up
+        many cells. The cost grows with the number of cells (products x ages x regions), not with
+        the number of deals.
         """
         rng = np.random.default_rng(random_seed)
         return self._simulate(self._cells(open_deals), tuple(horizons), rng, breakdown)
