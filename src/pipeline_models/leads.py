@@ -103,28 +103,38 @@ class FunnelConfig:
 
 @dataclass(frozen=True)
 class LagDistribution:
-    """An empirical distribution of days (values with weights summing to 1)."""
+    """An empirical distribution of days (values with weights summing to 1).
+
+    Kept as its distinct values in increasing order with their summed weights and the cumulative
+    weights, so that ``cdf`` and ``quantile`` cost a binary search whatever the number of lags.
+    """
 
     values: np.ndarray
     weights: np.ndarray
 
+    def __post_init__(self) -> None:
+        values = np.asarray(self.values, dtype=float)
+        weights = np.broadcast_to(np.asarray(self.weights, dtype=float), values.shape)
+        distinct, position = np.unique(values, return_inverse=True)
+        summed = np.bincount(position.ravel(), weights=weights.ravel(), minlength=len(distinct))
+        object.__setattr__(self, "values", distinct)
+        object.__setattr__(self, "weights", summed)
+        object.__setattr__(self, "_cum", np.concatenate([[0.0], np.cumsum(summed)]))
+
     @property
     def n(self) -> int:
+        """Number of distinct values."""
         return len(self.values)
 
     def cdf(self, days: np.ndarray | float) -> np.ndarray:
         """P(lag <= days)."""
-        order = np.argsort(self.values, kind="stable")
-        cum = np.concatenate([[0.0], np.cumsum(self.weights[order])])
-        idx = np.searchsorted(self.values[order], np.asarray(days, dtype=float), side="right")
-        return cum[idx]
+        idx = np.searchsorted(self.values, np.asarray(days, dtype=float), side="right")
+        return self._cum[idx]
 
     def quantile(self, q: float) -> float:
         if not self.n:
             return float("nan")
-        order = np.argsort(self.values, kind="stable")
-        cum = np.cumsum(self.weights[order])
-        return float(self.values[order][min(np.searchsorted(cum, q), self.n - 1)])
+        return float(self.values[min(np.searchsorted(self._cum[1:], q), self.n - 1)])
 
 
 def truncation_weights(
@@ -153,15 +163,18 @@ def truncation_weights(
     lo = np.clip(np.rint(np.asarray(lower, float)).astype(np.int64), 0, None)
     hi = np.clip(np.rint(np.asarray(upper, float)).astype(np.int64), None, top)
     lo, hi = np.minimum(lo, x), np.maximum(hi, x)  # an observed lag lies in its own window
+    # items with the same window enter the iteration alike: iterate over distinct windows
+    windows, n_window = np.unique(lo * (top + 2) + hi, return_counts=True)
+    w_lo, w_hi = windows // (top + 2), windows % (top + 2)
     counts = np.bincount(x, minlength=top + 1).astype(float)
     f = counts / counts.sum()
     at_risk = np.ones(top + 1)
     for _ in range(iterations):
         cum = np.concatenate([[0.0], np.cumsum(f)])
-        inside = np.maximum(cum[hi + 1] - cum[lo], 1e-300)
-        change = np.zeros(top + 2)
-        np.add.at(change, lo, 1 / inside)
-        np.add.at(change, hi + 1, -1 / inside)
+        share = n_window / np.maximum(cum[w_hi + 1] - cum[w_lo], 1e-300)
+        change = np.bincount(w_lo, weights=share, minlength=top + 2) - np.bincount(
+            w_hi + 1, weights=share, minlength=top + 2
+        )
         at_risk = np.cumsum(change)[: top + 1]
         new = np.where(counts > 0, counts / np.maximum(at_risk, 1e-300), 0.0)
         new /= new.sum()
@@ -171,26 +184,6 @@ def truncation_weights(
             break
     w = 1 / np.maximum(at_risk[x], 1e-300)
     return w / w.sum()
-
-
-def _pooled(
-    own: np.ndarray, own_w: np.ndarray, every: np.ndarray, every_w: np.ndarray, strength: float
-) -> LagDistribution:
-    """A level's lags (weighted) mixed with all levels' lags worth ``strength`` observations."""
-    own, every = np.asarray(own, float), np.asarray(every, float)
-    if not len(every):
-        return LagDistribution(np.zeros(1), np.ones(1))
-    n = len(own)
-    share_own = n / (n + strength)
-    own_w = np.asarray(own_w, float)
-    every_w = np.asarray(every_w, float)
-    weights = np.concatenate(
-        [
-            share_own * own_w / max(own_w.sum(), 1e-300),
-            (1 - share_own) * every_w / every_w.sum(),
-        ]
-    )
-    return LagDistribution(np.concatenate([own, every]), weights)
 
 
 def _windows(created: pd.Series, as_of: pd.Timestamp, first: pd.Timestamp | None):
@@ -321,8 +314,8 @@ def leads_as_of(leads: pd.DataFrame, as_of: pd.Timestamp | str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def opportunity_sources(frame: pd.DataFrame, leads: pd.DataFrame | None) -> pd.Series:
-    """Lead source of each opportunity: its ``lead_source``, else its lead's source, else (none)."""
+def _known_sources(frame: pd.DataFrame, leads: pd.DataFrame | None) -> pd.Series:
+    """Each opportunity's ``lead_source``, else its lead's source; missing where neither is known."""
     source = frame["lead_source"].astype("string")
     if leads is not None and len(leads) and source.isna().any():
         by_opp = leads.dropna(subset=["opportunity_id"]).drop_duplicates("opportunity_id")
@@ -330,54 +323,151 @@ def opportunity_sources(frame: pd.DataFrame, leads: pd.DataFrame | None) -> pd.S
         by_lead = leads.drop_duplicates("lead_id").set_index("lead_id")["source"].astype("string")
         source = source.fillna(frame["opportunity_id"].map(by_opp))
         source = source.fillna(frame["lead_id"].map(by_lead))
+    return source
+
+
+def opportunity_sources(frame: pd.DataFrame, leads: pd.DataFrame | None) -> pd.Series:
+    """Lead source of each opportunity: its ``lead_source``, else its lead's source, else (none)."""
+    source = _known_sources(frame, leads)
     if source.notna().sum() == 0:
         return pd.Series(ALL_LABEL, index=frame.index, dtype="string")
     return source.fillna(NONE_LABEL)
 
 
+OUTCOMES = ["won", "lost", "open"]
+"""The outcomes of an opportunity at a date, in the order of their codes."""
+_WON, _LOST, _OPEN = 0, 1, 2
+
+
 @dataclass
 class FunnelItems:
-    """The leads and opportunities of a fit, as known at ``as_of`` (ages and lags in days)."""
+    """The leads and opportunities of a fit, as known at ``as_of`` (ages and lags in days).
+
+    ``source``, ``product`` and ``outcome`` are categorical columns.
+    """
 
     as_of: pd.Timestamp
     has_leads: bool
     leads: pd.DataFrame  # source, created, age, converted, lag1 (empty without leads)
     opportunities: (
         pd.DataFrame
-    )  # opportunity_id, source, product, created, age, outcome, lag, amount
+    )  # opportunity_id, source, product, created, age, outcome, lag, close, amount
     won_paths: pd.DataFrame  # per won opportunity: source, lead_created, lag1, lag_total, amount
     undated_open: int = 0  # open deals without a creation date (left out)
+
+
+def _whole_days(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+    """Whole days from ``earlier`` to ``later`` (datetime64 arrays), rounded down as
+    ``Series.dt.days``; NaN where either is missing."""
+    return np.floor((later - earlier) / np.timedelta64(1, "D"))
+
+
+def _categories(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes of ``values`` into their distinct labels; missing values get code -1."""
+    codes, labels = pd.factorize(values, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), pd.Index(labels.astype(str), dtype=object)
+
+
+def _codes(values: pd.Series, levels: list[str]) -> np.ndarray:
+    """Position of each value in ``levels`` (-1 where it is not one of them)."""
+    index = pd.Index(levels, dtype=object)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # by category, not by row
+        where = np.append(index.get_indexer(values.cat.categories), -1)
+        return where[values.cat.codes.to_numpy()].astype(np.int64)
+    return index.get_indexer(values.astype(object)).astype(np.int64)
+
+
+class _Opportunities:
+    """The columns of an opportunities table that the funnel reads, read once.
+
+    :meth:`at` gives the opportunities as known at a date, as :func:`funnel_items` would on the
+    table rebuilt for that date by :func:`~pipeline_models.asof.pipeline_as_of`: the back-test
+    derives every origin from one read instead of copying the table at each.
+    """
+
+    def __init__(self, frame: pd.DataFrame, leads: pd.DataFrame | None):
+        self.frame = frame
+        self.created = frame["created_date"].to_numpy(dtype="datetime64[ns]")
+        self.close = frame["close_date"].to_numpy(dtype="datetime64[ns]")
+        status = frame["status"].astype("string")
+        self.status = np.select(
+            [(status == "won").to_numpy(bool, na_value=False),
+             (status == "lost").to_numpy(bool, na_value=False)],
+            [_WON, _LOST],
+            _OPEN,
+        )  # fmt: skip
+        self.amount = frame["amount"].to_numpy(dtype=float)
+        self.ids = frame["opportunity_id"].astype("string").array
+        self.source, self.source_labels = _categories(_known_sources(frame, leads))
+        self.product, self.product_labels = _categories(frame["product"].astype("string"))
+        self.undated_open = int(
+            ((status == "open").to_numpy(bool, na_value=False) & np.isnat(self.created)).sum()
+        )
+
+    def at(self, as_of: pd.Timestamp, hide_open_amounts: bool) -> tuple[pd.DataFrame, np.ndarray]:
+        """The opportunities created by the end of ``as_of`` (the ``opportunities`` table of
+        :class:`FunnelItems`) and which rows of the table they are. ``hide_open_amounts``:
+        deals still open then have no amount (their amount in the table is a later one)."""
+        cutoff = np.datetime64(as_of + pd.Timedelta(days=1), "ns")
+        rows = np.flatnonzero(~np.isnat(self.created) & (self.created < cutoff))
+        created, close, status = self.created[rows], self.close[rows], self.status[rows]
+        closed = (status != _OPEN) & (close < cutoff)
+        outcome = np.where(closed, status, _OPEN)
+        source = self.source[rows]
+        labels = [*self.source_labels, NONE_LABEL, ALL_LABEL]
+        if (source >= 0).any():  # a source unknown where others are known: (none)
+            source = np.where(source >= 0, source, len(labels) - 2)
+        else:  # no source known at all: one source for everything
+            source = np.full(len(rows), len(labels) - 1)
+        product = self.product[rows]
+        product_labels = [*self.product_labels, NONE_LABEL]
+        product = np.where(product >= 0, product, len(product_labels) - 1)
+        amount = self.amount[rows]
+        if hide_open_amounts:
+            amount = np.where(closed, amount, np.nan)
+        opps = pd.DataFrame(
+            {
+                "opportunity_id": self.ids[rows],
+                "source": _categorical(source, labels),
+                "product": _categorical(product, product_labels),
+                "created": created,
+                "age": _whole_days(np.datetime64(as_of, "ns"), created),
+                "outcome": pd.Categorical.from_codes(outcome, categories=OUTCOMES),
+                "lag": np.clip(np.where(closed, _whole_days(close, created), np.nan), 0, None),
+                "close": np.where(closed, close, np.datetime64("NaT", "ns")),
+                "amount": amount,
+            }
+        )
+        return opps, rows
+
+
+def _categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
+    """A categorical of ``codes`` into ``labels``; labels that repeat (a source named like
+    :data:`NONE_LABEL`) are merged."""
+    distinct, position = np.unique(np.asarray(labels, dtype=object), return_inverse=True)
+    return pd.Categorical.from_codes(position[codes], categories=distinct.tolist())
 
 
 def funnel_items(
     frame: pd.DataFrame, leads: pd.DataFrame | None, as_of: pd.Timestamp | str
 ) -> FunnelItems:
     """Put the canonical tables on one time line at ``as_of``; the inputs are not modified."""
-    as_of = pd.Timestamp(as_of).normalize()
-    cutoff = as_of + pd.Timedelta(days=1)
     has_leads = leads is not None and len(leads) > 0
-    undated_open = int((frame["created_date"].isna() & (frame["status"] == "open")).sum())
-    opps = frame[frame["created_date"].notna() & (frame["created_date"] < cutoff)]
-    sources = opportunity_sources(opps, leads if has_leads else None)
-    closed = opps["status"].isin(["won", "lost"]) & (opps["close_date"] < cutoff)
-    outcome = np.where(closed, opps["status"].astype(str), "open")
-    o = pd.DataFrame(
-        {
-            "opportunity_id": opps["opportunity_id"].astype("string").to_numpy(),
-            "source": sources.to_numpy(),
-            "product": _labels(opps["product"]).to_numpy(),
-            "created": opps["created_date"].to_numpy(),
-            "age": _days(as_of, opps["created_date"]).to_numpy(),
-            "outcome": outcome,
-            "lag": np.where(closed, _days(opps["close_date"], opps["created_date"]), np.nan),
-            "close": opps["close_date"].where(closed).to_numpy(),
-            "amount": opps["amount"].to_numpy(dtype=float),
-        }
-    )
-    o["lag"] = o["lag"].clip(lower=0)
+    table = _Opportunities(frame, leads if has_leads else None)
+    return _items_at(table, leads, pd.Timestamp(as_of).normalize(), False)
+
+
+def _items_at(
+    table: _Opportunities, leads: pd.DataFrame | None, as_of: pd.Timestamp, back_test: bool
+) -> FunnelItems:
+    """:func:`funnel_items` from a read table; ``back_test``: as for the table rebuilt at
+    ``as_of`` (amounts of deals open then unknown, undated deals left out)."""
+    has_leads = leads is not None and len(leads) > 0
+    undated_open = 0 if back_test else table.undated_open
+    o, rows = table.at(as_of, hide_open_amounts=back_test)
+    won = o[o["outcome"] == "won"]
     if not has_leads:
         ld = pd.DataFrame(columns=["source", "created", "age", "converted", "lag1"])
-        won = o[o["outcome"] == "won"]
         paths = pd.DataFrame(
             {
                 "source": won["source"].to_numpy(),
@@ -389,6 +479,9 @@ def funnel_items(
         )
         return FunnelItems(as_of, False, ld, o, paths, undated_open)
 
+    frame = table.frame[["opportunity_id", "created_date", "lead_id"]]
+    if back_test:
+        frame = frame.iloc[rows]
     known = leads_as_of(leads, as_of)
     opp_created = frame.set_index("opportunity_id")["created_date"]
     opp_created = opp_created[~opp_created.index.duplicated()]
@@ -397,7 +490,7 @@ def funnel_items(
     is_converted = known["opportunity_id"].notna()
     ld = pd.DataFrame(
         {
-            "source": _labels(known["source"]).to_numpy(),
+            "source": _labels(known["source"]).astype("category").array,
             "created": known["created_date"].to_numpy(),
             "age": _days(as_of, known["created_date"]).to_numpy(),
             "converted": is_converted.to_numpy(),
@@ -409,7 +502,6 @@ def funnel_items(
     # won opportunities with their lead: lead -> opportunity and lead -> won lags together
     link = known.dropna(subset=["opportunity_id"]).drop_duplicates("opportunity_id")
     link = link.set_index("opportunity_id")
-    won = o[o["outcome"] == "won"]
     lead_created = won["opportunity_id"].map(link["created_date"])
     by_lead_id = frame.set_index("opportunity_id")["lead_id"]
     by_lead_id = by_lead_id[~by_lead_id.index.duplicated()]
@@ -427,6 +519,94 @@ def funnel_items(
         }
     )[has.to_numpy()]
     return FunnelItems(as_of, True, ld, o, paths.reset_index(drop=True), undated_open)
+
+
+class _OppArrays:
+    """The opportunities table of a fit as arrays, with levels as codes into the fit's levels."""
+
+    def __init__(self, opps: pd.DataFrame, sources: list[str], products: list[str]):
+        self.source = _codes(opps["source"], sources)
+        self.product = _codes(opps["product"], products)
+        self.outcome = _codes(opps["outcome"], OUTCOMES)
+        self.created = opps["created"].to_numpy(dtype="datetime64[ns]")
+        self.age = opps["age"].to_numpy(float)
+        self.lag = opps["lag"].to_numpy(float)
+        self.amount = opps["amount"].to_numpy(float)
+
+
+class _Tally:
+    """Opportunities of one set counted by level: won, lost, and the open ones by distinct age."""
+
+    def __init__(self, level: np.ndarray, outcome: np.ndarray, age: np.ndarray, n_levels: int):
+        self.won = np.bincount(level[outcome == _WON], minlength=n_levels)
+        self.lost = np.bincount(level[outcome == _LOST], minlength=n_levels)
+        is_open = outcome == _OPEN
+        self.open_level, self.open_age, self.open_n = _distinct_pairs(level[is_open], age[is_open])
+
+    def level(self, j: int) -> tuple[float, float, np.ndarray, np.ndarray]:
+        """Won, lost, and the distinct ages of open deals with their counts, of level ``j``."""
+        pick = self.open_level == j
+        return float(self.won[j]), float(self.lost[j]), self.open_age[pick], self.open_n[pick]
+
+    def overall(self) -> tuple[float, float, np.ndarray, np.ndarray]:
+        """As :meth:`level` for all levels together."""
+        ages, position = np.unique(self.open_age, return_inverse=True)
+        n = np.bincount(position, weights=self.open_n, minlength=len(ages))
+        return float(self.won.sum()), float(self.lost.sum()), ages, n
+
+    def counts(self, levels: list[str]) -> pd.DataFrame:
+        """Won, lost, open and all opportunities per level."""
+        n_open = np.bincount(self.open_level, weights=self.open_n, minlength=len(levels))
+        table = pd.DataFrame(
+            {"won": self.won, "lost": self.lost, "open": n_open.astype(int)}, index=levels
+        )
+        table["n"] = table.sum(axis=1)
+        return table
+
+
+def _distinct_pairs(codes: np.ndarray, values: np.ndarray):
+    """The distinct ``(code, value)`` pairs, ordered, and how many items have each."""
+    if not len(codes):
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+    order = np.lexsort((values, codes))
+    c, v = codes[order], values[order]
+    new = np.ones(len(c), bool)
+    new[1:] = (c[1:] != c[:-1]) | (v[1:] != v[:-1])
+    starts = np.flatnonzero(new)
+    return c[starts], v[starts], np.diff(np.append(starts, len(c)))
+
+
+def _pooled_by(
+    values: np.ndarray,
+    weights: np.ndarray,
+    codes: np.ndarray,
+    levels: list[str],
+    strength: float,
+) -> dict[str, LagDistribution]:
+    """Each level's lags (weighted) mixed with all levels' lags worth ``strength`` observations.
+
+    ``codes`` gives each lag's level (a position in ``levels``); a level's own lags weigh
+    ``n / (n + strength)`` (``n`` its lags), all levels' together the rest. Without any lag
+    every level gets a lag of 0 days.
+    """
+    values = np.asarray(values, float)
+    if not len(values):
+        return {lv: LagDistribution(np.zeros(1), np.ones(1)) for lv in levels}
+    weights = np.asarray(weights, float)
+    days, position = np.unique(values, return_inverse=True)
+    k = len(days)
+    every = np.bincount(position, weights=weights, minlength=k)
+    own = np.bincount(codes * k + position, weights=weights, minlength=len(levels) * k)
+    own = own.reshape(len(levels), k)
+    n = np.bincount(codes, minlength=len(levels))
+    out = {}
+    for j, lv in enumerate(levels):
+        share_own = n[j] / (n[j] + strength)
+        mixed = share_own * own[j] / max(own[j].sum(), 1e-300) + (1 - share_own) * every / (
+            every.sum()
+        )
+        out[lv] = LagDistribution(days, mixed)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -472,30 +652,57 @@ class LeadFunnelModel:
             ``self``, with ``conversion_``, ``win_``, ``product_win_`` (draws x levels), lag
             distributions, ``amounts_``, ``mix_`` and ``monthly_leads_`` set.
         """
+        return self.fit_items(funnel_items(frame, leads, as_of), random_seed)
+
+    def fit_items(self, items: FunnelItems, random_seed: int | None = None) -> LeadFunnelModel:
+        """Fit on items already put on the time line (see :meth:`fit`).
+
+        Every step works on counts by level (source or product) and distinct day, so its cost
+        after one pass over the items does not grow with their number.
+        """
         cfg = self.config
         rng = np.random.default_rng(random_seed)
-        items = funnel_items(frame, leads, as_of)
         self.items_ = items
         self.as_of_ = items.as_of
         self.has_leads_ = items.has_leads
         start = self.as_of_ - pd.DateOffset(months=cfg.lookback_months)
         opps = items.opportunities
         lds = items.leads
-        sources = set(opps["source"].unique().tolist())
+        opp_sources = opps["source"].unique().tolist()
+        sources = set(opp_sources)
         if self.has_leads_:
             sources |= set(lds["source"].unique().tolist())
         self.sources_ = sorted(sources) or [ALL_LABEL]
-        self.products_ = sorted(opps["product"].unique().tolist()) or [NONE_LABEL]
+        opp_products = opps["product"].unique().tolist()
+        self.products_ = sorted(opp_products) or [NONE_LABEL]
+        o = _OppArrays(opps, self.sources_, self.products_)
 
         # lags (point estimates; the new-lead window adds a bootstrap), corrected for truncation
-        closes = opps.loc[opps["outcome"] != "open", "close"]
+        closes = opps["close"].to_numpy()[o.outcome != _OPEN]
         self.first_close_ = pd.Timestamp(closes.min()) if len(closes) else None
-        self.lag_won_, self.lag_lost_ = self._outcome_lags(opps, "source")
-        self.product_lag_won_, self.product_lag_lost_ = self._outcome_lags(opps, "product")
+        lags = {}
+        for code, name in ((_WON, "won"), (_LOST, "lost")):
+            rows = (o.outcome == code) & ~np.isnan(o.lag)
+            lower, upper = _windows(opps["created"][rows], self.as_of_, self.first_close_)
+            lags[name] = (rows, truncation_weights(o.lag[rows], lower, upper))
+        self.lag_won_, self.lag_lost_ = (
+            self._outcome_lags(o, o.source, self.sources_, opp_sources, *lags[name])
+            for name in ("won", "lost")
+        )
+        self.product_lag_won_, self.product_lag_lost_ = (
+            self._outcome_lags(o, o.product, self.products_, opp_products, *lags[name])
+            for name in ("won", "lost")
+        )
         paths = items.won_paths.dropna(subset=["lag_total"])
         lower, upper = _windows(paths["lead_created"], self.as_of_, self.first_close_)
         self._paths = paths.assign(weight=truncation_weights(paths["lag_total"], lower, upper))
-        self.lag_total_ = {s: self._pooled_lags(self._paths, "lag_total", s) for s in self.sources_}
+        self.lag_total_ = _pooled_by(
+            self._paths["lag_total"].to_numpy(float),
+            self._paths["weight"].to_numpy(float),
+            _codes(self._paths["source"], self.sources_),
+            self.sources_,
+            cfg.lag_pooling,
+        )
         self.first_conversion_ = None
         if self.has_leads_:
             conv = lds[lds["converted"]].dropna(subset=["lag1"])
@@ -504,34 +711,52 @@ class LeadFunnelModel:
                     (conv["created"] + pd.to_timedelta(conv["lag1"], unit="D")).min()
                 )
             lower, upper = _windows(conv["created"], self.as_of_, self.first_conversion_)
-            conv = conv.assign(weight=truncation_weights(conv["lag1"], lower, upper))
-            self.lag_convert_ = {s: self._pooled_lags(conv, "lag1", s) for s in self.sources_}
+            self.lag_convert_ = _pooled_by(
+                conv["lag1"].to_numpy(float),
+                truncation_weights(conv["lag1"], lower, upper),
+                _codes(conv["source"], self.sources_),
+                self.sources_,
+                cfg.lag_pooling,
+            )
         else:
             self.lag_convert_ = {s: LagDistribution(np.zeros(1), np.ones(1)) for s in self.sources_}
 
         # opportunity -> won: by source for new leads, by product for the deals in hand
-        recent_opps = _recorded(opps[opps["created"] > start], self.first_close_)
-        self.lost_share_ = _lost_share(
-            recent_opps, self.lag_won_["__all__"], self.lag_lost_["__all__"]
+        recent = _recorded(o.created > np.datetime64(start, "ns"), o.created, self.first_close_)
+        by_source = _Tally(o.source[recent], o.outcome[recent], o.age[recent], len(self.sources_))
+        by_product = _Tally(
+            o.product[recent], o.outcome[recent], o.age[recent], len(self.products_)
         )
-        self.source_lost_share_ = self._lost_shares(recent_opps, "source", self.sources_)
-        self.product_lost_share_ = self._lost_shares(recent_opps, "product", self.products_)
-        self.win_ = self._win_draws(recent_opps, "source", self.sources_, rng)
-        self.product_win_ = self._win_draws(recent_opps, "product", self.products_, rng)
-        self.opp_counts_ = _outcome_counts(recent_opps, "source", self.sources_)
+        self.lost_share_ = _lost_share(
+            *by_source.overall(), self.lag_won_["__all__"], self.lag_lost_["__all__"]
+        )
+        self.source_lost_share_ = self._lost_shares(by_source, "source", self.sources_)
+        self.product_lost_share_ = self._lost_shares(by_product, "product", self.products_)
+        self.win_ = self._win_draws(by_source, "source", self.sources_, rng)
+        self.product_win_ = self._win_draws(by_product, "product", self.products_, rng)
+        self.opp_counts_ = by_source.counts(self.sources_)
 
         # lead -> opportunity, by source
         if self.has_leads_:
-            recent_leads = _recorded(lds[lds["created"] > start], self.first_conversion_)
+            created = lds["created"].to_numpy(dtype="datetime64[ns]")
+            recent = _recorded(
+                created > np.datetime64(start, "ns"), created, self.first_conversion_
+            )
+            source = _codes(lds["source"], self.sources_)[recent]
+            converted = lds["converted"].to_numpy(bool)[recent]
+            n_leads = np.bincount(source, minlength=len(self.sources_))
+            n_converted = np.bincount(source[converted], minlength=len(self.sources_))
+            level, ages, n = _distinct_pairs(
+                source[~converted], lds["age"].to_numpy(float)[recent][~converted]
+            )
             k, exposures, counts = [], [], []
-            for s in self.sources_:
-                rows = recent_leads[recent_leads["source"] == s]
-                pending = rows[~rows["converted"]]
-                f1 = np.minimum(self.lag_convert_[s].cdf(pending["age"].to_numpy()), _F_MAX)
-                k.append(float(rows["converted"].sum()))
-                exposures.append(_exposure_rows(f1, np.zeros(len(f1))))
-                young = float((1 - f1).sum())
-                counts.append((len(rows), int(rows["converted"].sum()), young))
+            for j, s in enumerate(self.sources_):
+                pick = level == j
+                f1 = np.minimum(self.lag_convert_[s].cdf(ages[pick]), _F_MAX)
+                k.append(float(n_converted[j]))
+                exposures.append(_exposure_rows(f1, np.zeros(len(f1)), n[pick].astype(float)))
+                young = float(((1 - f1) * n[pick]).sum())
+                counts.append((int(n_leads[j]), int(n_converted[j]), young))
             self.conversion_ = pooled_rates(
                 np.array(k), exposures, cfg.draws, rng, cfg.kappa_median, cfg.kappa_log_sd
             )
@@ -542,10 +767,12 @@ class LeadFunnelModel:
             self.conversion_ = np.ones((cfg.draws, len(self.sources_)))
             self.lead_counts_ = None
 
-        won = opps[(opps["outcome"] == "won") & (opps["close"] > start)]
-        self.amounts_ = _fit_amounts(won, "source", self.sources_, cfg, rng)
-        self.product_amounts_ = _fit_amounts(won, "product", self.products_, cfg, rng)
-        self.has_amounts_ = bool((won["amount"] > 0).any())
+        won = (o.outcome == _WON) & (opps["close"].to_numpy() > np.datetime64(start, "ns"))
+        self.amounts_ = _fit_amounts(o.amount[won], o.source[won], self.sources_, cfg, rng)
+        self.product_amounts_ = _fit_amounts(
+            o.amount[won], o.product[won], self.products_, cfg, rng
+        )
+        self.has_amounts_ = bool((o.amount[won] > 0).any())
         mean_by_source = pd.Series(self.amounts_.mean, index=self.sources_)
         fill = self._paths["source"].map(mean_by_source).astype(float)
         self._paths = self._paths.assign(
@@ -570,26 +797,26 @@ class LeadFunnelModel:
         )
         return both[["lag1", "lag_total", "amount"]], weights
 
-    def _pooled_lags(self, rows: pd.DataFrame, column: str, level: str, by: str = "source"):
-        own = rows[rows[by] == level]
-        return _pooled(
-            own[column], own["weight"], rows[column], rows["weight"], self.config.lag_pooling
-        )
-
     # ------------------------------------------------------------------ fitting parts
-    def _outcome_lags(self, opps: pd.DataFrame, by: str):
-        out = []
-        levels = opps[by].unique().tolist()
-        for outcome in ("won", "lost"):
-            rows = opps[opps["outcome"] == outcome].dropna(subset=["lag"])
-            lower, upper = _windows(rows["created"], self.as_of_, self.first_close_)
-            rows = rows.assign(weight=truncation_weights(rows["lag"], lower, upper))
-            lags = {lv: self._pooled_lags(rows, "lag", lv, by) for lv in levels}
-            lags["__all__"] = _pooled(rows["lag"], rows["weight"], rows["lag"], rows["weight"], 0.0)
-            out.append(lags)
+    def _outcome_lags(
+        self,
+        o: _OppArrays,
+        level: np.ndarray,
+        levels: list[str],
+        present: list[str],
+        rows: np.ndarray,
+        weights: np.ndarray,
+    ) -> dict[str, LagDistribution]:
+        """Lags of one outcome for each level present in the opportunities (pooled with all
+        levels' lags), and ``"__all__"``."""
+        pooled = _pooled_by(o.lag[rows], weights, level[rows], levels, self.config.lag_pooling)
+        out = {lv: pooled[lv] for lv in present}
+        out["__all__"] = _pooled_by(
+            o.lag[rows], weights, np.zeros(int(rows.sum()), np.int64), ["__all__"], 0.0
+        )["__all__"]
         return out
 
-    def _lost_shares(self, recent, by: str, levels: list[str], strength: float = 30.0):
+    def _lost_shares(self, tally: _Tally, by: str, levels: list[str], strength: float = 30.0):
         """Each level's share of not-won deals that are marked lost, shrunk toward all levels'
         share with the weight of ``strength`` lost deals (stalling differs by product)."""
         if by == "product":
@@ -597,16 +824,20 @@ class LeadFunnelModel:
         else:
             lag_won, lag_lost = self.lag_won_, self.lag_lost_
         out = {}
-        for lv in levels:
-            rows = recent[recent[by] == lv]
-            n_lost = float((rows["outcome"] == "lost").sum())
+        for j, lv in enumerate(levels):
+            won, lost, ages, n = tally.level(j)
             own = _lost_share(
-                rows, lag_won.get(lv, lag_won["__all__"]), lag_lost.get(lv, lag_lost["__all__"])
+                won,
+                lost,
+                ages,
+                n,
+                lag_won.get(lv, lag_won["__all__"]),
+                lag_lost.get(lv, lag_lost["__all__"]),
             )
-            out[lv] = (n_lost * own + strength * self.lost_share_) / (n_lost + strength)
+            out[lv] = (lost * own + strength * self.lost_share_) / (lost + strength)
         return out
 
-    def _win_draws(self, recent, by, levels, rng) -> np.ndarray:
+    def _win_draws(self, tally: _Tally, by: str, levels: list[str], rng) -> np.ndarray:
         cfg = self.config
         if by == "product":
             lag_won, lag_lost = self.product_lag_won_, self.product_lag_lost_
@@ -615,19 +846,17 @@ class LeadFunnelModel:
             lag_won, lag_lost = self.lag_won_, self.lag_lost_
             shares = self.source_lost_share_
         k, exposures = [], []
-        for lv in levels:
+        for j, lv in enumerate(levels):
             lam = shares.get(lv, self.lost_share_)
-            rows = recent[recent[by] == lv]
-            open_ = rows[rows["outcome"] == "open"]
+            won, lost, ages, n = tally.level(j)
             fw = lag_won.get(lv, lag_won["__all__"])
             fl = lag_lost.get(lv, lag_lost["__all__"])
-            a = np.minimum(fw.cdf(open_["age"].to_numpy()), _F_MAX)
-            b = lam * np.minimum(fl.cdf(open_["age"].to_numpy()), _F_MAX)
-            n_lost = float((rows["outcome"] == "lost").sum())
-            rows_ab = _exposure_rows(a, b)
-            if n_lost:
-                rows_ab = np.vstack([rows_ab, [[1.0, 0.0, n_lost]]])
-            k.append(float((rows["outcome"] == "won").sum()))
+            a = np.minimum(fw.cdf(ages), _F_MAX)
+            b = lam * np.minimum(fl.cdf(ages), _F_MAX)
+            rows_ab = _exposure_rows(a, b, n.astype(float))
+            if lost:
+                rows_ab = np.vstack([rows_ab, [[1.0, 0.0, lost]]])
+            k.append(won)
             exposures.append(rows_ab)
         return pooled_rates(
             np.array(k), exposures, cfg.draws, rng, cfg.kappa_median, cfg.kappa_log_sd
@@ -635,12 +864,15 @@ class LeadFunnelModel:
 
     def _fit_mix(self) -> None:
         cfg = self.config
-        start = self.as_of_ - pd.DateOffset(months=cfg.mix_months)
+        start = np.datetime64(self.as_of_ - pd.DateOffset(months=cfg.mix_months), "ns")
         table = self.items_.leads if self.has_leads_ else self.items_.opportunities
-        recent = table[table["created"] > start]
-        if not len(recent):
-            recent = table
-        counts = recent["source"].value_counts().reindex(self.sources_, fill_value=0)
+        source = _codes(table["source"], self.sources_)
+        recent = table["created"].to_numpy(dtype="datetime64[ns]") > start
+        if recent.any():
+            source = source[recent]
+        counts = pd.Series(
+            np.bincount(source[source >= 0], minlength=len(self.sources_)), index=self.sources_
+        )
         total = counts.sum()
         self.mix_ = (
             (counts / total) if total else pd.Series(1 / len(self.sources_), index=self.sources_)
@@ -733,37 +965,39 @@ class Amounts:
 
 
 def _fit_amounts(
-    won: pd.DataFrame, by: str, levels: list[str], cfg: FunnelConfig, rng: np.random.Generator
+    amount: np.ndarray,
+    codes: np.ndarray,
+    levels: list[str],
+    cfg: FunnelConfig,
+    rng: np.random.Generator,
 ) -> Amounts:
     """Each level's mean won amount shrunk toward all levels' by ``amount_pooling`` wins; the
-    mean's uncertainty is normal with the pooled variance over (wins + pooling)."""
-    won = won[won["amount"] > 0]
-    amounts = won["amount"]
+    mean's uncertainty is normal with the pooled variance over (wins + pooling). ``amount`` and
+    ``codes`` (positions in ``levels``): the won deals."""
+    keep = amount > 0
+    amounts, codes = amount[keep], codes[keep]
     all_mean = float(amounts.mean()) if len(amounts) else 0.0
-    all_var = float(amounts.var()) if len(amounts) > 1 else max(all_mean**2, 1e-9)
-    means, variances, n_won = [], [], []
-    for lv in levels:
-        own = won.loc[won[by] == lv, "amount"]
-        n = len(own)
-        weight = n / (n + cfg.amount_pooling)
-        means.append(weight * (own.mean() if n else 0.0) + (1 - weight) * all_mean)
-        own_var = own.var() if n > 1 else all_var
-        variances.append(max(weight * own_var + (1 - weight) * all_var, 1e-9))
-        n_won.append(n)
-    mean, var = np.array(means, dtype=float), np.array(variances, dtype=float)
-    se = np.sqrt(var / (np.array(n_won) + cfg.amount_pooling))
+    all_var = float(amounts.var(ddof=1)) if len(amounts) > 1 else max(all_mean**2, 1e-9)
+    n_won = np.bincount(codes, minlength=len(levels))
+    own_mean = np.bincount(codes, weights=amounts, minlength=len(levels)) / np.maximum(n_won, 1)
+    squares = np.bincount(codes, weights=(amounts - own_mean[codes]) ** 2, minlength=len(levels))
+    own_var = np.where(n_won > 1, squares / np.maximum(n_won - 1, 1), all_var)
+    weight = n_won / (n_won + cfg.amount_pooling)
+    mean = weight * own_mean + (1 - weight) * all_mean
+    var = np.maximum(weight * own_var + (1 - weight) * all_var, 1e-9)
+    se = np.sqrt(var / (n_won + cfg.amount_pooling))
     draws = mean + se * rng.standard_normal((cfg.draws, len(levels)))
     return Amounts(mean, var, np.maximum(draws, 0.05 * np.maximum(mean, 1e-9)))
 
 
-def _recorded(items: pd.DataFrame, first: pd.Timestamp | None) -> pd.DataFrame:
-    """Items created on or after the first recorded outcome: before it, quick outcomes may be
-    missing from the export (its history starts later than its oldest deals), which would bias
-    the rates. All items when that leaves none."""
+def _recorded(items: np.ndarray, created: np.ndarray, first: pd.Timestamp | None) -> np.ndarray:
+    """Of the items (a mask), those created on or after the first recorded outcome: before it,
+    quick outcomes may be missing from the export (its history starts later than its oldest
+    deals), which would bias the rates. All items when that leaves none."""
     if first is None:
         return items
-    kept = items[items["created"] >= first.normalize()]
-    return kept if len(kept) else items
+    kept = items & (created >= np.datetime64(first.normalize(), "ns"))
+    return kept if kept.any() else items
 
 
 def _summ(name: str, draws: np.ndarray) -> dict[str, float]:
@@ -772,39 +1006,62 @@ def _summ(name: str, draws: np.ndarray) -> dict[str, float]:
 
 
 def _outcome_counts(opps: pd.DataFrame, by: str, levels: list[str]) -> pd.DataFrame:
-    table = pd.crosstab(opps[by], opps["outcome"]).reindex(
-        index=levels, columns=["won", "lost", "open"], fill_value=0
-    )
-    table = table.fillna(0).astype(int)
+    level = _codes(opps[by], levels)
+    outcome = _codes(opps["outcome"], OUTCOMES)
+    ok = (level >= 0) & (outcome >= 0)
+    table = np.bincount(level[ok] * 3 + outcome[ok], minlength=3 * len(levels))
+    table = pd.DataFrame(table.reshape(len(levels), 3), index=levels, columns=OUTCOMES)
     table["n"] = table.sum(axis=1)
     return table
 
 
-def _lost_share(opps: pd.DataFrame, lag_won: LagDistribution, lag_lost: LagDistribution) -> float:
+def _lost_share(
+    won: float,
+    lost: float,
+    ages: np.ndarray,
+    n: np.ndarray,
+    lag_won: LagDistribution,
+    lag_lost: LagDistribution,
+) -> float:
     """Share of not-won deals that are eventually marked lost (the rest stall), by maximum
-    likelihood on all sources together (a grid over the overall win rate and this share)."""
-    won = float((opps["outcome"] == "won").sum())
-    lost = float((opps["outcome"] == "lost").sum())
-    open_ = opps[opps["outcome"] == "open"]
+    likelihood on a grid over the overall win rate and this share, from the won and lost
+    counts and the open deals (``n`` of each distinct age in ``ages``).
+
+    The log-likelihood is concave in the win rate for each share (a sum of logs of functions
+    linear in it), so along each share's row of the grid its first maximum is found by
+    bisection on the sign of the step: the grid's maximum at a fraction of the evaluations.
+    """
     if not lost:
         return 0.0
-    if not len(open_):
+    if not np.sum(n):
         return _LAM_MAX
-    ages = open_["age"].to_numpy()
-    table = pd.DataFrame(
-        {"a": np.minimum(lag_won.cdf(ages), _F_MAX), "b": np.minimum(lag_lost.cdf(ages), _F_MAX)}
+    ab = np.column_stack(
+        [np.minimum(lag_won.cdf(ages), _F_MAX), np.minimum(lag_lost.cdf(ages), _F_MAX)]
     )
-    agg = table.groupby(["a", "b"]).size().reset_index(name="n").to_numpy(float)
-    w = np.linspace(0.005, 0.995, 100)[:, None, None]
-    lam = np.linspace(0.01, _LAM_MAX, 99)[None, :, None]
-    inside = 1 - w * agg[:, 0] - (1 - w) * lam * agg[:, 1]
-    ll = (
-        won * np.log(w[..., 0])
-        + lost * np.log((1 - w[..., 0]) * lam[..., 0])
-        + (agg[:, 2] * np.log(np.maximum(inside, 1e-300))).sum(-1)
-    )
-    _, j = np.unravel_index(np.argmax(ll), ll.shape)
-    return float(lam[0, j, 0])
+    ab, position = np.unique(ab, axis=0, return_inverse=True)
+    count = np.bincount(position.ravel(), weights=n, minlength=len(ab))
+    w = np.linspace(0.005, 0.995, 100)
+    lam = np.linspace(0.01, _LAM_MAX, 99)
+
+    def loglik(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        wi, lj = w[i], lam[j]
+        inside = 1 - wi[:, None] * ab[:, 0] - ((1 - wi) * lj)[:, None] * ab[:, 1]
+        return (
+            won * np.log(wi)
+            + lost * np.log((1 - wi) * lj)
+            + np.log(np.maximum(inside, 1e-300)) @ count
+        )
+
+    lo = np.zeros(len(lam), np.int64)
+    hi = np.full(len(lam), len(w) - 1)
+    while (lo < hi).any():
+        rows = np.flatnonzero(lo < hi)
+        mid = (lo[rows] + hi[rows]) // 2
+        falls = loglik(mid, rows) >= loglik(mid + 1, rows)
+        hi[rows[falls]] = mid[falls]
+        lo[rows[~falls]] = mid[~falls] + 1
+    best = loglik(lo, np.arange(len(lam)))
+    return float(lam[np.argmax(best)])
 
 
 # --------------------------------------------------------------------------------------------------
