@@ -44,7 +44,12 @@ and its win lands where the observed lead -> won paths that had not converted by
 An open deal is simulated by its *product* (known on a deal, and what its cycle and chance depend
 on most) with the same censored model fitted by product: ``P(won in month k | open at a) =
 w (F_W(a + x_k) - F_W(a + x_(k-1))) / (1 - w F_W(a) - (1 - w) lam F_L(a))``; its own amount when
-it has one.
+it has one. Items that share these chances (open deals of one product and age, open leads of one
+source and age) are simulated together as cells: their wins per month are drawn exactly
+(binomial, then multinomial over the months), and the revenue of a cell's wins comes from its
+deals' amounts, drawn exactly for a few wins and by a normal approximation with
+finite-population correction for many (:func:`_cell_revenue`). So the simulation costs
+draws x cells whatever the number of deals, and the fit works on counts by level and day.
 
 The requirement (:meth:`LeadPlanner.requirement`). New leads are created evenly (uniformly in time) over
 the window of the next ``horizon_months`` months in the current source mix. A lead of source ``s``
@@ -1096,18 +1101,199 @@ def _weighted_moments(
     return mean, np.maximum(second - mean**2, 1e-9)
 
 
-def _multinomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Counts per category (last axis of ``p``; the remainder is "not in the window"), drawn by
-    conditional binomials so that arrays of cells draw at numpy speed."""
-    out = np.zeros(p.shape, dtype=np.int64)
-    left = np.broadcast_to(n, p.shape[:-1]).astype(np.int64)
-    rest = np.ones(p.shape[:-1])
-    for m in range(p.shape[-1]):
-        share = np.clip(p[..., m] / np.maximum(rest, 1e-12), 0.0, 1.0)
-        out[..., m] = rng.binomial(left, share)
-        left = left - out[..., m]
-        rest = rest - p[..., m]
+def _split(rng: np.random.Generator, total: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Multinomial(``total``, ``share``) per row (``share`` rows sum to 1), by conditional
+    binomials."""
+    out = np.zeros(share.shape, dtype=np.int64)
+    left = np.asarray(total, dtype=np.int64)
+    rest = np.ones(len(left))
+    for m in range(share.shape[1] - 1):
+        out[:, m] = rng.binomial(left, np.clip(share[:, m] / np.maximum(rest, 1e-300), 0, 1))
+        left = left - out[:, m]
+        rest = rest - share[:, m]
+    out[:, -1] = left
     return out
+
+
+def _window_wins(
+    rng: np.random.Generator, n: np.ndarray, chance: np.ndarray, share: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Wins of cells of alike items: cell ``c`` has ``n[c]`` items, each won inside the window
+    with ``chance[d, c]`` in draw ``d``, in month ``m`` with ``share[c, m]`` of that chance.
+
+    Exact: the cell's wins are ``Binomial(n, chance)``, split over the months by a multinomial.
+    Returns the pairs (draw, cell) that win anything, with their wins per month (pairs x
+    months): most cells win nothing in most draws.
+    """
+    total = rng.binomial(np.asarray(n, dtype=np.int64)[None, :], np.clip(chance, 0, 1))
+    draw, cell = np.nonzero(total)
+    return draw, cell, _split(rng, total[draw, cell], share[cell])
+
+
+def _multinomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Counts per category (last axis of ``p``; the remainder is "not in the window"), exact:
+    the total in the window is ``Binomial(n, sum(p))``, split over the categories by
+    conditional binomials where it is not zero."""
+    p = np.asarray(p, dtype=float)
+    m = p.shape[-1]
+    total = p.sum(axis=-1)
+    k = rng.binomial(np.broadcast_to(n, total.shape), np.clip(total, 0, 1))
+    out = np.zeros(p.shape, dtype=np.int64)
+    hit = np.flatnonzero(k.ravel() > 0)
+    if len(hit):
+        share = p.reshape(-1, m)[hit] / total.ravel()[hit, None]
+        out.reshape(-1, m)[hit] = _split(rng, k.ravel()[hit], share)
+    return out
+
+
+EXACT_WINS = 16
+"""Wins of one cell of open deals, in one draw, up to which the revenue of the won deals is
+drawn exactly (above: a normal approximation, see :func:`_cell_revenue`)."""
+
+
+@dataclass
+class _Revenue:
+    """Revenue per draw and month being summed over cells: an exact part, and the mean and
+    covariance (draws x months x months) of a normal part."""
+
+    exact: np.ndarray
+    mean: np.ndarray
+    cov: np.ndarray
+
+    @classmethod
+    def zeros(cls, draws: int, months: int) -> _Revenue:
+        return cls(
+            np.zeros((draws, months)), np.zeros((draws, months)), np.zeros((draws, months, months))
+        )
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        """The exact part plus one draw of the normal part (at least zero)."""
+        values, vectors = np.linalg.eigh(self.cov)
+        root = vectors * np.sqrt(np.maximum(values, 0.0))[:, None, :]
+        z = rng.standard_normal(self.mean.shape)
+        normal = self.mean + np.einsum("dml,dl->dm", root, z)
+        return self.exact + np.maximum(normal, 0.0)
+
+
+def _cell_revenue(
+    rng: np.random.Generator,
+    draw: np.ndarray,
+    k: np.ndarray,
+    amounts: np.ndarray,
+    first: np.ndarray,
+    size: np.ndarray,
+    n_known: np.ndarray,
+    mu: np.ndarray,
+    s2: np.ndarray,
+    out: _Revenue,
+) -> np.ndarray:
+    """Add to ``out`` the revenue of the wins of cells of open deals; return, per row and month,
+    the wins of deals without an amount (their revenue is drawn by the caller).
+
+    Each row is a draw (``draw``) and a cell that wins in it, ``k`` its wins per month. The
+    cell's deals have the amounts ``amounts[first:first + size]`` (NaN: no amount), ``n_known``
+    of them an amount, with mean ``mu`` and variance ``s2`` (divisor ``n_known - 1``).
+
+    The deals of a cell are alike but for their amounts, so its ``K`` wins of a draw are a
+    uniformly random ``K`` of its ``N`` deals, ``k_1`` of them won in the first month, ``k_2``
+    in the second... (exactly as deal-by-deal draws would make them).
+
+    * ``K <= EXACT_WINS``: the won deals are drawn exactly, without replacement and in a
+      random order (:func:`_distinct_picks`), the first ``k_1`` for the first month and so on.
+    * larger ``K``: how many of the wins have no amount is hypergeometric, as is their split
+      over the months (exact); the ``k'_m`` wins with an amount are a sample without
+      replacement of the cell's ``N'`` amounts, whose month sums are taken as normal with its
+      moments, ``E = k'_m mu`` and ``Cov = s2 (k'_m [m = l] - k'_m k'_l / N')``: the
+      finite-population correction leaves no spread when all of a cell's deals are won. A
+      month sum then adds ``EXACT_WINS / months`` amounts or more on average, and the normal
+      parts of all cells add up before their sum is drawn once per draw and month.
+    """
+    d, h = out.mean.shape
+    wins = k.sum(axis=1)
+    unknown = np.zeros(k.shape, dtype=np.int64)
+    # normal part
+    big = np.flatnonzero(wins > EXACT_WINS)
+    if len(big):
+        kb, at = k[big], draw[big]
+        n_missing = size[big] - n_known[big]
+        left = rng.hypergeometric(n_missing, n_known[big], wins[big])  # wins without amount
+        taken = wins[big]
+        for m in range(h - 1):
+            unknown[big, m] = rng.hypergeometric(left, taken - left, kb[:, m])
+            left = left - unknown[big, m]
+            taken = taken - kb[:, m]
+        unknown[big, h - 1] = left
+        kk = (kb - unknown[big]).astype(float)  # wins with an amount
+        scale = s2[big] / np.maximum(n_known[big], 1)
+        for m in range(h):
+            out.mean[:, m] += np.bincount(at, weights=kk[:, m] * mu[big], minlength=d)
+            out.cov[:, m, m] += np.bincount(at, weights=kk[:, m] * s2[big], minlength=d)
+            for j in range(h):
+                out.cov[:, m, j] -= np.bincount(
+                    at, weights=kk[:, m] * kk[:, j] * scale, minlength=d
+                )
+    # exact part, rows grouped by their number of wins
+    for size_k in range(1, min(EXACT_WINS, int(wins.max(initial=0))) + 1):
+        rows = np.flatnonzero(wins == size_k)
+        if not len(rows):
+            continue
+        picks = _distinct_picks(rng, size[rows], size_k)  # (rows, K): ordered, no repeats
+        value = amounts[first[rows, None] + picks]
+        missing = np.isnan(value)
+        value = np.where(missing, 0.0, value)
+        ends = np.cumsum(k[rows], axis=1)  # pick i goes to month m when i < ends[m]
+        month = (ends[:, None, :] <= np.arange(size_k)[None, :, None]).sum(axis=2)
+        for m in range(h):
+            here = month == m
+            out.exact[:, m] += np.bincount(
+                draw[rows], weights=(value * here).sum(axis=1), minlength=d
+            )
+            unknown[rows, m] = (missing & here).sum(axis=1)
+    return unknown
+
+
+def _distinct_picks(rng: np.random.Generator, n: np.ndarray, k: int) -> np.ndarray:
+    """For each row, ``k`` positions of ``range(n)`` drawn uniformly without replacement, in
+    the order drawn (``n >= k`` per row; shape rows x k).
+
+    Where ``n <= 2 k`` the row is a random permutation (sorting ``n`` uniform keys), cut to ``k``.
+    Elsewhere positions are drawn with replacement and every position that repeats an earlier
+    one is drawn again until none does (each repeat is at most an even chance): the process
+    treats all positions alike, so every ordered ``k`` of distinct positions is equally likely.
+    """
+    n = np.asarray(n, dtype=np.int64)
+    out = np.zeros((len(n), k), dtype=np.int64)
+    dense = n <= 2 * k
+    if dense.any():
+        rows = np.flatnonzero(dense)
+        width = int(n[rows].max())
+        keys = rng.random((len(rows), width))
+        keys[np.arange(width)[None, :] >= n[rows, None]] = 2.0  # not a position of the row
+        out[rows] = np.argsort(keys, axis=1)[:, :k]
+    rows = np.flatnonzero(~dense)
+    if not len(rows):
+        return out
+    picks = np.floor(rng.random((len(rows), k)) * n[rows, None]).astype(np.int64)
+    todo = np.arange(len(rows)) if k > 1 else np.zeros(0, dtype=np.int64)
+    while len(todo):
+        sub = picks[todo]
+        order = np.argsort(sub, axis=1, kind="stable")
+        ranked = np.take_along_axis(sub, order, axis=1)
+        again = np.zeros(sub.shape, dtype=bool)  # a repeat of an earlier position
+        np.put_along_axis(again, order[:, 1:], ranked[:, 1:] == ranked[:, :-1], axis=1)
+        has = again.any(axis=1)
+        todo, sub, again = todo[has], sub[has], again[has]
+        fresh = np.floor(rng.random(sub.shape) * n[rows[todo], None]).astype(np.int64)
+        picks[todo] = np.where(again, fresh, sub)
+    out[rows] = picks
+    return out
+
+
+def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """``starts[0], ..., starts[0] + sizes[0] - 1, starts[1], ...``: the positions of runs."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    before = np.cumsum(sizes) - sizes
+    return np.repeat(np.asarray(starts, dtype=np.int64) - before, sizes) + np.arange(sizes.sum())
 
 
 def _gamma_sum(k: np.ndarray, mean: np.ndarray, var: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -1159,6 +1345,50 @@ def _column(values: np.ndarray, i: int) -> np.ndarray:
     return values[:, i] if i < values.shape[1] else values.sum(axis=1)
 
 
+class _WonPaths:
+    """A fit's won paths (lead -> opportunity and lead -> won lags, with the deal's amount) on
+    their distinct ``(lag1, lag_total)`` pairs: for each source the pooled weights that
+    :meth:`LeadFunnelModel.won_paths` gives path by path, summed per pair, and the weighted sums
+    of amounts and squared amounts (``weight``, ``amount``, ``amount2``: sources x pairs)."""
+
+    def __init__(self, model: LeadFunnelModel):
+        paths = model._paths
+        n_src = len(model.sources_)
+        source = _codes(paths["source"], model.sources_)
+        own = source >= 0
+        self.n_own = np.bincount(source[own], minlength=n_src)
+        if not len(paths):
+            self.lag1 = self.lag_total = np.zeros(0)
+            self.weight = self.amount = self.amount2 = np.zeros((n_src, 0))
+            return
+        pairs = np.column_stack([paths["lag1"].to_numpy(float), paths["lag_total"].to_numpy(float)])
+        distinct, position = np.unique(pairs, axis=0, return_inverse=True)
+        position = position.ravel()
+        self.lag1, self.lag_total = distinct[:, 0], distinct[:, 1]
+        n_pairs = len(distinct)
+        weight = paths["weight"].to_numpy(float)
+        amount = paths["amount"].to_numpy(float)
+        share = self.n_own / (self.n_own + model.config.lag_pooling)
+
+        def pooled(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            every = np.bincount(position, weights=values, minlength=n_pairs)
+            mine = np.bincount(
+                source[own] * n_pairs + position[own],
+                weights=values[own],
+                minlength=n_src * n_pairs,
+            )
+            return mine.reshape(n_src, n_pairs), every
+
+        mine, every = pooled(weight)
+        c_own = (share / np.maximum(mine.sum(axis=1), 1e-300))[:, None]
+        c_all = ((1 - share) / max(every.sum(), 1e-300))[:, None]
+        self.weight = c_own * mine + c_all * every
+        mine, every = pooled(weight * amount)
+        self.amount = c_own * mine + c_all * every
+        mine, every = pooled(weight * amount**2)
+        self.amount2 = c_own * mine + c_all * every
+
+
 class LeadPlanner:
     """Simulates the coming ``horizon_months`` months from a fitted :class:`LeadFunnelModel` and
     answers: what is in hand, how many new leads a target needs, at what cost, how sensitive.
@@ -1178,6 +1408,7 @@ class LeadPlanner:
         rng = np.random.default_rng(random_seed)
         self.x = window_days(model.as_of_, self.horizon)
         self.months = window_months(model.as_of_, self.horizon)
+        self._won = _WonPaths(model)
         self._kernels(rng)
         self.in_hand = self._simulate_in_hand(rng)
         d, s = self.q.shape
@@ -1215,31 +1446,22 @@ class LeadPlanner:
         self.new_amount_var = np.tile(m.amounts_.var, (d, 1))
         self._boot = []
         starts, ends = x[:-1], x[1:]
-        for j, s in enumerate(m.sources_):
-            paths, weights = m.won_paths(s)
-            if not len(paths):
-                paths = pd.DataFrame(
-                    {"lag1": [0.0], "lag_total": [0.0], "amount": [m.amounts_.mean[j]]}
-                )
-                weights = np.ones(1)
-            amount = paths["amount"].to_numpy(float)
-            by_day = (
-                pd.DataFrame(
-                    {
-                        "lag": np.rint(paths["lag_total"].to_numpy(float)),
-                        "w": weights,
-                        "wa": weights * amount,
-                        "wa2": weights * amount**2,
-                    }
-                )
-                .groupby("lag")
-                .sum()
-            )
-            lags = by_day.index.to_numpy(float)
-            share = by_day["w"].to_numpy() / by_day["w"].sum()
-            a1 = by_day["wa"].to_numpy() / by_day["w"].to_numpy()
-            a2 = by_day["wa2"].to_numpy() / by_day["w"].to_numpy()
-            n_eff = (m._paths["source"] == s).sum() + m.config.lag_pooling
+        paths = self._won
+        days, position = np.unique(np.rint(paths.lag_total), return_inverse=True)
+        for j in range(n_src):
+            if len(days):
+                lags = days
+                by_day = [
+                    np.bincount(position, weights=v[j], minlength=len(days))
+                    for v in (paths.weight, paths.amount, paths.amount2)
+                ]
+            else:
+                lags = np.zeros(1)
+                by_day = [np.ones(1), m.amounts_.mean[j : j + 1], m.amounts_.mean[j : j + 1] ** 2]
+            total, wa, wa2 = by_day
+            share = total / total.sum()
+            a1, a2 = wa / total, wa2 / total
+            n_eff = paths.n_own[j] + m.config.lag_pooling
             w = rng.gamma(np.maximum(share * n_eff, 1e-3), size=(d, len(lags)))
             w /= np.maximum(w.sum(axis=1, keepdims=True), 1e-300)
             lo = np.maximum(starts[None, :, None], starts[None, None, :] - lags[:, None, None])
@@ -1267,78 +1489,115 @@ class LeadPlanner:
     def _open_deals(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Each open deal by its product (known on a deal, and what its cycle and chance depend
         on most): P(won in month k | open at age a) =
-        ``w (F_W(a + x_k) - F_W(a + x_(k-1))) / (1 - w F_W(a) - (1 - w) lam F_L(a))``."""
+        ``w (F_W(a + x_k) - F_W(a + x_(k-1))) / (1 - w F_W(a) - (1 - w) lam F_L(a))``.
+
+        Deals of one product and age share these chances, so they are simulated together as a
+        cell: its wins per month are drawn exactly (:func:`_window_wins`), the revenue of a
+        cell's wins comes from its deals' amounts (:func:`_cell_revenue`), and each win of a deal
+        without an amount draws one (a Gamma sum by product, as :func:`_gamma_sum`). The cost
+        grows with the cells (products x ages), not with the deals. Cells whose deals cannot be
+        won inside the window (older than every won lag) are left out.
+        """
         m = self.model
         deals = m.items_.opportunities
-        deals = deals[deals["outcome"] == "open"]
-        d, h = m.win_.shape[0], self.horizon
+        is_open = _codes(deals["outcome"], OUTCOMES) == _OPEN
+        product = _codes(deals["product"], m.products_)[is_open]
+        age = deals["age"].to_numpy(float)[is_open]
+        amount = deals["amount"].to_numpy(float)[is_open]
+        d, h = m.product_win_.shape[0], self.horizon
+        n_products = len(m.products_)
         count = np.zeros((d, h))
-        revenue = np.zeros((d, h))
-        index = {p: j for j, p in enumerate(m.products_)}
-        lam_by = np.array([m.product_lost_share_.get(p, m.lost_share_) for p in m.products_])
-        for start in range(0, len(deals), 1500):
-            chunk = deals.iloc[start : start + 1500]
-            prod = chunk["product"].map(index).to_numpy(dtype=int)
-            age = chunk["age"].to_numpy()
-            fw = np.zeros((len(chunk), h + 1))
-            fa = np.zeros(len(chunk))
-            fl = np.zeros(len(chunk))
-            for p, j in index.items():
-                pick = prod == j
-                if not pick.any():
-                    continue
-                lw = m.product_lag_won_.get(p, m.product_lag_won_["__all__"])
-                ll = m.product_lag_lost_.get(p, m.product_lag_lost_["__all__"])
-                fw[pick] = lw.cdf(age[pick, None] + self.x[None, :])
-                fa[pick] = np.minimum(lw.cdf(age[pick]), _F_MAX)
-                fl[pick] = np.minimum(ll.cdf(age[pick]), _F_MAX)
-            w = m.product_win_[:, prod]  # (D, deals)
-            den = 1 - w * fa - (1 - w) * lam_by[prod] * fl
-            p_month = w[..., None] * np.diff(fw, axis=1)[None] / np.maximum(den, 1e-12)[..., None]
-            cum = np.cumsum(p_month, axis=2)
-            u = rng.random(w.shape)
-            month = (u[..., None] > cum).sum(axis=2)  # h means "not won in the window"
-            amount = chunk["amount"].to_numpy(dtype=float)
-            known = ~np.isnan(amount)
-            for k in range(h):
-                hit = month == k
-                count[:, k] += hit.sum(axis=1)
-                revenue[:, k] += (hit[:, known] * amount[known]).sum(axis=1)
-                # deals without an amount: each win draws its own (Gamma sum by product)
-                for j in np.unique(prod[~known]):
-                    wins = hit[:, ~known & (prod == j)].sum(axis=1)
-                    u = np.clip(rng.random(d), 1e-12, 1 - 1e-12)
-                    revenue[:, k] += _gamma_sum(
-                        wins, m.product_amounts_.draws[:, j], m.product_amounts_.var[j], u
-                    )
-        return {"count": count, "revenue": revenue}
+        revenue = _Revenue.zeros(d, h)
+        unknown_wins = np.zeros((d * n_products, h))
+        # cells: product x age, and the deals of each in order
+        order = np.lexsort((age, product))
+        product, age, amount = product[order], age[order], amount[order]
+        new = np.ones(len(order), bool)
+        new[1:] = (product[1:] != product[:-1]) | (age[1:] != age[:-1])
+        starts = np.flatnonzero(new)
+        sizes = np.diff(np.append(starts, len(order)))
+        cell_product, cell_age = product[starts], age[starts]
+        # chances of each cell: the lag CDFs at its age
+        n_cells = len(starts)
+        step = np.zeros((n_cells, h))
+        f_won = np.zeros(n_cells)
+        f_lost = np.zeros(n_cells)
+        for j, p in enumerate(m.products_):
+            pick = cell_product == j
+            if not pick.any():
+                continue
+            lw = m.product_lag_won_.get(p, m.product_lag_won_["__all__"])
+            ll = m.product_lag_lost_.get(p, m.product_lag_lost_["__all__"])
+            step[pick] = np.diff(lw.cdf(cell_age[pick, None] + self.x[None, :]), axis=1)
+            f_won[pick] = np.minimum(lw.cdf(cell_age[pick]), _F_MAX)
+            f_lost[pick] = np.minimum(ll.cdf(cell_age[pick]), _F_MAX)
+        lam = np.array([m.product_lost_share_.get(p, m.lost_share_) for p in m.products_])
+        share = step / np.maximum(step.sum(axis=1, keepdims=True), 1e-300)
+        # the amounts of each cell's deals with one: how many, their mean and variance
+        known = ~np.isnan(amount)
+        n_known = np.add.reduceat(known, starts) if n_cells else np.zeros(0, np.int64)
+        mu = np.add.reduceat(np.where(known, amount, 0.0), starts) / np.maximum(n_known, 1)
+        spread = np.where(known, amount - np.repeat(mu, sizes), 0.0) ** 2
+        s2 = np.add.reduceat(spread, starts) / np.maximum(n_known - 1, 1)
+        live = np.flatnonzero(step.sum(axis=1) > 0)
+        chunk = max(1, 4_000_000 // d)
+        for c0 in range(0, len(live), chunk):
+            cells = live[c0 : c0 + chunk]
+            w = m.product_win_[:, cell_product[cells]]  # (D, cells)
+            den = 1 - w * f_won[cells] - (1 - w) * lam[cell_product[cells]] * f_lost[cells]
+            chance = w * step[cells].sum(axis=1) / np.maximum(den, 1e-12)
+            draw, cell, k = _window_wins(rng, sizes[cells], chance, share[cells])
+            cell = cells[cell]
+            unknown = _cell_revenue(
+                rng, draw, k, amount, starts[cell], sizes[cell], n_known[cell], mu[cell],
+                s2[cell], revenue,
+            )  # fmt: skip
+            at = draw * n_products + cell_product[cell]
+            for j in range(h):
+                count[:, j] += np.bincount(draw, weights=k[:, j], minlength=d)
+                unknown_wins[:, j] += np.bincount(
+                    at, weights=unknown[:, j], minlength=d * n_products
+                )
+        total = revenue.draw(rng)
+        unknown_wins = unknown_wins.reshape(d, n_products, h)
+        for j in np.flatnonzero(unknown_wins.any(axis=(0, 2))):
+            u = np.clip(rng.random((d, h)), 1e-12, 1 - 1e-12)
+            total += _gamma_sum(
+                unknown_wins[:, j],
+                m.product_amounts_.draws[:, j, None],
+                m.product_amounts_.var[j],
+                u,
+            )
+        return {"count": count, "revenue": total}
 
     def _open_leads(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Leads not converted yet, by source and distinct age (leads of one source and age
+        share their chances): wins per month are multinomial per age, their amounts a Gamma sum
+        with the moments of the won paths that land in that month."""
         m = self.model
         lds = m.items_.leads
-        pending = lds[~lds["converted"]]
+        pending = ~lds["converted"].to_numpy(bool)
+        level, ages_all, n_all = _distinct_pairs(
+            _codes(lds["source"], m.sources_)[pending], lds["age"].to_numpy(float)[pending]
+        )
         d, h = m.win_.shape[0], self.horizon
         count = np.zeros((d, h))
         revenue = np.zeros((d, h))
+        paths = self._won
+        if not len(paths.lag1):
+            return {"count": count, "revenue": revenue}
+        l1, lt = paths.lag1, paths.lag_total
         for j, s in enumerate(m.sources_):
-            rows = pending[pending["source"] == s]
-            if not len(rows) or not len(m._paths):
+            pick = (level == j) & (ages_all < l1.max())
+            if not pick.any():
                 continue
-            ages, n = np.unique(rows["age"].to_numpy(), return_counts=True)
-            pooled, wt = m.won_paths(s)
-            l1 = pooled["lag1"].to_numpy(float)
-            lt = pooled["lag_total"].to_numpy(float)
-            amount = pooled["amount"].to_numpy(float)
-            keep = ages < l1.max()
-            ages, n = ages[keep], n[keep]
-            if not len(ages):
-                continue
+            ages, n = ages_all[pick], n_all[pick]
             rel = lt[None, :] - ages[:, None]  # days after as_of at which the win would land
             alive = l1[None, :] > ages[:, None]
             hits = [(rel > self.x[k]) & (rel <= self.x[k + 1]) & alive for k in range(h)]
-            kern = np.stack([hit @ wt for hit in hits], axis=1)  # (ages, h)
-            kern_a = np.stack([hit @ (wt * amount) for hit in hits], axis=1)
-            kern_a2 = np.stack([hit @ (wt * amount**2) for hit in hits], axis=1)
+            kern = np.stack([hit @ paths.weight[j] for hit in hits], axis=1)  # (ages, h)
+            kern_a = np.stack([hit @ paths.amount[j] for hit in hits], axis=1)
+            kern_a2 = np.stack([hit @ paths.amount2[j] for hit in hits], axis=1)
             f1 = np.minimum(m.lag_convert_[s].cdf(ages), _F_MAX)
             c, w = m.conversion_[:, j][:, None], m.win_[:, j][:, None]
             p = (c * w / (1 - c * f1[None, :]))[..., None] * kern[None]  # (D, ages, h)
