@@ -75,7 +75,7 @@ import pandas as pd
 from scipy.special import betaln, expit, logsumexp
 from scipy.stats import binom, gamma
 
-from .asof import month_end, pipeline_as_of
+from .asof import month_end
 from .scoring import quantile_row
 
 NONE_LABEL = "(none)"
@@ -1988,7 +1988,9 @@ def parse_costs(value: dict | str | None) -> dict[str, float]:
     return out
 
 
-def _new_leads_after(frame, leads, origin, horizon: int, has_leads: bool) -> pd.DataFrame:
+def _new_leads_after(
+    table: _Opportunities, leads, origin, horizon: int, has_leads: bool
+) -> pd.DataFrame:
     """Leads (or, without leads, opportunities) created in each month after ``origin``."""
     months = window_months(origin, horizon)
     start = origin + pd.Timedelta(days=1)
@@ -1996,38 +1998,55 @@ def _new_leads_after(frame, leads, origin, horizon: int, has_leads: bool) -> pd.
     if has_leads:
         rows = leads[(leads["created_date"] >= start) & (leads["created_date"] < end)]
         src, created = _labels(rows["source"]), rows["created_date"]
+        new = pd.crosstab(src.to_numpy(), created.dt.to_period("M").astype(str).to_numpy())
+        return new.reindex(columns=months, fill_value=0)
+    created = table.created
+    rows = np.flatnonzero(
+        (created >= np.datetime64(start, "ns")) & (created < np.datetime64(end, "ns"))
+    )
+    source = table.source[rows]
+    labels = np.array([*table.source_labels, NONE_LABEL, ALL_LABEL], dtype=object)
+    if (source >= 0).any():
+        source = np.where(source >= 0, source, len(labels) - 2)
     else:
-        rows = frame[(frame["created_date"] >= start) & (frame["created_date"] < end)]
-        src, created = opportunity_sources(rows, None), rows["created_date"]
-    table = pd.crosstab(src.to_numpy(), created.dt.to_period("M").astype(str).to_numpy())
-    return table.reindex(columns=months, fill_value=0)
+        source = np.full(len(rows), len(labels) - 1)
+    month = (
+        created[rows].astype("datetime64[M]")
+        - np.datetime64(pd.Period(months[0], "M").start_time, "M")
+    ).astype(np.int64)
+    counts = np.bincount(source * horizon + month, minlength=len(labels) * horizon)
+    new = pd.DataFrame(counts.reshape(len(labels), horizon), index=labels, columns=months)
+    new = new.groupby(level=0).sum()  # a source named like (none) or (all)
+    return new[new.sum(axis=1) > 0]
 
 
 def _from_leads(frame: pd.DataFrame, leads: pd.DataFrame | None) -> np.ndarray:
     """Which opportunities came from a lead of the leads table (all of them without one)."""
     if leads is None or not len(leads):
         return np.ones(len(frame), bool)
-    opp_ids = set(leads["opportunity_id"].dropna().astype(str).tolist())
-    lead_ids = set(leads["lead_id"].dropna().astype(str).tolist())
-    by_opp = np.array([v in opp_ids for v in frame["opportunity_id"].astype(str).tolist()], bool)
-    by_lead = np.array([v in lead_ids for v in frame["lead_id"].astype(str).tolist()], bool)
+    opp_ids = leads["opportunity_id"].dropna().astype(str).unique()
+    lead_ids = leads["lead_id"].dropna().astype(str).unique()
+    by_opp = frame["opportunity_id"].astype("string").isin(opp_ids).to_numpy(bool)
+    by_lead = frame["lead_id"].astype("string").isin(lead_ids).to_numpy(bool)
     return by_opp | (by_lead & frame["lead_id"].notna().to_numpy())
 
 
-def _wins_after(frame, from_lead: np.ndarray, origin, horizon: int) -> pd.DataFrame:
+def _wins_after(table: _Opportunities, from_lead: np.ndarray, origin, horizon: int) -> pd.DataFrame:
     """Per cumulative window (1..horizon months): deals and revenue won from what was in hand at
     ``origin`` and from leads (opportunities created later without a lead are not counted)."""
-    counted = (frame["created_date"] <= origin).to_numpy() | from_lead
-    won = frame[counted & (frame["status"] == "won").to_numpy() & (frame["close_date"] > origin)]
+    start = np.datetime64(origin, "ns")
+    counted = (table.created <= start) | from_lead
+    won = np.flatnonzero(counted & (table.status == _WON) & (table.close > start))
+    close = table.close[won]
+    amount = np.nan_to_num(table.amount[won], nan=0.0)
     rows = []
     for h in range(1, horizon + 1):
-        end = month_end(pd.Period(origin, "M") + h)
-        inside = won[won["close_date"] <= end]
+        inside = close <= np.datetime64(month_end(pd.Period(origin, "M") + h), "ns")
         rows.append(
             {
                 "horizon_months": h,
-                "count": float(len(inside)),
-                "revenue": float(inside["amount"].fillna(0).sum()),
+                "count": float(inside.sum()),
+                "revenue": float(amount[inside].sum()),
             }
         )
     return pd.DataFrame(rows)
@@ -2045,28 +2064,28 @@ def backtest_requirement(
     from what was known at the origin plus the leads actually generated afterwards, against what
     happened.
 
-    At each origin the funnel model is refitted on the pipeline as it stood then
-    (:func:`~pipeline_models.asof.pipeline_as_of`, :func:`leads_as_of`). The new leads of the window
-    are given their actual counts by source and month: the requirement turns a number of leads
-    into wins, and this checks exactly that step. Rows follow the forecast back-test format
+    At each origin the funnel model is refitted on the pipeline as it stood then (as
+    :func:`~pipeline_models.asof.pipeline_as_of` and :func:`leads_as_of` rebuild it: the table is
+    read once and each origin's view derived from it). The new leads of the window are given
+    their actual counts by source and month: the requirement turns a number of leads into wins,
+    and this checks exactly that step. Rows follow the forecast back-test format
     (``origin, target, horizon_months, point, q05..q95, model, actual``). Without a ``config``
     the fits use 1,000 draws (enough for the intervals, half the time).
     """
     has_leads = leads is not None and len(leads) > 0
     config = config or FunnelConfig(draws=1000)
     from_lead = _from_leads(frame, leads if has_leads else None)
+    table = _Opportunities(frame, leads if has_leads else None)
     rows = []
     for i, origin in enumerate(origins):
         origin = pd.Timestamp(origin).normalize()
         seed = None if random_seed is None else random_seed + i
-        known = pipeline_as_of(frame, origin)
-        model = LeadFunnelModel(config).fit(
-            known, leads if has_leads else None, origin, random_seed=seed
-        )
+        items = _items_at(table, leads if has_leads else None, origin, back_test=True)
+        model = LeadFunnelModel(config).fit_items(items, random_seed=seed)
         planner = LeadPlanner(model, horizon_months, random_seed=seed)
-        new = _new_leads_after(frame, leads, origin, horizon_months, has_leads)
+        new = _new_leads_after(table, leads, origin, horizon_months, has_leads)
         outlook = planner.new_leads(new, random_seed=seed)
-        actual = _wins_after(frame, from_lead, origin, horizon_months).set_index("horizon_months")
+        actual = _wins_after(table, from_lead, origin, horizon_months).set_index("horizon_months")
         for metric in ("count", "revenue"):
             cumulative = np.cumsum(outlook.total(metric), axis=1)
             for h in range(1, horizon_months + 1):
