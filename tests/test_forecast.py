@@ -19,6 +19,7 @@ from pipeline_models.asof import (
 from pipeline_models.backtest import backtest, write_forecasts
 from pipeline_models.forecast import (
     ForecastConfig,
+    PipelineCounts,
     PipelineForecaster,
     forecast_table,
     open_deal_outlook,
@@ -334,25 +335,32 @@ def test_cell_simulation_matches_deal_by_deal_simulation(final_export):
             assert gap <= 0.15 * sd + (target == "count"), (h, target, column, level, q)
 
 
-def test_self_calibration_sees_earlier_pipelines_as_rebuilt(final_export):
-    """The counts the forecaster checks itself on give, at an earlier origin, the same fit and
-    outcomes as the pipeline rebuilt by pipeline_as_of."""
-    from pipeline_models.forecast import _History
-
-    history = _History.from_frame(final_export, "product", month_end("2026-10"))
-    for period in ("2026-09", "2026-03"):
+def test_counts_give_the_forecast_of_the_rebuilt_pipeline(final_export):
+    """Counting the export once gives, at an earlier month-end, the same fit, self-calibration,
+    draws, baselines and outcomes as the pipeline rebuilt by pipeline_as_of."""
+    counts = PipelineCounts.from_frame(final_export)
+    config = ForecastConfig(draws=400)
+    for period in ("2026-09", "2026-05"):
         origin = month_end(period)
-        rebuilt = PipelineForecaster(FAST).fit(pipeline_as_of(final_export, origin), origin)
-        counted = PipelineForecaster(FAST)
-        counted._fit_view(history.view(rebuilt.origin_month_, as_of=True), origin)
-        for name in ("levels_", "regions_", "first_close_month_", "n_deals_"):
+        known = pipeline_as_of(final_export, origin)
+        rebuilt = PipelineForecaster(config).fit(known, origin)
+        counted = PipelineForecaster(config).fit_as_of(counts, origin)
+        for name in ("levels_", "regions_", "first_close_month_", "n_deals_", "calibration_"):
             assert getattr(counted, name) == getattr(rebuilt, name)
         for name in ("alpha_", "arrival_shape_", "season_shape_", "region_shares_"):
             np.testing.assert_allclose(getattr(counted, name), getattr(rebuilt, name))
+        a = rebuilt.predict(known[known["status"] == "open"], (1, 2), 5, breakdown=())
+        b = counted.predict_as_of(counts, (1, 2), 5)
+        for key, values in a.draws.items():
+            np.testing.assert_array_equal(b.draws[key], values)
         for h in (1, 2, 3):
-            assert history.outcomes(rebuilt.origin_month_, h) == outcomes_after(
-                final_export, origin, h
-            )
+            assert counts.outcomes(origin, h) == outcomes_after(final_export, origin, h)
+            for name, baseline in (
+                ("weighted_pipeline", weighted_pipeline),
+                ("run_rate", run_rate),
+            ):
+                expected = baseline(known, origin, h)
+                assert getattr(counts, name)(origin, h) == pytest.approx(expected, rel=1e-9)
 
 
 def test_backtest_file_format(tmp_path, final_export):

@@ -4,19 +4,29 @@ At each origin month-end the pipeline is rebuilt as it stood then (:func:`asof.p
 or taken from an archived export of that month where one exists; the forecaster is refitted on
 it alone, and its forecast for the next ``h`` months is compared with the deals won in that window
 according to the latest export. The baselines are scored the same way.
+
+The latest export is counted once (:class:`forecast.PipelineCounts`) and every rebuilt pipeline is
+read from the counts, so the back-test does not copy the table at each origin.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .asof import outcomes_after, pipeline_as_of
-from .forecast import ForecastConfig, PipelineForecaster, run_rate, weighted_pipeline
+from .asof import month_end, outcomes_after, pipeline_as_of
+from .forecast import (
+    ForecastConfig,
+    PipelineCounts,
+    PipelineForecaster,
+    run_rate,
+    weighted_pipeline,
+)
 from .scoring import FORECAST_COLUMNS, QUANTILE_COLUMNS, quantile_row, score_table
 
 MODELS = ("workbench", "weighted_pipeline", "run_rate")
@@ -54,32 +64,39 @@ def backtest(
         instead of rebuilding it.
     """
     rows = []
-    max_h = max(horizons)
     config = config or ForecastConfig()
-    # the columns the forecaster and the baselines read: each origin copies only these
-    columns = ["product", "region", config.group]
+    windows = tuple(range(1, max(horizons) + 1))
+    counts = None  # the export counted once, for every origin rebuilt from it
     for index, origin in enumerate(origins):
         origin = pd.Timestamp(origin).normalize()
-        key = f"{origin:%Y-%m}"
-        snapshot = (snapshots or {}).get(key)
-        if snapshot is not None:
-            known = pipeline_as_of(snapshot, origin, [*columns, "opportunity_id", "stage"])
-        else:
-            known = pipeline_as_of(frame, origin, columns)
-        if snapshot is not None:
-            # an archived export knows its open deals' stage, amount and expected close date
-            known = _restore_open_fields(known, snapshot, origin)
+        snapshot = (snapshots or {}).get(f"{origin:%Y-%m}")
         seed = random_seed + index
-        forecaster = PipelineForecaster(config).fit(known, origin)
-        result = forecaster.predict(
-            known[known["status"] == "open"], horizons=tuple(range(1, max_h + 1)), random_seed=seed
-        )
-        for horizon in horizons:
-            actual = outcomes_after(frame, origin, horizon)
+        if snapshot is None and origin == month_end(origin):
+            if counts is None:
+                counts = PipelineCounts.from_frame(frame, config.group)
+            forecaster = PipelineForecaster(config).fit_as_of(counts, origin)
+            result = forecaster.predict_as_of(counts, windows, random_seed=seed)
+            baselines = {"weighted_pipeline": counts.weighted_pipeline, "run_rate": counts.run_rate}
+        else:
+            # only the columns the forecaster, the baselines and the archived fields need
+            columns = ["product", "region", config.group, "opportunity_id", "stage"]
+            known = pipeline_as_of(snapshot if snapshot is not None else frame, origin, columns)
+            if snapshot is not None:
+                # an archived export knows its open deals' stage, amount and expected close date
+                known = _restore_open_fields(known, snapshot, origin)
+            forecaster = PipelineForecaster(config).fit(known, origin)
+            open_deals = known[known["status"] == "open"]
+            result = forecaster.predict(open_deals, windows, random_seed=seed, breakdown=())
             baselines = {
-                "weighted_pipeline": weighted_pipeline(known, origin, horizon),
-                "run_rate": run_rate(known, origin, horizon),
+                "weighted_pipeline": partial(weighted_pipeline, known),
+                "run_rate": partial(run_rate, known),
             }
+        for horizon in horizons:
+            if counts is not None and origin == month_end(origin):
+                actual = counts.outcomes(origin, horizon)
+            else:
+                actual = outcomes_after(frame, origin, horizon)
+            points = {model: baseline(origin, horizon) for model, baseline in baselines.items()}
             for target in ("count", "revenue"):
                 draws = result.draws[(horizon, target, "total")]
                 quantiles = quantile_row(draws)
@@ -94,7 +111,7 @@ def backtest(
                         actual[target],
                     )
                 )
-                for model, values in baselines.items():
+                for model, values in points.items():
                     rows.append(
                         _row(origin, target, horizon, values[target], {}, model, actual[target])
                     )

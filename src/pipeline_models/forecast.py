@@ -119,9 +119,17 @@ def _labels(series: pd.Series) -> pd.Series:
 def _month_index(dates: pd.Series) -> np.ndarray:
     """Months since year 0 (so differences are month counts); NaT -> -1."""
     if isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M":
-        values = dates.to_numpy()
-        months = values.astype("datetime64[M]").astype(np.int64) + 1970 * 12
-        return np.where(np.isnat(values), -1, months)
+        values = dates.to_numpy(dtype="datetime64[ns]")
+        missing = np.isnat(values)
+        if missing.all():
+            return np.full(len(values), -1, np.int64)
+        days = values.view(np.int64) // (86_400 * 10**9)  # days since 1970 (dates are days)
+        first = int(days[~missing].min())
+        last = int(days[~missing].max())
+        # month of each day in the range, looked up (cheaper than converting every date)
+        span = np.arange(first, last + 1).astype("datetime64[D]")
+        month_of_day = span.astype("datetime64[M]").astype(np.int64) + 1970 * 12
+        return np.where(missing, -1, month_of_day[np.clip(days - first, 0, last - first)])
     out = dates.dt.year * 12 + dates.dt.month - 1
     return out.fillna(-1).to_numpy(dtype=np.int64)
 
@@ -142,9 +150,9 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 def _status_codes(status: pd.Series) -> np.ndarray:
     """0 for open (or any status other than won and lost), 1 won, 2 lost."""
-    codes, uniques = pd.factorize(status)
-    table = np.array([{"won": 1, "lost": 2}.get(value, 0) for value in uniques] + [0], np.int8)
-    return table[codes]
+    won = status.eq("won").to_numpy(dtype=bool, na_value=False)
+    lost = status.eq("lost").to_numpy(dtype=bool, na_value=False)
+    return won.astype(np.int8) + 2 * lost.astype(np.int8)
 
 
 def _tally(
@@ -199,65 +207,86 @@ class _View:
 
 
 @dataclass
-class _History:
-    """An export reduced in one pass to what the forecaster needs at its origin and at earlier
-    origins: deals counted by group, creation month, close month and status; the won amounts; wins
-    by close month. Earlier origins see the export as :func:`asof.pipeline_as_of` rebuilds it
-    (deals created by then; closes by then, later ones still open), month by month."""
+class PipelineCounts:
+    """An export read once into what the forecast needs, at its origin and at earlier ones.
 
+    Deals are counted by group, product, creation month, close month and status; the won amounts
+    are kept; wins are summed by close month. From these counts, the pipeline as it stood at any
+    earlier month-end (as :func:`asof.pipeline_as_of` rebuilds it: deals created by then; closes by
+    then, later ones still open) is read month by month, so the forecaster's self-calibration and
+    a back-test cost the same at any export size. Dates count by month: origins are month-ends.
+    """
+
+    group: str
     levels: list[str]
-    deals: np.ndarray  # (5, rows): group, creation month, close month (-1: none), status, deals
-    won: np.ndarray  # (3, won deals with a positive amount, by group): group, creation, close month
+    products: list[str]
+    # (6, rows): group, product, creation month, close month (-1: none), status (0 open,
+    # 1 won, 2 lost), deals
+    deals: np.ndarray
+    won: (
+        np.ndarray
+    )  # (4, won deals with a positive amount, by group): group, product, created, closed
     won_amount: np.ndarray
     regions: list[str] | None
     region_deals: np.ndarray | None  # (4, rows): group, region, creation month, deals
     first_region_month: int  # first creation month of a deal with a region
-    win_months: np.ndarray  # wins by close month, over every row of the export
+    wins: np.ndarray  # (2, rows): creation month, close month of won deals
     win_counts: np.ndarray
-    win_revenue: np.ndarray
+    win_revenue: np.ndarray  # missing amounts count as 0
+    all_wins: np.ndarray  # close months of wins of every row, with or without a creation date
+    all_win_counts: np.ndarray
+    all_win_revenue: np.ndarray
+    # the forecaster's checks at earlier origins, by origin month and settings: the same for
+    # every later origin, so a back-test makes each one once
+    checks: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, group: str, origin: pd.Timestamp) -> _History:
-        """Deals created by ``origin`` (all rows for the wins by month)."""
-        month = int(origin.year * 12 + origin.month - 1)
-        created = _month_index(frame["created_date"])
-        rows = (
-            frame["created_date"].notna() & (frame["created_date"] <= origin + pd.Timedelta(days=1))
-        ).to_numpy() & (created <= month)
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        group: str = "product",
+        until: pd.Timestamp | str | None = None,
+    ) -> PipelineCounts:
+        """Count the deals of the canonical table ``frame`` created by ``until`` (default: all),
+        with ``group`` the column whose levels get their own hazards."""
+        created_dates = frame["created_date"]
+        created = _month_index(created_dates)
+        rows = created >= 0
+        if until is not None:
+            until = pd.Timestamp(until).normalize()
+            month = int(until.year * 12 + until.month - 1)
+            limit = np.datetime64(until + pd.Timedelta(days=1), "ns")
+            rows &= (created_dates.to_numpy(dtype="datetime64[ns]") <= limit) & (created <= month)
         status = _status_codes(frame["status"])
         close = _month_index(frame["close_date"])
         amount = frame["amount"].to_numpy(dtype=float, na_value=np.nan)
         wins = (status == 1) & (close >= 0)
-        (win_months,), win_counts, inverse = _tally(close[wins])
-        win_revenue = np.bincount(
-            inverse, weights=np.nan_to_num(amount[wins]), minlength=len(win_months)
+        (all_wins,), all_win_counts, inverse = _tally(close[wins])
+        all_win_revenue = np.bincount(
+            inverse, weights=np.nan_to_num(amount[wins]), minlength=len(all_wins)
         )
-        if group in frame:
-            g, levels = _codes(frame[group])
-        else:
-            g, levels = np.zeros(len(frame), np.int64), [NONE_LABEL]
-        present = np.zeros(len(levels), bool)
-        present[g[rows]] = True
-        remap = np.cumsum(present) - 1
-        levels = [level for level, keep in zip(levels, present, strict=True) if keep]
-        g, created, close, status, amount = (
-            remap[g[rows]],
-            created[rows],
-            close[rows],
-            status[rows],
-            amount[rows],
-        )
+        g, levels = _present_codes(frame, group, rows)
+        p, products = (g, levels) if group == "product" else _present_codes(frame, "product", rows)
+        created, close, status, amount = created[rows], close[rows], status[rows], amount[rows]
         # an open deal's close date plays no part; no close date (-1) is counted next to the
         # earliest one, so the counts stay dense
         close = np.where(status > 0, close, -1)
         none = int(close[close >= 0].min()) - 1 if (close >= 0).any() else -1
-        columns, counts, _ = _tally(g, created, np.where(close >= 0, close, none), status)
-        columns[2] = np.where(columns[2] == none, -1, columns[2])
+        keys = [g] if group == "product" else [g, p]
+        columns, counts, _ = _tally(*keys, created, np.where(close >= 0, close, none), status)
+        if group == "product":
+            columns.insert(1, columns[0])
+        columns[3] = np.where(columns[3] == none, -1, columns[3])
         deals = np.vstack([*columns, counts.astype(np.int64)])
         positive = np.flatnonzero((status == 1) & (amount > 0))
         positive = positive[np.argsort(g[positive], kind="stable")]  # by group
-        won = np.vstack([g[positive], created[positive], close[positive]])
-        regions, region_deals, first_region_month = None, None, month + 1
+        won = np.vstack([g[positive], p[positive], created[positive], close[positive]])
+        wins = (status == 1) & (close >= 0)
+        (win_created, win_closed), win_counts, inverse = _tally(created[wins], close[wins])
+        win_revenue = np.bincount(
+            inverse, weights=np.nan_to_num(amount[wins]), minlength=len(win_counts)
+        )
+        regions, region_deals, first_region_month = None, None, np.iinfo(np.int64).max
         if "region" in frame:
             region = frame["region"][rows]
             known = region.notna().to_numpy()
@@ -267,16 +296,21 @@ class _History:
                 region_deals = np.vstack([*columns, counts.astype(np.int64)])
                 first_region_month = int(created[known].min())
         return cls(
+            group=group,
             levels=levels,
+            products=products,
             deals=deals,
             won=won,
             won_amount=amount[positive],
             regions=regions,
             region_deals=region_deals,
             first_region_month=first_region_month,
-            win_months=win_months,
+            wins=np.vstack([win_created, win_closed]),
             win_counts=win_counts,
             win_revenue=win_revenue,
+            all_wins=all_wins,
+            all_win_counts=all_win_counts,
+            all_win_revenue=all_win_revenue,
         )
 
     def view(self, month: int, as_of: bool) -> _View:
@@ -286,7 +320,7 @@ class _History:
         ``as_of=True`` (earlier origins): deals closed after ``month`` (or without a close date)
         count as open, as in :func:`asof.pipeline_as_of`.
         """
-        g, c, close, status, n = self.deals
+        g, _, c, close, status, n = self.deals
         rows = c <= month
         g, c, close, status, n = g[rows], c[rows], close[rows], status[rows], n[rows]
         closed = status > 0
@@ -298,7 +332,7 @@ class _History:
         present[g] = True
         remap = np.cumsum(present) - 1
         levels = [level for level, keep in zip(self.levels, present, strict=True) if keep]
-        won_g, won_c, won_close = self.won
+        won_g, _, won_c, won_close = self.won
         keep = won_c <= month
         if as_of:
             keep &= (won_close >= 0) & (won_close <= month)
@@ -328,14 +362,87 @@ class _History:
             region_table=region_table,
         )
 
-    def outcomes(self, month: int, months: int) -> dict[str, float]:
-        """Deals won and revenue won in the ``months`` months after ``month``
-        (as :func:`asof.outcomes_after`)."""
-        inside = (self.win_months > month) & (self.win_months <= month + months)
+    def outcomes(
+        self, origin: pd.Timestamp | str | int, months: int, created_by: int | None = None
+    ) -> dict[str, float]:
+        """Deals won and revenue won in the ``months`` months after the month-end ``origin``, as
+        :func:`asof.outcomes_after` counts them in the export (or, with ``created_by``, in the
+        pipeline as it stood at the end of that month)."""
+        month = _month_of(origin)
+        if created_by is None:
+            closed, counts, revenue = self.all_wins, self.all_win_counts, self.all_win_revenue
+            inside = np.ones(len(closed), bool)
+        else:
+            (created, closed), counts, revenue = self.wins, self.win_counts, self.win_revenue
+            inside = created <= created_by
+        inside &= (closed > month) & (closed <= month + months)
+        return {"count": float(counts[inside].sum()), "revenue": float(revenue[inside].sum())}
+
+    def weighted_pipeline(self, origin: pd.Timestamp | str, horizon: int) -> dict[str, float]:
+        """:func:`weighted_pipeline` of the pipeline as it stood at the month-end ``origin``:
+        its open deals carry neither amount nor expected close date, so every one counts, at its
+        product's mean won amount."""
+        month = _month_of(origin)
+        _, p, c, close, status, n = self.deals
+        rows = c <= month
+        closed = rows & (status > 0) & (close >= 0) & (close <= month)
+        n_closed = float(n[closed].sum())
+        rate = float(n[closed & (status == 1)].sum()) / n_closed if n_closed else 0.0
+        open_ = rows & ~closed
+        n_open = np.bincount(p[open_], weights=n[open_], minlength=len(self.products))
+        _, won_p, won_c, won_close = self.won
+        keep = (won_c <= month) & (won_close >= 0) & (won_close <= month)
+        amount = self.won_amount[keep]
+        sums = np.bincount(won_p[keep], weights=amount, minlength=len(self.products))
+        wins = np.bincount(won_p[keep], minlength=len(self.products))
+        overall = float(amount.mean()) if len(amount) else 0.0
+        mean = np.divide(sums, wins, out=np.full(len(sums), overall), where=wins > 0)
+        return {"count": rate * float(n_open.sum()), "revenue": rate * float(n_open @ mean)}
+
+    def run_rate(
+        self, origin: pd.Timestamp | str, horizon: int, months: int = 3
+    ) -> dict[str, float]:
+        """:func:`run_rate` of the pipeline as it stood at the month-end ``origin``."""
+        month = _month_of(origin)
+        (created, closed), counts, revenue = self.wins, self.win_counts, self.win_revenue
+        inside = (created <= month) & (closed > month - months) & (closed <= month)
         return {
-            "count": float(self.win_counts[inside].sum()),
-            "revenue": float(self.win_revenue[inside].sum()),
+            "count": float(counts[inside].sum()) / months * horizon,
+            "revenue": float(revenue[inside].sum()) / months * horizon,
         }
+
+    def open_cells(self, month: int, max_age_months: int) -> _Cells:
+        """The deals open at the end of ``month`` (amounts unknown then), by group (numbered as in
+        ``view(month, as_of=True)``) and age in the month after."""
+        return _open_cells(self.view(month, as_of=True), max_age_months)
+
+
+def _open_cells(view: _View, max_age_months: int) -> _Cells:
+    """The open deals of ``view`` (amounts unknown) by group and age in the month after."""
+    open_ = ~(view.won | view.lost)
+    age = np.minimum(np.maximum(view.month - view.c[open_], 0) + 1, max_age_months + 1)
+    (g, age), n, _ = _tally(view.g[open_], age, weights=view.n[open_])
+    return _Cells.of_counts(g, age, n)
+
+
+def _month_of(origin: pd.Timestamp | str | int) -> int:
+    if isinstance(origin, (int, np.integer)):
+        return int(origin)
+    origin = pd.Timestamp(origin)
+    return int(origin.year * 12 + origin.month - 1)
+
+
+def _present_codes(frame: pd.DataFrame, column: str, rows: np.ndarray):
+    """Codes of ``column``'s labels over ``rows`` (all one label without the column), numbered
+    over the labels that occur there."""
+    if column not in frame:
+        return np.zeros(int(rows.sum()), np.int64), [NONE_LABEL]
+    codes, labels = _codes(frame[column])
+    codes = codes[rows]
+    present = np.zeros(len(labels), bool)
+    present[codes] = True
+    remap = np.cumsum(present) - 1
+    return remap[codes], [label for label, keep in zip(labels, present, strict=True) if keep]
 
 
 @dataclass
@@ -384,17 +491,47 @@ class PipelineForecaster:
     def fit(self, frame: pd.DataFrame, origin: pd.Timestamp | str) -> PipelineForecaster:
         """Estimate hazards, arrivals and amounts from ``frame`` (all known by ``origin``).
 
-        The export is read once into counts (:class:`_History`); the fit and the
+        The export is read once into counts (:class:`PipelineCounts`); the fit and the
         self-calibration at earlier origins work on those counts.
         """
         cfg = self.config
         origin = pd.Timestamp(origin).normalize()
-        history = _History.from_frame(frame, cfg.group, origin)
-        self._fit_view(history.view(int(origin.year * 12 + origin.month - 1), as_of=False), origin)
+        counts = PipelineCounts.from_frame(frame, cfg.group, until=origin)
+        self._fit_view(counts.view(_month_of(origin), as_of=False), origin)
         self.calibration_ = {}
         if cfg.calibration_origins > 0:
-            self._calibrate(history)
+            self._calibrate(counts)
         return self
+
+    def fit_as_of(self, counts: PipelineCounts, origin: pd.Timestamp | str) -> PipelineForecaster:
+        """Fit on the pipeline as it stood at the month-end ``origin``, read from the counts of a
+        later export: the same as ``fit(pipeline_as_of(frame, origin), origin)``, without
+        rebuilding the table (a back-test counts the export once for all its origins)."""
+        cfg = self.config
+        origin = pd.Timestamp(origin).normalize()
+        if origin != pd.Period(origin, "M").end_time.normalize():
+            raise ValueError(f"origin {origin.date()} is not a month-end")
+        if counts.group != cfg.group:
+            raise ValueError(f"counts by {counts.group!r}, the forecaster groups by {cfg.group!r}")
+        month = _month_of(origin)
+        self._fit_view(counts.view(month, as_of=True), origin)
+        self.calibration_ = {}
+        if cfg.calibration_origins > 0:
+            self._calibrate(counts, created_by=month)
+        return self
+
+    def predict_as_of(
+        self,
+        counts: PipelineCounts,
+        horizons: tuple[int, ...] = (1, 2, 3),
+        random_seed: int | None = None,
+    ) -> ForecastResult:
+        """:meth:`predict` for the deals open at the origin of :meth:`fit_as_of`, read from the
+        same counts (totals only: no breakdown). The same draws as ``predict`` on the open deals
+        of ``pipeline_as_of(frame, origin)`` with ``breakdown=()``."""
+        cells = counts.open_cells(self.origin_month_, self.config.max_age_months)
+        rng = np.random.default_rng(random_seed)
+        return self._simulate(cells, tuple(horizons), rng, breakdown=())
 
     def _fit_view(self, view: _View, origin: pd.Timestamp) -> None:
         self.origin_ = origin
@@ -594,10 +731,12 @@ class PipelineForecaster:
         the number of deals.
         """
         rng = np.random.default_rng(random_seed)
-        return self._simulate(self._cells(open_deals), tuple(horizons), rng, breakdown)
+        cells = self._cells(open_deals, breakdown)
+        return self._simulate(cells, tuple(horizons), rng, breakdown)
 
-    def _cells(self, open_deals: pd.DataFrame | None) -> _Cells:
-        """Cells of ``open_deals``: group, age, region and whether the amount is known."""
+    def _cells(self, open_deals: pd.DataFrame | None, breakdown: tuple[str, ...]) -> _Cells:
+        """Cells of ``open_deals``: group, age, whether the amount is known, and the region where
+        the breakdown asks for it."""
         cfg = self.config
         if open_deals is None or not len(open_deals):
             return _Cells.of_counts(*(np.zeros(0, np.int64) for _ in range(3)))
@@ -618,7 +757,7 @@ class PipelineForecaster:
         known = ~np.isnan(amount)
         columns = [label, age, known.astype(np.int64)]
         region_names = None
-        if "region" in open_deals:
+        if "region" in open_deals and "region" in breakdown:
             region, region_names = _codes(open_deals["region"])
             columns.append(region[valid])
         values, n, cell = _tally(*columns)
@@ -638,7 +777,7 @@ class PipelineForecaster:
             out=np.zeros(C),
             where=n_known > 0,
         )
-        labels = {"product": _present(cell_label, names)}
+        labels = {"product": _present(cell_label, names)} if "product" in breakdown else {}
         if region_names is not None:
             labels["region"] = _present(values[3], region_names)
         return _Cells(
@@ -753,7 +892,7 @@ class PipelineForecaster:
         return result
 
     # ------------------------------------------------------------------ self-calibration
-    def _calibrate(self, history: _History) -> None:
+    def _calibrate(self, counts: PipelineCounts, created_by: int | None = None) -> None:
         """Measure this forecaster's own errors at earlier origins, using only data known now.
 
         At each of up to ``calibration_origins`` earlier month-ends the forecaster is refitted on
@@ -763,39 +902,42 @@ class PipelineForecaster:
         shifts its draws by them. This keeps intervals honest where the model's structure misses
         something the history shows (trends in win rates, capacity limits, data gaps).
 
-        Each earlier pipeline is read from the counts of ``history`` (as
-        :func:`asof.pipeline_as_of` would rebuild it), so a check costs the same at any export size.
+        Each earlier pipeline is read from ``counts`` (as :func:`asof.pipeline_as_of` would
+        rebuild it), so a check costs the same at any export size. ``created_by``: count outcomes
+        only of deals created by that month (the export is a later one, seen as of the origin).
         """
         cfg = self.config
         H = cfg.calibration_horizon
-        K = cfg.max_age_months + 1
         errors: dict[tuple[int, str], list[float]] = {}
         spreads: dict[tuple[int, str], list[float]] = {}
         inner_cfg = replace(cfg, calibration_origins=0, draws=400)
         for back in range(1, cfg.calibration_origins + 1):
-            inner_origin = (pd.Period(self.origin_, "M") - back).end_time.normalize()
             inner_month = self.origin_month_ - back
             if inner_month < self.first_close_month_ + cfg.calibration_min_history:
                 break
-            view = history.view(inner_month, as_of=True)
-            inner = PipelineForecaster(inner_cfg)
-            inner._fit_view(view, inner_origin)
-            open_ = ~(view.won | view.lost)
-            age = np.minimum(np.maximum(inner_month - view.c[open_], 0) + 1, K)
-            (g, age), n, _ = _tally(view.g[open_], age, weights=view.n[open_])
-            horizons = tuple(h for h in range(1, H + 1) if h <= back)
-            rng = np.random.default_rng(back)
-            result = inner._simulate(_Cells.of_counts(g, age, n), horizons, rng, breakdown=())
-            for h in horizons:
-                actual = history.outcomes(inner_month, h)
+            # each window's median and spread of log draws at that origin; windows that end
+            # after this origin are not compared (their outcome is not known yet)
+            key = (inner_month, inner_cfg)
+            if key not in counts.checks:
+                view = counts.view(inner_month, as_of=True)
+                inner = PipelineForecaster(inner_cfg)
+                inner._fit_view(view, (pd.Period(self.origin_, "M") - back).end_time.normalize())
+                cells = _open_cells(view, cfg.max_age_months)
+                rng = np.random.default_rng(inner_month)
+                result = inner._simulate(cells, tuple(range(1, H + 1)), rng, breakdown=())
+                counts.checks[key] = {
+                    (h, target): (float(np.median(draws)), float(np.var(np.log(draws.clip(1e-9)))))
+                    for (h, target, part), draws in result.draws.items()
+                    if part == "total"
+                }
+            for h in range(1, min(H, back) + 1):
+                actual = counts.outcomes(inner_month, h, created_by)
                 for target in ("count", "revenue"):
-                    draws = result.draws[(h, target, "total")]
-                    median = float(np.median(draws))
+                    median, spread = counts.checks[key][(h, target)]
                     if median <= 0 or actual[target] <= 0:
                         continue
                     errors.setdefault((h, target), []).append(np.log(actual[target] / median))
-                    logs = np.log(np.maximum(draws, 1e-9))
-                    spreads.setdefault((h, target), []).append(float(np.var(logs)))
+                    spreads.setdefault((h, target), []).append(spread)
         self.calibration_ = {}
         for h in range(1, H + 1):
             for target in ("count", "revenue"):
