@@ -290,10 +290,10 @@ def _exposure_rows(a: np.ndarray, b: np.ndarray, n: np.ndarray | None = None) ->
     """Rows (A, B, n) with equal (A, B) merged."""
     if not len(a):
         return np.zeros((0, 3))
-    n = np.ones(len(a)) if n is None else n
-    table = pd.DataFrame({"a": np.round(a, 6), "b": np.round(b, 6), "n": n})
-    merged = table.groupby(["a", "b"], as_index=False)["n"].sum()
-    return merged.to_numpy(dtype=float)
+    n = np.ones(len(a)) if n is None else np.asarray(n, dtype=float)
+    a, b = np.round(a, 6), np.round(b, 6)
+    first, group = _groups(a, b)
+    return np.column_stack([a[first], b[first], np.bincount(group, weights=n)])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -475,7 +475,7 @@ def _items_at(
         ld = pd.DataFrame(columns=["source", "created", "age", "converted", "lag1"])
         paths = pd.DataFrame(
             {
-                "source": won["source"].to_numpy(),
+                "source": won["source"].array,
                 "lead_created": won["created"].to_numpy(),
                 "lag1": 0.0,
                 "lag_total": won["lag"].to_numpy(),
@@ -516,7 +516,7 @@ def _items_at(
     lag1 = _days(won["created"], lead_created).clip(lower=0)
     paths = pd.DataFrame(
         {
-            "source": won["source"].to_numpy(),
+            "source": won["source"].array,
             "lead_created": lead_created.to_numpy(),
             "lag1": lag1.to_numpy(),
             "lag_total": (lag1 + won["lag"]).to_numpy(),
@@ -569,16 +569,39 @@ class _Tally:
         return table
 
 
+def _groups(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with equal ``keys`` (the first key sorts first): the first row of each group, in
+    sorted order, and each row's group number."""
+    order = np.lexsort(keys[::-1])
+    new = np.zeros(len(order), dtype=bool)
+    new[:1] = True
+    for key in keys:
+        ranked = key[order]
+        new[1:] |= ranked[1:] != ranked[:-1]
+    group = np.empty(len(order), dtype=np.int64)
+    group[order] = np.cumsum(new) - 1
+    return order[new], group
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values in order and each value's position among them (``np.unique`` with
+    ``return_inverse``; by counting when the values are whole days, as lags are)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) and values.min() >= 0 and values.max() < 1e6:
+        whole = values.astype(np.int64)
+        if np.array_equal(whole, values):
+            seen = np.bincount(whole) > 0
+            rank = np.cumsum(seen) - 1
+            return np.flatnonzero(seen).astype(float), rank[whole]
+    return np.unique(values, return_inverse=True)
+
+
 def _distinct_pairs(codes: np.ndarray, values: np.ndarray):
     """The distinct ``(code, value)`` pairs, ordered, and how many items have each."""
     if not len(codes):
         return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
-    order = np.lexsort((values, codes))
-    c, v = codes[order], values[order]
-    new = np.ones(len(c), bool)
-    new[1:] = (c[1:] != c[:-1]) | (v[1:] != v[:-1])
-    starts = np.flatnonzero(new)
-    return c[starts], v[starts], np.diff(np.append(starts, len(c)))
+    first, group = _groups(codes, values)
+    return codes[first], values[first], np.bincount(group, minlength=len(first))
 
 
 def _pooled_by(
@@ -598,7 +621,7 @@ def _pooled_by(
     if not len(values):
         return {lv: LagDistribution(np.zeros(1), np.ones(1)) for lv in levels}
     weights = np.asarray(weights, float)
-    days, position = np.unique(values, return_inverse=True)
+    days, position = _distinct(values)
     k = len(days)
     every = np.bincount(position, weights=weights, minlength=k)
     own = np.bincount(codes * k + position, weights=weights, minlength=len(levels) * k)
@@ -778,11 +801,10 @@ class LeadFunnelModel:
             o.amount[won], o.product[won], self.products_, cfg, rng
         )
         self.has_amounts_ = bool((o.amount[won] > 0).any())
-        mean_by_source = pd.Series(self.amounts_.mean, index=self.sources_)
-        fill = self._paths["source"].map(mean_by_source).astype(float)
-        self._paths = self._paths.assign(
-            amount=self._paths["amount"].astype(float).fillna(fill).fillna(0.0)
-        )
+        source = _codes(self._paths["source"], self.sources_)
+        amount = self._paths["amount"].to_numpy(float)
+        fill = np.where(source >= 0, self.amounts_.mean[np.maximum(source, 0)], 0.0)
+        self._paths = self._paths.assign(amount=np.where(np.isnan(amount), fill, amount))
         self._fit_mix()
         return self
 
@@ -1211,18 +1233,22 @@ def _cell_revenue(
     d, h = out.mean.shape
     wins = k.sum(axis=1)
     unknown = np.zeros(k.shape, dtype=np.int64)
+    none = n_known == 0  # no deal of the cell has an amount: nothing to draw here
+    unknown[none] = k[none]
     # normal part
-    big = np.flatnonzero(wins > EXACT_WINS)
+    big = np.flatnonzero((wins > EXACT_WINS) & ~none)
     if len(big):
         kb, at = k[big], draw[big]
-        n_missing = size[big] - n_known[big]
-        left = rng.hypergeometric(n_missing, n_known[big], wins[big])  # wins without amount
-        taken = wins[big]
+        mixed = np.flatnonzero(n_known[big] < size[big])  # some deals without an amount
+        left = rng.hypergeometric(
+            size[big[mixed]] - n_known[big[mixed]], n_known[big[mixed]], wins[big[mixed]]
+        )  # wins without an amount
+        taken = wins[big[mixed]]
         for m in range(h - 1):
-            unknown[big, m] = rng.hypergeometric(left, taken - left, kb[:, m])
-            left = left - unknown[big, m]
-            taken = taken - kb[:, m]
-        unknown[big, h - 1] = left
+            unknown[big[mixed], m] = rng.hypergeometric(left, taken - left, kb[mixed, m])
+            left = left - unknown[big[mixed], m]
+            taken = taken - kb[mixed, m]
+        unknown[big[mixed], h - 1] = left
         kk = (kb - unknown[big]).astype(float)  # wins with an amount
         scale = s2[big] / np.maximum(n_known[big], 1)
         for m in range(h):
@@ -1234,7 +1260,7 @@ def _cell_revenue(
                 )
     # exact part, rows grouped by their number of wins
     for size_k in range(1, min(EXACT_WINS, int(wins.max(initial=0))) + 1):
-        rows = np.flatnonzero(wins == size_k)
+        rows = np.flatnonzero((wins == size_k) & ~none)
         if not len(rows):
             continue
         picks = _distinct_picks(rng, size[rows], size_k)  # (rows, K): ordered, no repeats
@@ -1361,11 +1387,10 @@ class _WonPaths:
             self.lag1 = self.lag_total = np.zeros(0)
             self.weight = self.amount = self.amount2 = np.zeros((n_src, 0))
             return
-        pairs = np.column_stack([paths["lag1"].to_numpy(float), paths["lag_total"].to_numpy(float)])
-        distinct, position = np.unique(pairs, axis=0, return_inverse=True)
-        position = position.ravel()
-        self.lag1, self.lag_total = distinct[:, 0], distinct[:, 1]
-        n_pairs = len(distinct)
+        lag1, lag_total = paths["lag1"].to_numpy(float), paths["lag_total"].to_numpy(float)
+        first, position = _groups(lag1, lag_total)
+        self.lag1, self.lag_total = lag1[first], lag_total[first]
+        n_pairs = len(first)
         weight = paths["weight"].to_numpy(float)
         amount = paths["amount"].to_numpy(float)
         share = self.n_own / (self.n_own + model.config.lag_pooling)
