@@ -119,17 +119,17 @@ def _labels(series: pd.Series) -> pd.Series:
 def _month_index(dates: pd.Series) -> np.ndarray:
     """Months since year 0 (so differences are month counts); NaT -> -1."""
     if isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M":
-        values = dates.to_numpy(dtype="datetime64[ns]")
-        missing = np.isnat(values)
-        if missing.all():
-            return np.full(len(values), -1, np.int64)
-        days = values.view(np.int64) // (86_400 * 10**9)  # days since 1970 (dates are days)
-        first = int(days[~missing].min())
-        last = int(days[~missing].max())
-        # month of each day in the range, looked up (cheaper than converting every date)
-        span = np.arange(first, last + 1).astype("datetime64[D]")
-        month_of_day = span.astype("datetime64[M]").astype(np.int64) + 1970 * 12
-        return np.where(missing, -1, month_of_day[np.clip(days - first, 0, last - first)])
+        first, last = dates.min(), dates.max()
+        if pd.isna(first):
+            return np.full(len(dates), -1, np.int64)
+        day = np.timedelta64(1, "D")
+        start = np.datetime64(first.normalize(), "D")
+        # month of each day from the first to the last date (and -1 for NaT, looked up last)
+        days = np.arange(start, np.datetime64(last, "D") + day, day)
+        month_of_day = np.append(days.astype("datetime64[M]").astype(np.int64) + 1970 * 12, -1)
+        offset = dates.to_numpy(dtype="datetime64[ns]") - np.datetime64(start, "ns")
+        index = offset.view(np.int64) // (86_400 * 10**9)
+        return month_of_day[np.clip(index, -1, len(days) - 1, out=index)]
     out = dates.dt.year * 12 + dates.dt.month - 1
     return out.fillna(-1).to_numpy(dtype=np.int64)
 
@@ -139,13 +139,15 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
     in sorted order: ``labels[codes[i]]`` is the label of row ``i``."""
     codes, uniques = pd.factorize(series)
     names = _labels(pd.Series(uniques)).tolist()
-    if (codes < 0).any():
+    if len(codes) and codes.min() < 0:
         names.append(NONE_LABEL)
         codes = np.where(codes < 0, len(names) - 1, codes)
     labels = sorted(set(names))
     position = {name: i for i, name in enumerate(labels)}
     remap = np.array([position[name] for name in names], dtype=np.int64)
-    return remap[codes] if len(names) else codes.astype(np.int64), labels
+    if np.array_equal(remap, np.arange(len(remap))):
+        return codes.astype(np.int64, copy=False), labels
+    return remap[codes], labels
 
 
 def _status_codes(status: pd.Series) -> np.ndarray:
@@ -156,10 +158,10 @@ def _status_codes(status: pd.Series) -> np.ndarray:
 
 
 def _tally(
-    *columns: np.ndarray, weights: np.ndarray | None = None
-) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    *columns: np.ndarray, weights: np.ndarray | None = None, inverse: bool = True
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None]:
     """Distinct rows of the integer ``columns``: their values, their total weight (row count by
-    default) and, per input row, the index of its distinct row."""
+    default) and, per input row, the index of its distinct row (``None`` unless ``inverse``)."""
     n = len(columns[0])
     if n == 0:
         empty = np.zeros(0, np.int64)
@@ -169,22 +171,28 @@ def _tally(
     for column in columns:
         low = int(column.min())
         size = int(column.max()) - low + 1
-        key = key * size + (column - low)
+        key *= size
+        key += column
+        key -= low
         bounds.append((low, size))
     span = math.prod(size for _, size in bounds)
     if span <= 4 * n + 4096:  # dense: count by key directly
-        present = np.bincount(key, minlength=span) > 0
-        values = np.flatnonzero(present)
-        inverse = (np.cumsum(present) - 1)[key]
+        counts = np.bincount(key, minlength=span)
+        values = np.flatnonzero(counts)
+        if weights is None:
+            totals = counts[values]
+        else:
+            totals = np.bincount(key, weights=weights, minlength=span)[values]
+        index = (np.cumsum(counts > 0) - 1)[key] if inverse else None
     else:
-        values, inverse = np.unique(key, return_inverse=True)
-    totals = np.bincount(inverse, weights=weights, minlength=len(values))
+        values, index = np.unique(key, return_inverse=True)
+        totals = np.bincount(index, weights=weights, minlength=len(values))
     out = []
     rest = values
     for low, size in reversed(bounds):
         out.append(rest % size + low)
         rest = rest // size
-    return out[::-1], totals, inverse
+    return out[::-1], totals, index
 
 
 @dataclass
@@ -267,19 +275,23 @@ class PipelineCounts:
         )
         g, levels = _present_codes(frame, group, rows)
         p, products = (g, levels) if group == "product" else _present_codes(frame, "product", rows)
-        created, close, status, amount = created[rows], close[rows], status[rows], amount[rows]
+        if not rows.all():
+            created, close, status, amount = created[rows], close[rows], status[rows], amount[rows]
         # an open deal's close date plays no part; no close date (-1) is counted next to the
         # earliest one, so the counts stay dense
         close = np.where(status > 0, close, -1)
         none = int(close[close >= 0].min()) - 1 if (close >= 0).any() else -1
         keys = [g] if group == "product" else [g, p]
-        columns, counts, _ = _tally(*keys, created, np.where(close >= 0, close, none), status)
+        columns, counts, _ = _tally(
+            *keys, created, np.where(close >= 0, close, none), status, inverse=False
+        )
         if group == "product":
             columns.insert(1, columns[0])
         columns[3] = np.where(columns[3] == none, -1, columns[3])
         deals = np.vstack([*columns, counts.astype(np.int64)])
         positive = np.flatnonzero((status == 1) & (amount > 0))
-        positive = positive[np.argsort(g[positive], kind="stable")]  # by group
+        by_group = g[positive].astype(np.int16 if len(levels) < 2**15 else np.int64)
+        positive = positive[np.argsort(by_group, kind="stable")]  # by group (a radix sort)
         won = np.vstack([g[positive], p[positive], created[positive], close[positive]])
         wins = (status == 1) & (close >= 0)
         (win_created, win_closed), win_counts, inverse = _tally(created[wins], close[wins])
@@ -288,11 +300,10 @@ class PipelineCounts:
         )
         regions, region_deals, first_region_month = None, None, np.iinfo(np.int64).max
         if "region" in frame:
-            region = frame["region"][rows]
-            known = region.notna().to_numpy()
+            known = frame["region"].notna().to_numpy()[rows]
             if known.any():
-                r, regions = _codes(region)
-                columns, counts, _ = _tally(g, r, created)
+                r, regions = _present_codes(frame, "region", rows)
+                columns, counts, _ = _tally(g, r, created, inverse=False)
                 region_deals = np.vstack([*columns, counts.astype(np.int64)])
                 first_region_month = int(created[known].min())
         return cls(
@@ -421,7 +432,7 @@ def _open_cells(view: _View, max_age_months: int) -> _Cells:
     """The open deals of ``view`` (amounts unknown) by group and age in the month after."""
     open_ = ~(view.won | view.lost)
     age = np.minimum(np.maximum(view.month - view.c[open_], 0) + 1, max_age_months + 1)
-    (g, age), n, _ = _tally(view.g[open_], age, weights=view.n[open_])
+    (g, age), n, _ = _tally(view.g[open_], age, weights=view.n[open_], inverse=False)
     return _Cells.of_counts(g, age, n)
 
 
@@ -438,9 +449,10 @@ def _present_codes(frame: pd.DataFrame, column: str, rows: np.ndarray):
     if column not in frame:
         return np.zeros(int(rows.sum()), np.int64), [NONE_LABEL]
     codes, labels = _codes(frame[column])
-    codes = codes[rows]
-    present = np.zeros(len(labels), bool)
-    present[codes] = True
+    codes = codes if rows.all() else codes[rows]
+    present = np.bincount(codes, minlength=len(labels)) > 0
+    if present.all():
+        return codes, labels
     remap = np.cumsum(present) - 1
     return remap[codes], [label for label, keep in zip(labels, present, strict=True) if keep]
 
