@@ -81,7 +81,9 @@ def factorize_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndar
         codes, uniques = pd.factorize(frame[name], use_na_sentinel=False)
         combined, _ = pd.factorize(combined * max(len(uniques), 1) + codes)
     combined = np.asarray(combined, dtype=np.int64)
-    first = np.unique(combined, return_index=True)[1]
+    # codes count up in order of first appearance: a row is a first one where the running
+    # maximum of the codes steps up
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(combined), prepend=-1) > 0)
     distinct = frame[columns].iloc[first].reset_index(drop=True)
     return combined, distinct
 

@@ -91,15 +91,13 @@ def level_labels(frame: pd.DataFrame, by: Sequence[str]) -> pd.Series:
     for col in by:
         if col not in frame:
             raise KeyError(f"grouping column {col!r} is not in the table")
-    text = group_levels(frame, by)
-    if len(by) == 1:
-        return text[by[0]].astype(object)
-    if not len(text):
+    if not len(frame):
         return pd.Series([], index=frame.index, dtype=object)
-    # one label per distinct combination, shared by its rows
-    codes, combos = factorize_rows(text, by)
+    # one label per distinct combination of raw values, shared by its rows
+    codes, distinct = factorize_rows(frame, by)
+    text = group_levels(distinct, by)
     labels = np.asarray(
-        [LEVEL_SEPARATOR.join(map(str, c)) for c in combos.itertuples(index=False)], dtype=object
+        [LEVEL_SEPARATOR.join(map(str, c)) for c in text.itertuples(index=False)], dtype=object
     )
     return pd.Series(labels[codes], index=frame.index, dtype=object)
 
@@ -1012,9 +1010,9 @@ def mix_by_month(
     if measure not in ("count", "amount"):
         raise ValueError("measure must be 'count' or 'amount'")
     date_col = "created_date" if kind == "created" else "close_date"
-    rows = frame
+    rows = frame[[date_col, column, "amount"]]
     if kind == "won":
-        rows = frame[frame["status"].astype("string").eq("won").fillna(False).to_numpy(bool)]
+        rows = rows[frame["status"].astype("string").eq("won").fillna(False).to_numpy(bool)]
     dates = pd.to_datetime(rows[date_col], errors="coerce")
     ok = dates.notna()
     if as_of is not None:

@@ -599,7 +599,7 @@ def _run_locked(options, paths, notebooks, declared, started, progress) -> RunRe
         manifest["run_warnings"].extend(manifest["models"]["warnings"])
     # the reports read the canonical file: the runner's copy of the table is not needed any more
     result.frame = result.frame.iloc[0:0]
-    gc.collect()
+    _release_memory()
     failures = _execute_all(
         options, paths, notebooks, declared, base_parameters, manifest, progress
     )
@@ -707,6 +707,24 @@ def _finish_report(index, total, job, outcome, paths, manifest, failures, progre
         entry.update(title=name, headline=[], warnings=[f"{name} wrote no {SUMMARY_FILE}"])
     entry["status"] = "ok"
     _say(progress, f"[{index}/{total}] {name}: done in {seconds + entry['render_s']:.1f} s")
+
+
+def _release_memory() -> None:
+    """Hand freed memory back to the system, so the report kernels have it (best effort)."""
+    gc.collect()
+    try:
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()
+    except (ImportError, AttributeError):
+        pass
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
 
 
 def _fit_models(
