@@ -513,7 +513,16 @@ def _read_csv_records(text: str, delimiter: str, width: int, name: str) -> pd.Da
 
 
 def _blank(series: pd.Series) -> pd.Series:
-    return series.isna() | (series.astype("string").str.strip().fillna("") == "")
+    """Cells that are missing, empty or nothing but whitespace (a boolean Series)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells = pa.array(series.astype(_TEXT).array)
+    # whitespace as str.strip() sees it on Arrow text, without making the stripped copy
+    blank = pc.fill_null(
+        pc.or_(pc.equal(pc.binary_length(cells), 0), pc.utf8_is_space(cells)), True
+    )
+    return pd.Series(pd.arrays.ArrowExtensionArray(blank), index=series.index, name=series.name)
 
 
 def _text(series: pd.Series) -> pd.Series:
