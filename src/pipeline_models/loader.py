@@ -525,8 +525,27 @@ def _blank(series: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.ArrowExtensionArray(blank), index=series.index, name=series.name)
 
 
+def _strip(series: pd.Series) -> pd.Series:
+    """``series.str.strip()``; ``series`` itself when no cell has whitespace around it, so that a
+    column of a large export is not held twice."""
+    stripped = series.str.strip()
+    if stripped.str.len().sum() == series.str.len().sum():
+        return series
+    return stripped
+
+
 def _text(series: pd.Series) -> pd.Series:
-    return series.astype(_TEXT).str.strip()
+    return _strip(series.astype(_TEXT))
+
+
+def _map(series: pd.Series, mapper: dict | pd.Series) -> pd.Series:
+    """``series.map(mapper)``, looking up each distinct value once (a large column of text is
+    not turned into Python strings)."""
+    codes, uniques = series.array.factorize()
+    looked_up = pd.Series(uniques).map(mapper)
+    return pd.Series(
+        looked_up.array.take(codes, allow_fill=True), index=series.index, name=series.name
+    )
 
 
 def _extract(series: pd.Series, pattern: str) -> pd.DataFrame:
@@ -932,7 +951,9 @@ def _columns_to_read(path: Path, mapping: Mapping) -> list[str] | None:
 def _coalesce(frame: pd.DataFrame, sources: list[str]) -> pd.Series:
     out = frame[sources[0]].astype("string")
     for other in sources[1:]:
-        out = out.mask(_blank(out), frame[other].astype("string"))
+        blank = _blank(out)
+        if blank.any():
+            out = out.mask(blank, frame[other].astype("string"))
     return out
 
 
@@ -962,7 +983,7 @@ def _apply_lookups(
         side = side.drop_duplicates(lookup.key).set_index(lookup.key)
         for source, canonical in lookup.columns.items():
             if source in side:
-                frame[f"__lookup_{canonical}"] = frame[lookup.key].map(side[source])
+                frame[f"__lookup_{canonical}"] = _map(frame[lookup.key], side[source])
         keys = frame[lookup.key].astype("string")
         unmatched = ~_blank(keys) & ~keys.isin(side.index)
         if unmatched.any():
@@ -1094,21 +1115,23 @@ def load_export(
     out = pd.DataFrame({ROW: parse[ROW]})
 
     # identifiers
-    ids = _coalesce(parse, found["opportunity_id"]).str.strip()
+    ids = _strip(_coalesce(parse, found["opportunity_id"]))
     out["opportunity_id"] = ids
     col.add("empty opportunity id", "opportunity_id", _blank(ids))
 
     # text columns
     for canonical in ("stage", "currency", *GROUP_COLUMNS, "lead_id"):
         if canonical in found:
-            out[canonical] = _coalesce(parse, found[canonical]).str.strip()
+            out[canonical] = _strip(_coalesce(parse, found[canonical]))
         elif f"__lookup_{canonical}" in parse:
-            out[canonical] = parse[f"__lookup_{canonical}"].astype("string").str.strip()
+            out[canonical] = _strip(parse[f"__lookup_{canonical}"].astype("string"))
         elif canonical in mapping_obj.defaults:
             out[canonical] = mapping_obj.defaults[canonical]
         else:
             continue
-        out[canonical] = out[canonical].mask(_blank(out[canonical]), pd.NA)
+        blank = _blank(out[canonical])
+        if blank.any():
+            out[canonical] = out[canonical].mask(blank, pd.NA)
     if "stage" in out:
         col.add("empty stage", "stage", out["stage"].isna())
 
@@ -1147,6 +1170,10 @@ def load_export(
 
     # status
     _derive_status(parse, out, found, mapping_obj, col)
+    if on_bad_rows == "error":
+        # no quarantine to fill: only the row numbers of the export are looked up from here on
+        col.frame = raw[[ROW]]
+        del raw, parse
 
     # rules across columns
     _check_rows(out, col, as_of_ts, unreadable)
@@ -1269,7 +1296,7 @@ def _derive_status(raw, out, found, mapping: Mapping, col: _Collector) -> None:
         table = {k.strip().lower(): v for k, v in mapping.status.items()}
         for s in mapping.open_stages or ():
             table.setdefault(s.strip().lower(), "open")
-        from_stage = stage_key.map(table)
+        from_stage = _map(stage_key, table)
         if mapping.open_stages is not None:
             unknown = stage.notna() & from_stage.isna()
             known = sorted({*mapping.status, *mapping.open_stages}, key=str.lower)
@@ -1281,9 +1308,9 @@ def _derive_status(raw, out, found, mapping: Mapping, col: _Collector) -> None:
             )
         from_stage = from_stage.fillna("open")
     if "status" in found:
-        source = _coalesce(raw, found["status"]).str.strip().str.lower()
+        source = _strip(_coalesce(raw, found["status"])).str.lower()
         values = dict(mapping.status_values) or {"won": "won", "lost": "lost", "open": "open"}
-        status = source.map(values)
+        status = _map(source, values)
         bad = status.isna() & ~_blank(source)
         col.add(
             f"status must be one of {', '.join(sorted(set(values)))}",
