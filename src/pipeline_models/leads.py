@@ -1266,15 +1266,15 @@ def _cell_revenue(
         picks = _distinct_picks(rng, size[rows], size_k)  # (rows, K): ordered, no repeats
         value = amounts[first[rows, None] + picks]
         missing = np.isnan(value)
-        value = np.where(missing, 0.0, value)
-        ends = np.cumsum(k[rows], axis=1)  # pick i goes to month m when i < ends[m]
-        month = (ends[:, None, :] <= np.arange(size_k)[None, :, None]).sum(axis=2)
+        # picks ends[m - 1] .. ends[m] - 1 are won in month m: differences of running sums
+        ends = np.cumsum(k[rows], axis=1)
+        running = np.zeros((len(rows), size_k + 1))
+        np.cumsum(np.where(missing, 0.0, value), axis=1, out=running[:, 1:])
+        month_sum = np.diff(np.take_along_axis(running, ends, axis=1), axis=1, prepend=0.0)
+        running[:, 1:] = np.cumsum(missing, axis=1)
+        unknown[rows] = np.diff(np.take_along_axis(running, ends, axis=1), axis=1, prepend=0.0)
         for m in range(h):
-            here = month == m
-            out.exact[:, m] += np.bincount(
-                draw[rows], weights=(value * here).sum(axis=1), minlength=d
-            )
-            unknown[rows, m] = (missing & here).sum(axis=1)
+            out.exact[:, m] += np.bincount(draw[rows], weights=month_sum[:, m], minlength=d)
     return unknown
 
 
@@ -1300,7 +1300,8 @@ def _distinct_picks(rng: np.random.Generator, n: np.ndarray, k: int) -> np.ndarr
     if not len(rows):
         return out
     picks = np.floor(rng.random((len(rows), k)) * n[rows, None]).astype(np.int64)
-    todo = np.arange(len(rows)) if k > 1 else np.zeros(0, dtype=np.int64)
+    ranked = np.sort(picks, axis=1)
+    todo = np.flatnonzero((ranked[:, 1:] == ranked[:, :-1]).any(axis=1))  # rows with a repeat
     while len(todo):
         sub = picks[todo]
         order = np.argsort(sub, axis=1, kind="stable")
