@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
                 r = run_child(["fit", str(10**4), name, "1", sampler])
                 print(
                     f"  {name:<11} {sampler:<7} fit {r['fit_s']:6.1f} s  cpu {r['fit_cpu_s']:6.1f}"
-                    f" s  peak {r['peak_rss_mb']:5.0f} MB  converged {r['ok']}",
+                    f" s  peak {r['peak_rss_mb']:5.0f} MB  min bulk ESS {r['min_ess']:6.0f}"
+                    f" ({r['min_ess'] / r['fit_s']:5.1f} per s)  converged {r['ok']}",
                     flush=True,
                 )
 
