@@ -1284,22 +1284,39 @@ def weighted_pipeline(frame: pd.DataFrame, origin: pd.Timestamp | str, horizon: 
     count when it falls before the window ends (overdue ones included, as CRMs show them); deals
     without one count in every window. Missing amounts take the product's mean won amount.
     """
+    return _weighted_pipelines(frame, origin, (horizon,))[horizon]
+
+
+def _weighted_pipelines(
+    frame: pd.DataFrame, origin: pd.Timestamp | str, horizons: tuple[int, ...]
+) -> dict[int, dict]:
+    """:func:`weighted_pipeline` for several windows, reading the table once."""
     origin = pd.Timestamp(origin).normalize()
-    end = pd.Period(origin, "M") + horizon
-    end_ts = end.end_time.normalize()
-    frame = frame[["status", "close_date", "amount", "product"]]  # rows are copied: only these
-    closed = frame[frame["status"].isin(["won", "lost"])]
-    rate = float((closed["status"] == "won").mean()) if len(closed) else 0.0
-    open_ = frame[frame["status"] == "open"]
-    in_window = open_["close_date"].isna() | (open_["close_date"] <= end_ts)
-    open_ = open_[in_window]
-    won = closed[(closed["status"] == "won") & (closed["amount"] > 0)]
-    product_mean = won.groupby(_labels(won["product"]))["amount"].mean()
-    overall = float(won["amount"].mean()) if len(won) else 0.0
-    amounts = open_["amount"].copy()
-    fill = _labels(open_["product"]).map(product_mean).astype(float).fillna(overall)
-    amounts = amounts.fillna(fill)
-    return {"count": rate * len(open_), "revenue": rate * float(amounts.sum())}
+    status = frame["status"]
+    won = status.eq("won").to_numpy(dtype=bool, na_value=False)
+    closed = won | status.eq("lost").to_numpy(dtype=bool, na_value=False)
+    rate = float(won.sum() / closed.sum()) if closed.any() else 0.0
+    open_ = status.eq("open").to_numpy(dtype=bool, na_value=False)
+    amount = frame["amount"].to_numpy(dtype=float, na_value=np.nan)
+    product, labels = _codes(frame["product"])
+    # missing amounts take the product's mean won amount, else the mean of all won amounts
+    positive = won & (amount > 0)
+    sums = np.bincount(product[positive], weights=amount[positive], minlength=len(labels))
+    wins = np.bincount(product[positive], minlength=len(labels))
+    overall = float(amount[positive].mean()) if positive.any() else 0.0
+    mean = np.divide(sums, wins, out=np.full(len(sums), overall), where=wins > 0)
+    value = np.where(np.isnan(amount), mean[product], amount)
+    close = frame["close_date"]
+    undated = close.isna().to_numpy()
+    out = {}
+    for horizon in horizons:
+        end_ts = (pd.Period(origin, "M") + horizon).end_time.normalize()
+        in_window = open_ & (undated | (close <= end_ts).to_numpy(dtype=bool, na_value=False))
+        out[horizon] = {
+            "count": rate * int(in_window.sum()),
+            "revenue": rate * float(value[in_window].sum()),
+        }
+    return out
 
 
 def run_rate(
@@ -1392,8 +1409,9 @@ def forecast_table(
                 float(won["amount"].fillna(0).sum()),
             )
         )
+    pipelines = _weighted_pipelines(frame, origin, tuple(h for _, h, _, _ in windows))
     for label, h, won_count, won_revenue in windows:
-        wp = weighted_pipeline(frame, origin, h)
+        wp = pipelines[h]
         rr = run_rate(frame, origin, h)
         row = {"window": label}
         for target, already in (("count", won_count), ("revenue", won_revenue)):
