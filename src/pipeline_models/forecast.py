@@ -1325,15 +1325,16 @@ def run_rate(
     """Trailing run-rate: mean deals and revenue won per month over the last ``months`` months."""
     origin = pd.Timestamp(origin).normalize()
     start = (pd.Period(origin, "M") - months + 1).start_time
-    frame = frame[["status", "close_date", "amount"]]
-    won = frame[
-        (frame["status"] == "won")
-        & (frame["close_date"] >= start)
-        & (frame["close_date"] <= origin)
-    ]
+    close = frame["close_date"]
+    won = (
+        frame["status"].eq("won").to_numpy(dtype=bool, na_value=False)
+        & (close >= start).to_numpy(dtype=bool, na_value=False)
+        & (close <= origin).to_numpy(dtype=bool, na_value=False)
+    )
+    amount = frame["amount"].to_numpy(dtype=float, na_value=np.nan)[won]
     return {
-        "count": len(won) / months * horizon,
-        "revenue": float(won["amount"].fillna(0).sum()) / months * horizon,
+        "count": int(won.sum()) / months * horizon,
+        "revenue": float(np.nansum(amount)) / months * horizon,
     }
 
 
