@@ -1396,18 +1396,19 @@ def forecast_table(
         (f"next {h} month{'s' if h > 1 else ''} ({window_label(origin, h)})", h, 0.0, 0.0)
         for h in result.horizons
     ]
-    won = frame[
-        (frame["status"] == "won")
-        & (frame["close_date"] >= q_start)
-        & (frame["close_date"] <= origin)
-    ]
+    close = frame["close_date"]
+    won = (
+        frame["status"].eq("won").to_numpy(dtype=bool, na_value=False)
+        & (close >= q_start).to_numpy(dtype=bool, na_value=False)
+        & (close <= origin).to_numpy(dtype=bool, na_value=False)
+    )
     if remaining in result.horizons:
         windows.append(
             (
                 f"quarter {quarter} (incl. won so far)",
                 remaining,
-                float(len(won)),
-                float(won["amount"].fillna(0).sum()),
+                float(won.sum()),
+                float(np.nansum(frame["amount"].to_numpy(dtype=float, na_value=np.nan)[won])),
             )
         )
     pipelines = _weighted_pipelines(frame, origin, tuple(h for _, h, _, _ in windows))
@@ -1444,16 +1445,15 @@ def plot_forecast(
 
     ax = ax or plt.subplots(figsize=(9, 3.8))[1]
     origin = result.origin
-    won = frame[frame["status"] == "won"]
-    monthly = won.groupby(won["close_date"].dt.to_period("M"))[
-        "amount" if target == "revenue" else "opportunity_id"
-    ]
-    history = monthly.sum() if target == "revenue" else monthly.size()
+    won = frame["status"].eq("won").to_numpy(dtype=bool, na_value=False)
     start = pd.Period(origin, "M") - months_back + 1
-    history = history[history.index >= start].reindex(
-        pd.period_range(start, pd.Period(origin, "M"), freq="M"), fill_value=0
-    )
-    ax.plot(history.index.to_timestamp(), history.to_numpy(), "o-", color="#1f2933", label="won")
+    month = _month_index(frame["close_date"])[won] - _month_of(start.start_time)
+    inside = (month >= 0) & (month < months_back)
+    amounts = frame["amount"].to_numpy(dtype=float, na_value=np.nan)[won][inside]
+    weights = np.nan_to_num(amounts) if target == "revenue" else None
+    history = np.bincount(month[inside], weights=weights, minlength=months_back)
+    shown = pd.period_range(start, periods=months_back, freq="M").to_timestamp()
+    ax.plot(shown, history, "o-", color="#1f2933", label="won")
     months, q = [], []
     previous = np.zeros(result.draws[(result.horizons[0], target, "total")].shape)
     for h in sorted(result.horizons):
