@@ -548,6 +548,19 @@ def _map(series: pd.Series, mapper: dict | pd.Series) -> pd.Series:
     )
 
 
+def _distinct(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """The distinct cells of ``series`` as text, and where each cell is among them (-1: a
+    missing cell). A column of a large export repeats most of its values, so each distinct value
+    is parsed once."""
+    codes, cells = series.astype(_TEXT).array.factorize()
+    return codes, pd.Series(cells)
+
+
+def _spread(values: pd.Series, codes: np.ndarray, index: pd.Index, fill=None) -> pd.Series:
+    """Per cell, the value found for its distinct cell (``fill`` for a missing cell)."""
+    return pd.Series(values.array.take(codes, allow_fill=True, fill_value=fill), index=index)
+
+
 def _extract(series: pd.Series, pattern: str) -> pd.DataFrame:
     """Named groups of ``pattern`` for cells that match it (Arrow's regex engine: fast)."""
     import pyarrow as pa
@@ -595,15 +608,16 @@ def _date_order(columns: list[pd.Series]) -> _DateOrder:
     order = _DateOrder(None)
     day_examples, month_examples = [], []
     for series in columns:
-        parts = _extract(_text(series), _SLASHED)
-        evidence = pd.Series(False, index=series.index)
+        codes, cells = _distinct(series)
+        parts = _extract(_text(cells), _SLASHED)
+        evidence = pd.Series(False, index=cells.index)
         order.slashed.append(not parts.empty)
         if not parts.empty:
             first, second = parts["first"].astype(int), parts["second"].astype(int)
-            day_examples += series[first[first > 12].index].head(1).tolist()
-            month_examples += series[second[second > 12].index].head(1).tolist()
+            day_examples += cells[first[first > 12].index].head(1).tolist()
+            month_examples += cells[second[second > 12].index].head(1).tolist()
             evidence[parts.index] = ((first > 12) | (second > 12)).to_numpy()
-        order.evidence.append(evidence)
+        order.evidence.append(_spread(evidence, codes, series.index, False))
     if day_examples and month_examples:
         order.mixed = True
         order.dayfirst_example, order.monthfirst_example = day_examples[0], month_examples[0]
@@ -624,6 +638,14 @@ def parse_dates(
     day-first and month-first slashed dates (decided from values whose first or second part
     exceeds 12 unless ``dayfirst`` says), Excel serial numbers and an explicit ``date_format``.
     """
+    codes, cells = _distinct(series)
+    dates, bad, how = _parse_distinct_dates(cells, date_format, dayfirst)
+    return _spread(dates, codes, series.index), _spread(bad, codes, series.index, False), how
+
+
+def _parse_distinct_dates(
+    series: pd.Series, date_format: str | None, dayfirst: bool | None
+) -> tuple[pd.Series, pd.Series, str]:
     text = _text(series)
     blank = _blank(series)
     values = text[~blank]
@@ -726,6 +748,20 @@ def _read_amounts(series: pd.Series, decimal: str | None = None) -> _Amounts:
     convention: a decimal point when the column gives no sign (with a warning), and no reading
     at all when the column shows both (``ambiguous``).
     """
+    codes, cells = _distinct(series)
+    read = _read_distinct_amounts(cells, decimal)
+    index = series.index
+    return _Amounts(
+        _spread(read.amounts, codes, index),
+        _spread(read.bad, codes, index, False),
+        _spread(read.negative, codes, index, False),
+        _spread(read.currency, codes, index),
+        _spread(read.ambiguous, codes, index, False),
+        read.notes,
+    )
+
+
+def _read_distinct_amounts(series: pd.Series, decimal: str | None) -> _Amounts:
     text = _text(series)
     blank = _blank(series)
     index = series.index
