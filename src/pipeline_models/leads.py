@@ -169,7 +169,13 @@ def truncation_weights(
     hi = np.clip(np.rint(np.asarray(upper, float)).astype(np.int64), None, top)
     lo, hi = np.minimum(lo, x), np.maximum(hi, x)  # an observed lag lies in its own window
     # items with the same window enter the iteration alike: iterate over distinct windows
-    windows, n_window = np.unique(lo * (top + 2) + hi, return_counts=True)
+    key = lo * (top + 2) + hi
+    if (top + 2) ** 2 <= 4 * len(key) + 2**20:  # count rather than sort
+        n_window = np.bincount(key)
+        windows = np.flatnonzero(n_window)
+        n_window = n_window[windows]
+    else:
+        windows, n_window = np.unique(key, return_counts=True)
     w_lo, w_hi = windows // (top + 2), windows % (top + 2)
     counts = np.bincount(x, minlength=top + 1).astype(float)
     f = counts / counts.sum()
@@ -191,13 +197,14 @@ def truncation_weights(
     return w / w.sum()
 
 
-def _windows(created: pd.Series, as_of: pd.Timestamp, first: pd.Timestamp | None):
-    """Each item's observable lag window ``[lower, upper]`` in days (see truncation_weights)."""
-    upper = _days(as_of, created).to_numpy()
-    lower = (
-        np.zeros(len(created)) if first is None else _days(first, created).clip(lower=0).to_numpy()
-    )
-    return lower, upper
+def _windows(created, as_of: pd.Timestamp, first: pd.Timestamp | None):
+    """Each item's observable lag window ``[lower, upper]`` in days (see truncation_weights);
+    ``created``: the items' creation dates (datetime64)."""
+    created = np.asarray(created, dtype="datetime64[ns]")
+    upper = _whole_days(np.datetime64(as_of, "ns"), created)
+    if first is None:
+        return np.zeros(len(created)), upper
+    return np.clip(_whole_days(np.datetime64(first, "ns"), created), 0, None), upper
 
 
 # --------------------------------------------------------------------------------------------------
@@ -339,6 +346,7 @@ def opportunity_sources(frame: pd.DataFrame, leads: pd.DataFrame | None) -> pd.S
     return source.fillna(NONE_LABEL)
 
 
+_DAY_NS = 86_400 * 10**9
 OUTCOMES = ["won", "lost", "open"]
 """The outcomes of an opportunity at a date, in the order of their codes."""
 _WON, _LOST, _OPEN = 0, 1, 2
@@ -362,9 +370,12 @@ class FunnelItems:
 
 
 def _whole_days(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
-    """Whole days from ``earlier`` to ``later`` (datetime64 arrays), rounded down as
-    ``Series.dt.days``; NaN where either is missing."""
-    return np.floor((later - earlier) / np.timedelta64(1, "D"))
+    """Whole days from ``earlier`` to ``later`` (datetime64), rounded down as
+    ``Series.dt.days``; NaN where either is missing. In integer nanoseconds: no timedeltas."""
+    later = np.asarray(later, dtype="datetime64[ns]")
+    earlier = np.asarray(earlier, dtype="datetime64[ns]")
+    days = (later.view(np.int64) - earlier.view(np.int64)) // _DAY_NS
+    return np.where(np.isnat(later) | np.isnat(earlier), np.nan, days)
 
 
 def _categories(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -394,6 +405,8 @@ class _Opportunities:
         self.frame = frame
         self.created = frame["created_date"].to_numpy(dtype="datetime64[ns]")
         self.close = frame["close_date"].to_numpy(dtype="datetime64[ns]")
+        self.dated, self.has_close = ~np.isnat(self.created), ~np.isnat(self.close)
+        self.created_ns, self.close_ns = self.created.view(np.int64), self.close.view(np.int64)
         status = frame["status"].astype("string")
         self.status = np.select(
             [(status == "won").to_numpy(bool, na_value=False),
@@ -409,14 +422,18 @@ class _Opportunities:
             ((status == "open").to_numpy(bool, na_value=False) & np.isnat(self.created)).sum()
         )
 
-    def at(self, as_of: pd.Timestamp, hide_open_amounts: bool) -> tuple[pd.DataFrame, np.ndarray]:
+    def at(
+        self, as_of: pd.Timestamp, hide_open_amounts: bool, ids: bool = True
+    ) -> tuple[pd.DataFrame, np.ndarray]:
         """The opportunities created by the end of ``as_of`` (the ``opportunities`` table of
         :class:`FunnelItems`) and which rows of the table they are. ``hide_open_amounts``:
-        deals still open then have no amount (their amount in the table is a later one)."""
-        cutoff = np.datetime64(as_of + pd.Timedelta(days=1), "ns")
-        rows = np.flatnonzero(~np.isnat(self.created) & (self.created < cutoff))
+        deals still open then have no amount (their amount in the table is a later one);
+        ``ids``: with the ``opportunity_id`` column (only leads need it)."""
+        cutoff = (as_of + pd.Timedelta(days=1)).value
+        rows = np.flatnonzero(self.dated & (self.created_ns < cutoff))
         created, close, status = self.created[rows], self.close[rows], self.status[rows]
-        closed = (status != _OPEN) & (close < cutoff)
+        created_ns, close_ns = self.created_ns[rows], self.close_ns[rows]
+        closed = (status != _OPEN) & self.has_close[rows] & (close_ns < cutoff)
         outcome = np.where(closed, status, _OPEN)
         source = self.source[rows]
         labels = [*self.source_labels, NONE_LABEL, ALL_LABEL]
@@ -430,20 +447,21 @@ class _Opportunities:
         amount = self.amount[rows]
         if hide_open_amounts:
             amount = np.where(closed, amount, np.nan)
-        opps = pd.DataFrame(
-            {
-                "opportunity_id": self.ids[rows],
-                "source": _categorical(source, labels),
-                "product": _categorical(product, product_labels),
-                "created": created,
-                "age": _whole_days(np.datetime64(as_of, "ns"), created),
-                "outcome": pd.Categorical.from_codes(outcome, categories=OUTCOMES),
-                "lag": np.clip(np.where(closed, _whole_days(close, created), np.nan), 0, None),
-                "close": np.where(closed, close, np.datetime64("NaT", "ns")),
-                "amount": amount,
-            }
-        )
-        return opps, rows
+        lag = np.where(closed, np.maximum((close_ns - created_ns) // _DAY_NS, 0), -1)
+        columns = {
+            "opportunity_id": self.ids[rows] if ids else None,
+            "source": _categorical(source, labels),
+            "product": _categorical(product, product_labels),
+            "created": created,
+            "age": ((as_of.value - created_ns) // _DAY_NS).astype(float),
+            "outcome": pd.Categorical.from_codes(outcome, categories=OUTCOMES),
+            "lag": np.where(closed, lag, np.nan),
+            "close": np.where(closed, close, np.datetime64("NaT", "ns")),
+            "amount": amount,
+        }
+        if not ids:
+            del columns["opportunity_id"]
+        return pd.DataFrame(columns), rows
 
 
 def _categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
@@ -469,7 +487,7 @@ def _items_at(
     ``as_of`` (amounts of deals open then unknown, undated deals left out)."""
     has_leads = leads is not None and len(leads) > 0
     undated_open = 0 if back_test else table.undated_open
-    o, rows = table.at(as_of, hide_open_amounts=back_test)
+    o, rows = table.at(as_of, hide_open_amounts=back_test, ids=has_leads or not back_test)
     won = o[o["outcome"] == "won"]
     if not has_leads:
         ld = pd.DataFrame(columns=["source", "created", "age", "converted", "lag1"])
@@ -571,7 +589,22 @@ class _Tally:
 
 def _groups(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows with equal ``keys`` (the first key sorts first): the first row of each group, in
-    sorted order, and each row's group number."""
+    sorted order, and each row's group number. Keys of whole numbers in a modest range (codes,
+    days) are counted rather than sorted."""
+    n = len(keys[0]) if keys else 0
+    whole = n > 0 and all(np.all(np.isfinite(k)) and np.array_equal(k, np.floor(k)) for k in keys)
+    if whole:
+        lows = [int(np.min(k)) for k in keys]
+        spans = [int(np.max(k)) - lo + 1 for k, lo in zip(keys, lows, strict=True)]
+        if np.prod(np.array(spans, dtype=float)) <= 4 * n + 2**20:
+            combined = np.zeros(n, dtype=np.int64)
+            for k, lo, span in zip(keys, lows, spans, strict=True):
+                combined = combined * span + (np.asarray(k).astype(np.int64) - lo)
+            seen = np.bincount(combined) > 0
+            group = (np.cumsum(seen) - 1)[combined]
+            first = np.full(int(seen.sum()), n, dtype=np.int64)
+            np.minimum.at(first, group, np.arange(n))
+            return first, group
     order = np.lexsort(keys[::-1])
     new = np.zeros(len(order), dtype=bool)
     new[:1] = True
@@ -610,18 +643,19 @@ def _pooled_by(
     codes: np.ndarray,
     levels: list[str],
     strength: float,
+    distinct: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, LagDistribution]:
     """Each level's lags (weighted) mixed with all levels' lags worth ``strength`` observations.
 
     ``codes`` gives each lag's level (a position in ``levels``); a level's own lags weigh
     ``n / (n + strength)`` (``n`` its lags), all levels' together the rest. Without any lag
-    every level gets a lag of 0 days.
+    every level gets a lag of 0 days. ``distinct``: ``_distinct(values)``, when known.
     """
     values = np.asarray(values, float)
     if not len(values):
         return {lv: LagDistribution(np.zeros(1), np.ones(1)) for lv in levels}
     weights = np.asarray(weights, float)
-    days, position = _distinct(values)
+    days, position = _distinct(values) if distinct is None else distinct
     k = len(days)
     every = np.bincount(position, weights=weights, minlength=k)
     own = np.bincount(codes * k + position, weights=weights, minlength=len(levels) * k)
@@ -710,15 +744,16 @@ class LeadFunnelModel:
         self.first_close_ = pd.Timestamp(closes.min()) if len(closes) else None
         lags = {}
         for code, name in ((_WON, "won"), (_LOST, "lost")):
-            rows = (o.outcome == code) & ~np.isnan(o.lag)
-            lower, upper = _windows(opps["created"][rows], self.as_of_, self.first_close_)
-            lags[name] = (rows, truncation_weights(o.lag[rows], lower, upper))
+            rows = np.flatnonzero((o.outcome == code) & ~np.isnan(o.lag))
+            lower, upper = _windows(o.created[rows], self.as_of_, self.first_close_)
+            lag = o.lag[rows]
+            lags[name] = (rows, lag, truncation_weights(lag, lower, upper), _distinct(lag))
         self.lag_won_, self.lag_lost_ = (
-            self._outcome_lags(o, o.source, self.sources_, opp_sources, *lags[name])
+            self._outcome_lags(o.source, self.sources_, opp_sources, *lags[name])
             for name in ("won", "lost")
         )
         self.product_lag_won_, self.product_lag_lost_ = (
-            self._outcome_lags(o, o.product, self.products_, opp_products, *lags[name])
+            self._outcome_lags(o.product, self.products_, opp_products, *lags[name])
             for name in ("won", "lost")
         )
         paths = items.won_paths.dropna(subset=["lag_total"])
@@ -827,19 +862,21 @@ class LeadFunnelModel:
     # ------------------------------------------------------------------ fitting parts
     def _outcome_lags(
         self,
-        o: _OppArrays,
         level: np.ndarray,
         levels: list[str],
         present: list[str],
         rows: np.ndarray,
+        lag: np.ndarray,
         weights: np.ndarray,
+        distinct: tuple[np.ndarray, np.ndarray],
     ) -> dict[str, LagDistribution]:
-        """Lags of one outcome for each level present in the opportunities (pooled with all
-        levels' lags), and ``"__all__"``."""
-        pooled = _pooled_by(o.lag[rows], weights, level[rows], levels, self.config.lag_pooling)
+        """Lags of one outcome (``lag`` of the opportunities ``rows``, with truncation
+        ``weights`` and their ``distinct`` days) for each level present in the opportunities
+        (pooled with all levels' lags), and ``"__all__"``."""
+        pooled = _pooled_by(lag, weights, level[rows], levels, self.config.lag_pooling, distinct)
         out = {lv: pooled[lv] for lv in present}
         out["__all__"] = _pooled_by(
-            o.lag[rows], weights, np.zeros(int(rows.sum()), np.int64), ["__all__"], 0.0
+            lag, weights, np.zeros(len(rows), np.int64), ["__all__"], 0.0, distinct
         )["__all__"]
         return out
 
