@@ -10,7 +10,9 @@ The breakdown comes from the run's manifest and executed notebooks: archive, loa
 each model's aggregation and fit (or cache load), and for each report the kernel start and
 papermill overhead, its first cell (imports, loading the table, loading the fits, the main
 computation), its other cells (tables and figures) and the HTML rendering. Peak memory is the largest resident set of the run's process
-tree (the runner and its notebook kernels), sampled every 0.2 s.
+tree (the runner and its notebook kernels), sampled every 0.2 s. CPU time (user and system, all
+processes of the run) is printed beside the wall time: on a shared machine it is the steadier
+figure.
 
 Usage::
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -129,6 +132,7 @@ def timed_run(export: Path, work: Path, label: str, jobs: int, env: dict) -> dic
         str(jobs),
     ]
     t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT
     )
@@ -147,6 +151,8 @@ def timed_run(export: Path, work: Path, label: str, jobs: int, env: dict) -> dic
     stop.set()
     sampler.join()
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 4):
         print(output)
         raise SystemExit(f"{label}: run failed with exit code {proc.returncode}")
@@ -167,6 +173,7 @@ def timed_run(export: Path, work: Path, label: str, jobs: int, env: dict) -> dic
     return {
         "label": label,
         "wall_s": wall,
+        "cpu_s": cpu,
         "peak_gib": peak / 2**30,
         "steps": steps,
         "cache_hits": manifest.get("models", {}).get("cache_hits"),
@@ -203,7 +210,7 @@ def main() -> int:
                 results.append(result)
                 print(
                     f"{n:>10,} rows {label}: {result['wall_s']:.1f} s, "
-                    f"peak {result['peak_gib']:.2f} GiB",
+                    f"CPU {result['cpu_s']:.1f} s, peak {result['peak_gib']:.2f} GiB",
                     flush=True,
                 )
     print()
@@ -215,6 +222,7 @@ def main() -> int:
         cells = "".join(f"{r['steps'].get(step, float('nan')):>17.1f}" for r in results)
         print(f"{step:<34}{cells}")
     print(f"{'wall time (s)':<34}" + "".join(f"{r['wall_s']:>17.1f}" for r in results))
+    print(f"{'CPU time, all processes (s)':<34}" + "".join(f"{r['cpu_s']:>17.1f}" for r in results))
     print(f"{'peak memory (GiB)':<34}" + "".join(f"{r['peak_gib']:>17.2f}" for r in results))
     base = next(
         (
@@ -229,7 +237,7 @@ def main() -> int:
             if r["label"] == "cold":
                 print(
                     f"cold run at {r['rows']:,} rows / at {base['rows']:,} rows: "
-                    f"{r['wall_s'] / base['wall_s']:.2f}x"
+                    f"wall {r['wall_s'] / base['wall_s']:.2f}x, CPU {r['cpu_s'] / base['cpu_s']:.2f}x"
                 )
     return 0
 
