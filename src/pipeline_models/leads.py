@@ -72,7 +72,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, expit, logsumexp
+from scipy.special import betaln, expit, logsumexp, ndtri
 from scipy.stats import binom, gamma
 
 from .asof import month_end
@@ -1735,7 +1735,9 @@ class LeadPlanner:
         ``limit``), to within ``tol`` (relative; at least one lead). ``P(target | path(t)) =
         mean(threshold <= t)``: the curve is their empirical CDF, exactly non-decreasing.
 
-        A bisection run on all draws at once, started from each draw's expected-value answer.
+        A bisection run on all draws at once, started from a narrow bracket around each draw's
+        answer by the normal approximation of its binomial wins (for a deal target; the expected
+        value for revenue), widened where that misses.
         """
         d = self.q.shape[0]
         out = np.zeros(d)
@@ -1754,7 +1756,16 @@ class LeadPlanner:
         shortfall = target - self._in_hand_total[metric][rows]
         guess = np.where(rate > 0, shortfall / np.maximum(rate, 1e-300), limit)
         guess = np.clip(guess, 1.0, limit)
-        lo, hi = np.floor(0.8 * guess), np.ceil(1.25 * guess)
+        spread = (0.8, 1.25)
+        if metric == "count":  # wins of n leads ~ n q + z sqrt(n q (1 - q)), z from the draw's u
+            z = ndtri(self._u[rows])
+            for _ in range(3):
+                n = path(guess).astype(float)
+                wins = (n * q + z * np.sqrt(n * q * (1 - q))).sum(axis=1)
+                step = (shortfall - wins) / np.maximum(rate, 1e-300)
+                guess = np.clip(np.where(rate > 0, guess + step, limit), 1.0, limit)
+            spread = (0.99, 1.01)
+        lo, hi = np.floor(spread[0] * guess), np.ceil(spread[1] * guess)
         for _ in range(60):  # widen until lo fails and hi reaches
             high_ok = ok(hi, rows)
             low_fail = (lo <= 0) | ~ok(lo, rows)
@@ -1764,7 +1775,7 @@ class LeadPlanner:
             hi = np.where(high_ok, hi, np.minimum(hi * 2, limit))
             hi = np.where(low_fail, hi, lo)
             lo = np.where(low_fail, lo, np.floor(lo / 2))
-        hi = np.where(ok(hi, rows), hi, np.inf)
+        hi = np.where(high_ok, hi, np.inf)
         finite = np.isfinite(hi)
         while True:
             active = np.flatnonzero(finite & (hi - lo > np.maximum(1, tol * hi)))
