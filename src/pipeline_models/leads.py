@@ -1757,24 +1757,26 @@ class LeadPlanner:
         guess = np.where(rate > 0, shortfall / np.maximum(rate, 1e-300), limit)
         guess = np.clip(guess, 1.0, limit)
         spread = (0.8, 1.25)
-        if metric == "count":  # wins of n leads ~ n q + z sqrt(n q (1 - q)), z from the draw's u
+        if metric == "count":  # wins of n leads: normal with a skewness term, z from the draw's u
             z = ndtri(self._u[rows])
+            skew = (1 - 2 * q) * (z**2 - 1) / 6
             for _ in range(3):
                 n = path(guess).astype(float)
-                wins = (n * q + z * np.sqrt(n * q * (1 - q))).sum(axis=1)
+                wins = (n * q + z * np.sqrt(n * q * (1 - q)) + skew).sum(axis=1)
                 step = (shortfall - wins) / np.maximum(rate, 1e-300)
                 guess = np.clip(np.where(rate > 0, guess + step, limit), 1.0, limit)
             spread = (0.99, 1.01)
         lo, hi = np.floor(spread[0] * guess), np.ceil(spread[1] * guess)
-        for _ in range(60):  # widen until lo fails and hi reaches
+        for _ in range(60):  # move and widen (twice the width each time) until lo fails, hi reaches
             high_ok = ok(hi, rows)
             low_fail = (lo <= 0) | ~ok(lo, rows)
             if (high_ok | (hi >= limit)).all() and low_fail.all():
                 break
-            lo = np.where(high_ok, lo, hi)
-            hi = np.where(high_ok, hi, np.minimum(hi * 2, limit))
-            hi = np.where(low_fail, hi, lo)
-            lo = np.where(low_fail, lo, np.floor(lo / 2))
+            width = np.maximum(hi - lo, 1)
+            lo, hi = (
+                np.where(high_ok, np.where(low_fail, lo, np.maximum(lo - 2 * width, 0)), hi),
+                np.where(high_ok, np.where(low_fail, hi, lo), np.minimum(hi + 2 * width, limit)),
+            )
         hi = np.where(high_ok, hi, np.inf)
         finite = np.isfinite(hi)
         while True:
