@@ -364,7 +364,7 @@ class FunnelItems:
     leads: pd.DataFrame  # source, created, age, converted, lag1 (empty without leads)
     opportunities: (
         pd.DataFrame
-    )  # opportunity_id, source, product, created, age, outcome, lag, close, amount
+    )  # (opportunity_id, with leads), source, product, created, age, outcome, lag, close, amount
     won_paths: pd.DataFrame  # per won opportunity: source, lead_created, lag1, lag_total, amount
     undated_open: int = 0  # open deals without a creation date (left out)
 
@@ -487,7 +487,7 @@ def _items_at(
     ``as_of`` (amounts of deals open then unknown, undated deals left out)."""
     has_leads = leads is not None and len(leads) > 0
     undated_open = 0 if back_test else table.undated_open
-    o, rows = table.at(as_of, hide_open_amounts=back_test, ids=has_leads or not back_test)
+    o, rows = table.at(as_of, hide_open_amounts=back_test, ids=has_leads)
     won = o[o["outcome"] == "won"]
     if not has_leads:
         ld = pd.DataFrame(columns=["source", "created", "age", "converted", "lag1"])
