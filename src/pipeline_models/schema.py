@@ -96,14 +96,19 @@ def conform_opportunities(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with every canonical column present and canonical dtypes.
 
     Missing optional columns are added as empty; columns outside the contract are dropped.
-    The input is not modified.
+    The input is not modified; a column that already has its canonical dtype is not copied.
     """
     out = pd.DataFrame(index=frame.index)
     for name in OPPORTUNITY_COLUMNS:
+        column = frame.get(name)
         if name in ("created_date", "close_date"):
-            out[name] = pd.to_datetime(frame.get(name), errors="coerce").astype("datetime64[ns]")
+            if column is None or column.dtype != "datetime64[ns]":
+                column = pd.to_datetime(column, errors="coerce").astype("datetime64[ns]")
+            out[name] = column
         elif name == "amount":
-            out[name] = pd.to_numeric(frame.get(name), errors="coerce").astype("float64")
+            if column is None or column.dtype != "float64":
+                column = pd.to_numeric(column, errors="coerce").astype("float64")
+            out[name] = column
         elif name in frame:
             out[name] = frame[name].astype("string")
         else:
