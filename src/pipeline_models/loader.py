@@ -1425,9 +1425,12 @@ def _check_rows(
 def _check_duplicates(out: pd.DataFrame, col: _Collector) -> pd.DataFrame:
     """Report repeated ids; return ``out`` without rows that repeat an earlier row exactly."""
     ids = out["opportunity_id"]
-    dup_any = ids.duplicated(keep=False) & ids.notna()
-    if not dup_any.any():
+    # numbered by distinct value, an id repeats when its number does (no hash table of rows)
+    codes, distinct = ids.array.factorize()
+    if len(distinct) == np.count_nonzero(codes >= 0):
         return out
+    counts = np.bincount(codes + 1)
+    dup_any = pd.Series((codes >= 0) & (counts[codes + 1] > 1), index=ids.index)
     compare = out.drop(columns=[ROW])
     exact_later = compare.duplicated(keep="first") & dup_any
     conflicting_ids = set(ids[dup_any & ~compare.duplicated(keep=False)])
@@ -1537,10 +1540,28 @@ def _label_key(label) -> str:
 
 
 def _near_duplicate_labels(labels) -> list[tuple[str, str]]:
+    """Pairs of labels that share a :func:`_label_key`: in sorted order, each label with the
+    first label of its key."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(labels, pd.arrays.ArrowStringArray):
+        text = pa.array(labels)
+    else:
+        text = pa.array([str(label) for label in labels], pa.large_string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    # an ASCII label's key is its letters and digits, lower-cased; other labels go through Python
+    keys = pc.utf8_lower(pc.replace_substring_regex(text, "[^A-Za-z0-9]+", ""))
+    other = pc.invert(pc.string_is_ascii(text))
+    if pc.any(other).as_py():
+        spelled = [_label_key(label) for label in pc.filter(text, other).to_pylist()]
+        keys = pc.replace_with_mask(keys, other, pa.array(spelled, keys.type))
+    shared = pd.Series(pd.arrays.ArrowStringArray(keys)).duplicated(keep=False).to_numpy()
     key = _label_key
     seen: dict[str, str] = {}
     pairs = []
-    for label in sorted(map(str, labels)):
+    for label in sorted(pc.filter(text, shared).to_pylist()):
         k = key(label)
         if k in seen and seen[k] != label:
             pairs.append((seen[k], label))
