@@ -528,10 +528,13 @@ def _blank(series: pd.Series) -> pd.Series:
 def _strip(series: pd.Series) -> pd.Series:
     """``series.str.strip()``; ``series`` itself when no cell has whitespace around it, so that a
     column of a large export is not held twice."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     stripped = series.str.strip()
-    if stripped.str.len().sum() == series.str.len().sum():
-        return series
-    return stripped
+    # stripping only shortens cells: the same number of bytes means nothing was stripped
+    before, after = (pc.sum(pc.binary_length(pa.array(s.array))) for s in (series, stripped))
+    return series if before == after else stripped
 
 
 def _text(series: pd.Series) -> pd.Series:
