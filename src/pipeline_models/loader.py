@@ -1066,9 +1066,9 @@ def load_export(
         A :class:`~pipeline_models.presets.Mapping` or the path of a mapping YAML file.
     on_bad_rows
         ``"error"`` (default): any row error fails the load. ``"skip"``: rows with errors move to
-        ``LoadResult.quarantine`` with their reasons and the rest loads. The quarantine shows the
-        columns that were read: of a well-formed UTF-8 CSV, only those the mapping uses (other
-        columns are not read); of any other file, every column.
+        ``LoadResult.quarantine`` with their reasons and the rest loads. So that the quarantine
+        holds whole records, ``"skip"`` reads every column of a CSV; ``"error"`` reads only the
+        columns the mapping uses from a well-formed UTF-8 CSV.
     as_of
         Dates after this instant are "in the future" (default: now).
 
@@ -1091,7 +1091,8 @@ def load_export(
         if fast is not None:
             return fast
 
-    raw, info, problems = read_table(path, columns=_columns_to_read(path, mapping_obj))
+    columns = _columns_to_read(path, mapping_obj) if on_bad_rows == "error" else None
+    raw, info, problems = read_table(path, columns=columns)
     info.update(file=name, rows=len(raw), mapping=mapping_obj.name)
     header = [c for c in raw.columns if c not in (ROW, BROKEN)]
     found, missing = _resolve_columns(header, mapping_obj, name, REQUIRED_OPPORTUNITY_COLUMNS)
