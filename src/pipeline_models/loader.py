@@ -1330,9 +1330,9 @@ def _parse_date_columns(
 
 def _derive_status(raw, out, found, mapping: Mapping, col: _Collector) -> None:
     stage = out.get("stage", pd.Series(pd.NA, index=out.index, dtype="string"))
-    stage_key = stage.astype("string").str.lower()
     from_stage = None
     if mapping.status or mapping.open_stages:
+        stage_key = stage.astype("string").str.lower()
         table = {k.strip().lower(): v for k, v in mapping.status.items()}
         for s in mapping.open_stages or ():
             table.setdefault(s.strip().lower(), "open")
@@ -1351,11 +1351,12 @@ def _derive_status(raw, out, found, mapping: Mapping, col: _Collector) -> None:
         source = _strip(_coalesce(raw, found["status"])).str.lower()
         values = dict(mapping.status_values) or {"won": "won", "lost": "lost", "open": "open"}
         status = _map(source, values)
-        bad = status.isna() & ~_blank(source)
+        blank = _blank(source)
+        bad = status.isna() & ~blank
         col.add(
             f"status must be one of {', '.join(sorted(set(values)))}",
             "status",
-            bad | _blank(source),
+            bad | blank,
             _values(source, bad),
         )
         if from_stage is not None and mapping.status:
