@@ -1430,7 +1430,7 @@ def _check_rows(
 def _check_duplicates(out: pd.DataFrame, col: _Collector) -> pd.DataFrame:
     """Report repeated ids; return ``out`` without rows that repeat an earlier row exactly."""
     ids = out["opportunity_id"]
-    # numbered by distinct value, an id repeats when its number does (no hash table of rows)
+    # with the ids numbered by distinct value, an id repeats when its number does
     codes, distinct = ids.array.factorize()
     if len(distinct) == np.count_nonzero(codes >= 0):
         return out
