@@ -1575,12 +1575,23 @@ def _near_duplicate_labels(labels) -> list[tuple[str, str]]:
     return pairs
 
 
-def _load_canonical_parquet(path: Path) -> LoadResult | None:
-    """Fast path for the runner's own canonical Parquet: already validated, read as is."""
+def is_runner_table(path: str | Path) -> bool:
+    """Whether ``path`` is a canonical table written by :func:`write_canonical` (marked Parquet)."""
+    path = Path(path)
+    if path.suffix.lower() != ".parquet" or not path.is_file():
+        return False
     import pyarrow.parquet as pq
 
-    schema = pq.read_schema(path)
-    if (schema.metadata or {}).get(b"pipeline_models") != b"canonical":
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except (OSError, ValueError):
+        return False
+    return metadata.get(b"pipeline_models") == b"canonical"
+
+
+def _load_canonical_parquet(path: Path) -> LoadResult | None:
+    """Fast path for the runner's own canonical Parquet: already validated, read as is."""
+    if not is_runner_table(path):
         return None
     frame = conform_opportunities(pd.read_parquet(path))
     return LoadResult(

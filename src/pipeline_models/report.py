@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from .catalog import SUMMARY_FILE, sha256_file
-from .loader import LoadResult, load_export, load_leads
+from .loader import LoadResult, is_runner_table, load_export, load_leads
 from .problems import ExportError
 
 
@@ -58,19 +58,6 @@ def load_inputs(
         result.info["sha256"] = sha256_file(export_path)
     leads = load_leads(leads_path) if leads_path else None
     return result, leads
-
-
-def is_runner_table(path: str | Path) -> bool:
-    """Whether ``path`` is a canonical table written by the runner (Parquet, marked as such)."""
-    if Path(path).suffix.lower() != ".parquet" or not Path(path).is_file():
-        return False
-    import pyarrow.parquet as pq
-
-    try:
-        metadata = pq.read_schema(path).metadata or {}
-    except (OSError, ValueError):
-        return False
-    return metadata.get(b"pipeline_models") == b"canonical"
 
 
 def fmt_money(value: float, currency: str = "") -> str:
