@@ -29,34 +29,29 @@ from pipeline_models.aggregate import table_hash
 from pipeline_models.models.base import FitMismatchError, PipelineModel
 
 
-def cache_key(model: PipelineModel, inputs: pd.DataFrame, random_seed: int | None) -> str:
-    """Hex key of a fit: model type, configuration, seed and aggregated inputs."""
+def _fit_key(model: PipelineModel, random_seed: int | None, **data: str) -> str:
+    """Hex key of a fit: model type, configuration, seed and what identifies its data."""
     payload = json.dumps(
         {
             "model_type": model.model_type,
             "config": model.config,
             "random_seed": random_seed,
-            "inputs": table_hash(inputs),
+            **data,
         },
         sort_keys=True,
         default=str,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def cache_key(model: PipelineModel, inputs: pd.DataFrame, random_seed: int | None) -> str:
+    """Hex key of a fit: model type, configuration, seed and aggregated inputs."""
+    return _fit_key(model, random_seed, inputs=table_hash(inputs))
 
 
 def table_key(model: PipelineModel, table_digest: str, random_seed: int | None) -> str:
     """Hex key of a fit by the digest of the table file it is fitted on (see the module doc)."""
-    payload = json.dumps(
-        {
-            "model_type": model.model_type,
-            "config": model.config,
-            "random_seed": random_seed,
-            "table": table_digest,
-        },
-        sort_keys=True,
-        default=str,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return _fit_key(model, random_seed, table=table_digest)
 
 
 def _load_entry[M: PipelineModel](model: M, entry: Path, data_hash: str | None) -> M | None:
