@@ -1,0 +1,25 @@
+"""What readers are shown and when data is too thin to say something: each rule once, with why.
+
+Analyses compute with these constants; notebooks never hold a literal threshold.
+"""
+
+from __future__ import annotations
+
+INTERVAL = 0.90
+"""Interval shown with every estimate of a rate, size or effect (equal-tailed). A difference is
+called credible when this interval excludes the reference: with tens of levels compared in one
+report, a 90% interval keeps most chance findings out of a leader's headline."""
+
+FORECAST_INTERVAL = 0.80
+"""Interval shown with every outcome still to come (deals and revenue won, leads needed): the
+planner's P10 to P90, one period in ten below it and one above."""
+
+FORECAST_QUANTILES = ((1 - FORECAST_INTERVAL) / 2, 0.5, 1 - (1 - FORECAST_INTERVAL) / 2)
+"""Low, median and high quantile of a forecast."""
+
+MIN_HISTORY_MONTHS = 3
+"""A track-record origin needs at least this many months of closed deals before it: with less,
+the rates a model would learn are mostly prior."""
+
+THIN_DEALS = 200
+"""Fewer deals with a creation date than this, and a forecast says that it is uncertain."""

@@ -1,0 +1,2 @@
+"""Presentation: number formats, reader tables and files; analyses return numbers, this layer
+turns them into words, pictures and files."""
