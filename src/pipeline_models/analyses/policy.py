@@ -17,9 +17,5 @@ planner's P10 to P90, one period in ten below it and one above."""
 FORECAST_QUANTILES = ((1 - FORECAST_INTERVAL) / 2, 0.5, 1 - (1 - FORECAST_INTERVAL) / 2)
 """Low, median and high quantile of a forecast."""
 
-MIN_HISTORY_MONTHS = 3
-"""A track-record origin needs at least this many months of closed deals before it: with less,
-the rates a model would learn are mostly prior."""
-
 THIN_DEALS = 200
 """Fewer deals with a creation date than this, and a forecast says that it is uncertain."""
