@@ -165,7 +165,7 @@ def hierarchical(
     from pipeline_models.models import WinRateModel, fit_cached
 
     model = WinRateModel(groups=terms, draws=draws, tune=tune)
-    model = fit_cached(model, train, cache_dir, random_seed=seed)
+    model = fit_cached(model, train, cache_dir, random_seed=seed).model
     preds = []
     for start in range(0, len(held), 2000):  # bounded memory: draws x rows per chunk
         chunk = held.iloc[start : start + 2000]

@@ -386,10 +386,17 @@ def test_load_refuses_a_mismatch(tmp_path) -> None:  # noqa: ANN001
     assert type(PipelineModel.load(tmp_path / "fit")) is WinRateModel
     meta_path = tmp_path / "fit" / "fit.json"
     meta = json.loads(meta_path.read_text())
-    meta["package_version"] = "0.0.1-old"
+    meta["package_version"] = "0.0.1-old"  # the package's release says nothing about the model
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(FitMismatchError, match="0.0.1-old"):
+    assert type(WinRateModel.load(tmp_path / "fit")) is WinRateModel
+    meta["version"] = 0  # a fit of another structure of the model
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(FitMismatchError, match="model version 0"):
         WinRateModel.load(tmp_path / "fit")
+    meta["version"] = WinRateModel.version
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(FitMismatchError, match="other settings"):
+        WinRateModel.load(tmp_path / "fit", config_id=WinRateModel(groups=["region"]).config_id)
     with pytest.raises(FileNotFoundError):
         WinRateModel.load(tmp_path / "nothing")
 
@@ -405,12 +412,13 @@ def test_cache_fits_once_and_refits_on_new_data_config_or_seed(tmp_path, monkeyp
     monkeypatch.setattr(PipelineModel, "fit_inputs", fake_fit_inputs)
     frame = small_export()
     first = fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, random_seed=7)
-    assert calls == ["WinRateModel"] and first.cache_hit_ is False
+    assert calls == ["WinRateModel"] and first.hit is False
     second = fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, random_seed=7)
-    assert calls == ["WinRateModel"] and second.cache_hit_ is True
-    assert second.cache_path_ == first.cache_path_
+    assert calls == ["WinRateModel"] and second.hit is True
+    assert second.path == first.path
     xr.testing.assert_equal(
-        second.posterior_["posterior"].to_dataset(), first.posterior_["posterior"].to_dataset()
+        second.model.posterior_["posterior"].to_dataset(),
+        first.model.posterior_["posterior"].to_dataset(),
     )
     # a column the model does not use changes nothing
     fit_cached(WinRateModel(groups=["product"]), frame.assign(region="X"), tmp_path, 7)
@@ -434,11 +442,43 @@ def test_cache_replaces_a_damaged_entry(tmp_path, monkeypatch) -> None:  # noqa:
     monkeypatch.setattr(PipelineModel, "fit_inputs", fake_fit_inputs)
     frame = small_export()
     first = fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 1)
-    (first.cache_path_ / "posterior.nc").write_bytes(b"not netcdf")
+    (first.path / "posterior.nc").write_bytes(b"not netcdf")
     again = fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 1)
-    assert len(calls) == 2 and again.cache_hit_ is False
-    assert again.cache_path_ == first.cache_path_
-    assert fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 1).cache_hit_
+    assert len(calls) == 2 and again.hit is False
+    assert again.path == first.path
+    assert fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 1).hit
+
+
+def test_a_structural_change_without_a_new_version_is_refused_on_load(
+    tmp_path, monkeypatch
+) -> None:  # noqa: ANN001
+    """A fit saved by another structure of the model (another ``version``) is never reused."""
+    calls = []
+
+    def fake_fit_inputs(self, inputs, random_seed=None):  # noqa: ANN001, ANN202
+        calls.append(1)
+        return prior_fit(self, None, random_seed or 0, inputs=inputs)
+
+    monkeypatch.setattr(PipelineModel, "fit_inputs", fake_fit_inputs)
+    frame = small_export()
+    first = fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 1)
+    assert WinRateModel.load(first.path).formula == "won | trials(n) ~ 1 + (1 | product)"
+    monkeypatch.setattr(WinRateModel, "version", WinRateModel.version + 1)
+    with pytest.raises(FitMismatchError, match="model version 1; this is version 2"):
+        WinRateModel.load(first.path)
+    again = fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 1)
+    assert not again.hit and len(calls) == 2 and again.path != first.path
+    meta = json.loads((again.path / "fit.json").read_text())
+    assert meta["version"] == 2 and meta["formula"] == again.model.formula
+
+
+def test_sampler_and_running_settings_are_apart_from_model_settings() -> None:
+    model = WinRateModel(groups=["product"], draws=500, cores=1, progress=True)
+    assert set(model.model_config) == {"groups", "priors", "parametrization"}
+    assert model.sampler_config["draws"] == 500
+    assert "cores" not in model.config and "progress" not in model.config
+    assert model.config_id == WinRateModel(groups=["product"], draws=500, cores=2).config_id
+    assert model.config_id != WinRateModel(groups=["product"], draws=600).config_id
 
 
 def test_cache_finds_a_fit_by_table_digest_without_aggregating(tmp_path, monkeypatch) -> None:  # noqa: ANN001
@@ -451,7 +491,7 @@ def test_cache_finds_a_fit_by_table_digest_without_aggregating(tmp_path, monkeyp
     monkeypatch.setattr(PipelineModel, "fit_inputs", fake_fit_inputs)
     frame = small_export()
     first = fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 7, table_digest="abc")
-    assert calls == ["fit"] and not first.cache_hit_
+    assert calls == ["fit"] and not first.hit
 
     def no_aggregation(self, frame):  # noqa: ANN001, ANN202
         raise AssertionError("aggregated although the table digest names the fit")
@@ -459,8 +499,8 @@ def test_cache_finds_a_fit_by_table_digest_without_aggregating(tmp_path, monkeyp
     with monkeypatch.context() as patch:
         patch.setattr(WinRateModel, "inputs", no_aggregation)
         again = fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 7, table_digest="abc")
-        assert again.cache_hit_ and again.cache_path_ == first.cache_path_
-        assert set(again.timings_) == {"load"}
+        assert again.hit and again.path == first.path
+        assert set(again.timings) == {"load"}
         # another seed, configuration or table is not the same fit: it must aggregate
         for model, seed, digest in (
             (WinRateModel(groups=["product"]), 8, "abc"),
@@ -471,16 +511,16 @@ def test_cache_finds_a_fit_by_table_digest_without_aggregating(tmp_path, monkeyp
                 fit_cached(model, frame, tmp_path, seed, table_digest=digest)
     # a digest first seen on a hit by inputs is recorded too
     hit = fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 7, table_digest="new")
-    assert hit.cache_hit_ and calls == ["fit"]
+    assert hit.hit and calls == ["fit"]
     with monkeypatch.context() as patch:
         patch.setattr(WinRateModel, "inputs", no_aggregation)
         assert fit_cached(
             WinRateModel(groups=["product"]), frame, tmp_path, 7, table_digest="new"
-        ).cache_hit_
+        ).hit
     # a pointer to a damaged fit falls back to aggregating and refitting
-    (first.cache_path_ / "posterior.nc").write_bytes(b"not netcdf")
+    (first.path / "posterior.nc").write_bytes(b"not netcdf")
     refit = fit_cached(WinRateModel(groups=["product"]), frame, tmp_path, 7, table_digest="abc")
-    assert not refit.cache_hit_ and calls == ["fit", "fit"]
+    assert not refit.hit and calls == ["fit", "fit"]
 
 
 def test_fitting_without_usable_deals_says_so() -> None:

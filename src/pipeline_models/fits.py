@@ -7,12 +7,13 @@ inputs) holds one fit of each model per period, and the second report loads what
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from .models import CycleTimeModel, FitDiagnostics, RevenueModel, WinRateModel, fit_cached
+from .models.cache import CachedFit
 from .schema import present_groups
 
 WIN_GROUPS = ("product", "region", "owner", "lead_source")
@@ -28,6 +29,8 @@ class PeriodModels:
     win_rate: WinRateModel
     revenue: RevenueModel
     cycle_time: CycleTimeModel
+    cached: dict[str, CachedFit] = field(default_factory=dict)
+    """How each fit was obtained (cache hit, folder, seconds), by model name."""
 
     def diagnostics(self) -> dict[str, FitDiagnostics]:
         return {
@@ -42,11 +45,7 @@ class PeriodModels:
 
     @property
     def cache_hits(self) -> dict[str, bool]:
-        return {
-            "win_rate": bool(getattr(self.win_rate, "cache_hit_", False)),
-            "revenue": bool(getattr(self.revenue, "cache_hit_", False)),
-            "cycle_time": bool(getattr(self.cycle_time, "cache_hit_", False)),
-        }
+        return {name: fit.hit for name, fit in self.cached.items()}
 
 
 def model_groups(frame: pd.DataFrame, wanted: tuple[str, ...]) -> list[str]:
@@ -69,25 +68,15 @@ def period_models(
     table). Fits recorded under it load without aggregating the table again.
     """
     as_of = None if as_of is None else str(pd.Timestamp(as_of).date())
-    win = fit_cached(
-        WinRateModel(groups=model_groups(frame, WIN_GROUPS)),
-        frame,
-        cache_dir,
-        random_seed,
-        table_digest,
+    unfitted = {
+        "win_rate": WinRateModel(groups=model_groups(frame, WIN_GROUPS)),
+        "revenue": RevenueModel(groups=model_groups(frame, REVENUE_GROUPS)),
+        "cycle_time": CycleTimeModel(groups=model_groups(frame, CYCLE_GROUPS), as_of=as_of),
+    }
+    cached = {
+        name: fit_cached(model, frame, cache_dir, random_seed, table_digest)
+        for name, model in unfitted.items()
+    }
+    return PeriodModels(
+        cached["win_rate"].model, cached["revenue"].model, cached["cycle_time"].model, cached
     )
-    revenue = fit_cached(
-        RevenueModel(groups=model_groups(frame, REVENUE_GROUPS)),
-        frame,
-        cache_dir,
-        random_seed,
-        table_digest,
-    )
-    cycle = fit_cached(
-        CycleTimeModel(groups=model_groups(frame, CYCLE_GROUPS), as_of=as_of),
-        frame,
-        cache_dir,
-        random_seed,
-        table_digest,
-    )
-    return PeriodModels(win, revenue, cycle)

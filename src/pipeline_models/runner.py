@@ -741,12 +741,8 @@ def _fit_models(
         frame, cache_dir, seed, as_of=month_end(period), table_digest=table_digest
     )
     timings["model_fits"] = time.perf_counter() - t0
-    for name, model in (
-        ("win_rate", models.win_rate),
-        ("revenue", models.revenue),
-        ("cycle_time", models.cycle_time),
-    ):
-        for step, seconds in getattr(model, "timings_", {}).items():
+    for name, fit in models.cached.items():
+        for step, seconds in fit.timings.items():
             timings[f"{step} ({name})"] = seconds
     hits = models.cache_hits
     cached = "loaded from the fit cache" if all(hits.values()) else "fitted"

@@ -17,7 +17,6 @@ data is dropped (it would only duplicate the intercept) and listed in ``dropped_
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import warnings
@@ -31,6 +30,7 @@ import pandas as pd
 import xarray as xr
 
 from pipeline_models.aggregate import group_levels, table_hash
+from pipeline_models.models.contract import Estimator, FitMismatchError, estimator_class
 from pipeline_models.models.priors import Prior, overrides_to_json, resolve_priors
 
 SAMPLE_DIMS = ("chain", "draw")
@@ -41,12 +41,6 @@ PARAMETRIZATIONS = ("auto", "noncentred", "centred")
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
-
-_REGISTRY: dict[str, type[PipelineModel]] = {}
-
-
-class FitMismatchError(ValueError):
-    """A saved fit does not match what the caller asked for (model, version or data)."""
 
 
 @dataclass(frozen=True)
@@ -99,8 +93,13 @@ def stack_draws(tree: xr.DataTree, name: str, dims: Sequence[str] = ()) -> np.nd
     return np.asarray(da.values, dtype=float)
 
 
-class PipelineModel:
+class PipelineModel(Estimator):
     """Base of the pipeline models: configuration, sampling, diagnostics, persistence.
+
+    Model settings (``groups``, ``priors``, ``parametrization``) decide what is estimated; sampler
+    settings (``draws``, ``tune``, ``chains``, ``sampler``, ``target_accept``) how precisely;
+    ``cores`` and ``progress`` decide neither. Each class states its ``response`` (the left side of
+    its :attr:`formula`) and a ``version`` to bump whenever its structure changes.
 
     Parameters
     ----------
@@ -133,6 +132,8 @@ class PipelineModel:
     """
 
     model_type: ClassVar[str] = ""
+    response: ClassVar[str] = ""
+    """Left side of the model's formula, e.g. ``won | trials(n)``."""
     default_groups: ClassVar[tuple[str, ...]] = ()
     default_priors: ClassVar[Mapping[str, Prior]] = {}
     _extra_config: ClassVar[tuple[str, ...]] = ()
@@ -165,32 +166,40 @@ class PipelineModel:
             raise ValueError(f"parametrization must be one of {PARAMETRIZATIONS}")
         resolve_priors(self.default_priors, priors)  # reject unknown names now, keep nothing
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.model_type:
-            _REGISTRY[cls.model_type] = cls
-
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
         return f"{type(self).__name__}({args})"
 
     # ----------------------------------------------------------------- configuration
     @property
-    def config(self) -> dict[str, Any]:
-        """Everything that decides the posterior, JSON-able (``cores``/``progress`` do not)."""
+    def model_config(self) -> dict[str, Any]:
+        """What the model estimates: its terms, priors and parametrization (JSON-able)."""
         out = {
             "groups": None if self.groups is None else list(self.groups),
             "priors": overrides_to_json(self.priors),
-            "draws": self.draws,
-            "tune": self.tune,
-            "chains": self.chains,
-            "sampler": self.sampler,
-            "target_accept": self.target_accept,
             "parametrization": self.parametrization,
         }
         for name in self._extra_config:
             out[name] = getattr(self, name)
         return out
+
+    @property
+    def sampler_config(self) -> dict[str, Any]:
+        """How precisely it is estimated (``cores`` and ``progress`` change neither)."""
+        return {
+            "draws": self.draws,
+            "tune": self.tune,
+            "chains": self.chains,
+            "sampler": self.sampler,
+            "target_accept": self.target_accept,
+        }
+
+    @property
+    def formula(self) -> str:  # type: ignore[override]
+        """The model in one line, bambi style; a fitted model names the terms it really used."""
+        fitted = getattr(self, "terms_", None)
+        terms = list(fitted) if fitted is not None else list(self.groups or self.default_groups)
+        return " + ".join([f"{self.response} ~ 1", *(f"(1 | {t})" for t in terms)])
 
     def resolved_priors(self) -> dict[str, Prior]:
         """The priors this model samples with: defaults with the overrides applied."""
@@ -495,8 +504,9 @@ class PipelineModel:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fit to folder ``path``: ``posterior.nc`` (netCDF) and ``fit.json``.
 
-        ``fit.json`` holds the model type, configuration, package version and data hash; it is
-        written last, so a folder without it is an interrupted save.
+        ``fit.json`` holds the model type, version, formula, configuration and its id, the data
+        hash and the package version; it is written last, so a folder without it is an
+        interrupted save.
         """
         self._check_fitted()
         from pipeline_models import __version__
@@ -508,10 +518,8 @@ class PipelineModel:
         tree["inputs"] = xr.DataTree(xr.Dataset.from_dataframe(_plain(inputs)))
         tree.to_netcdf(path / "posterior.nc", engine="h5netcdf")
         meta = {
-            "model_type": self.model_type,
+            **self._meta(self.data_hash_),
             "package_version": __version__,
-            "config": self.config,
-            "data_hash": self.data_hash_,
             "random_seed": self.random_seed_,
             "inputs_columns": list(inputs.columns),
             "inputs_dtypes": {c: str(t) for c, t in inputs.dtypes.items()},
@@ -520,13 +528,16 @@ class PipelineModel:
             "sampling": getattr(self, "sampling_", None),
             "extras": self._fitted_extras(),
         }
-        tmp = path / "fit.json.tmp"
-        tmp.write_text(json.dumps(meta, indent=2, default=str))
-        os.replace(tmp, path / "fit.json")
+        self.write_meta(path, meta)
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], data_hash: str | None = None) -> PipelineModel:
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        data_hash: str | None = None,
+        config_id: str | None = None,
+    ) -> PipelineModel:
         """Read a fit written by :meth:`save`.
 
         Parameters
@@ -535,38 +546,26 @@ class PipelineModel:
             The folder given to :meth:`save`.
         data_hash
             If given, the fit must have been made on data with this hash (see :meth:`data_hash`).
+        config_id
+            If given, the fit must have been made with these settings (:attr:`config_id`).
 
         Raises
         ------
         FitMismatchError
-            The folder holds another model type, was written by another package version, or was
-            fitted on other data.
+            The folder holds another model type, a fit of another model version (its structure
+            changed since), or was fitted with other settings or on other data.
         FileNotFoundError
             No complete fit in ``path``.
         """
-        from pipeline_models import __version__
-
         path = Path(path)
-        meta_path = path / "fit.json"
-        if not meta_path.exists():
-            raise FileNotFoundError(f"no saved fit in {path} (fit.json missing)")
-        meta = json.loads(meta_path.read_text())
+        meta = cls.read_meta(path)
         kind = meta.get("model_type")
         if cls.model_type and kind != cls.model_type:
             raise FitMismatchError(f"{path} holds a {kind} fit, not a {cls.model_type}")
-        if kind not in _REGISTRY:
-            raise FitMismatchError(f"{path} holds an unknown model type {kind!r}")
-        if meta.get("package_version") != __version__:
-            raise FitMismatchError(
-                f"{path} was fitted by pipeline-workbench {meta.get('package_version')}, this is "
-                f"{__version__}: refit"
-            )
-        if data_hash is not None and meta.get("data_hash") != data_hash:
-            raise FitMismatchError(
-                f"{path} was fitted on other data (hash {str(meta.get('data_hash'))[:12]}, "
-                f"expected {data_hash[:12]}): refit"
-            )
-        klass = _REGISTRY[kind]
+        klass = estimator_class(kind)
+        if not issubclass(klass, PipelineModel):
+            raise FitMismatchError(f"{path} holds a {kind} fit, not a PyMC pipeline model")
+        klass.check_meta(path, meta, data_hash, config_id)
         model = klass(**meta["config"])
         with xr.open_datatree(path / "posterior.nc", engine="h5netcdf") as stored:
             tree = stored.load().copy()
@@ -651,7 +650,10 @@ def prefer_centred(estimates: np.ndarray, variances: np.ndarray) -> bool:
 
 def model_class(model_type: str) -> type[PipelineModel]:
     """The model class saved fits call ``model_type``."""
-    return _REGISTRY[model_type]
+    klass = estimator_class(model_type)
+    if not issubclass(klass, PipelineModel):
+        raise FitMismatchError(f"{model_type!r} is not a PyMC pipeline model")
+    return klass
 
 
 def _term_levels(cells: pd.DataFrame, term: str) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The fit cache: every report of a run that asks for the same fit gets the same saved posterior.
 
-The key is a hash of the model type, its configuration, the random seed and the model's aggregated
-inputs (so a change in the data that the model cannot see does not force a refit, and any change
+The key is a hash of the model's configuration id (its type, structural ``version`` and settings:
+see :mod:`~pipeline_models.models.contract`), the random seed and the model's aggregated inputs (so a change in the data that the model cannot see does not force a refit, and any change
 it can see does). A hit loads the saved fit; a miss fits and saves it atomically: the fit is
 written to a temporary folder beside the entry and renamed into place, so a reader never sees a
 half-written fit and two writers racing leave one complete entry.
@@ -15,33 +15,34 @@ writes, and the reports read that very file, so the digest stands for the inputs
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline_models.aggregate import table_hash
-from pipeline_models.models.base import FitMismatchError, PipelineModel
+from pipeline_models.models.base import PipelineModel
+from pipeline_models.models.contract import Estimator, FitMismatchError, digest
 
 
-def _fit_key(model: PipelineModel, random_seed: int | None, **data: str) -> str:
-    """Hex key of a fit: model type, configuration, seed and what identifies its data."""
-    payload = json.dumps(
-        {
-            "model_type": model.model_type,
-            "config": model.config,
-            "random_seed": random_seed,
-            **data,
-        },
-        sort_keys=True,
-        default=str,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+@dataclass
+class CachedFit[E: Estimator]:
+    """What the cache hands back: the fitted estimator and where and how it was obtained."""
+
+    model: E
+    path: Path
+    hit: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _fit_key(model: Estimator, random_seed: int | None, **data: str) -> str:
+    """Hex key of a fit: configuration id (type, version, settings), seed and its data."""
+    return digest({"config_id": model.config_id, "random_seed": random_seed, **data})
 
 
 def cache_key(model: PipelineModel, inputs: pd.DataFrame, random_seed: int | None) -> str:
@@ -54,18 +55,30 @@ def table_key(model: PipelineModel, table_digest: str, random_seed: int | None) 
     return _fit_key(model, random_seed, table=table_digest)
 
 
-def _load_entry[M: PipelineModel](model: M, entry: Path, data_hash: str | None) -> M | None:
+def _load_entry[M: Estimator](model: M, entry: Path, data_hash: str | None) -> M | None:
     """The fit saved in ``entry``, or ``None`` (after removing it) when it is stale or damaged."""
     try:
-        loaded = type(model).load(entry, data_hash=data_hash)
-    except (FitMismatchError, OSError, ValueError, KeyError):
+        loaded = type(model).load(entry, data_hash=data_hash, config_id=model.config_id)
+    except (FitMismatchError, OSError, ValueError, KeyError, EOFError, AttributeError):
         shutil.rmtree(entry, ignore_errors=True)  # stale or damaged: refit
         return None
-    loaded.progress = model.progress
-    loaded.cores = model.cores
-    loaded.cache_path_ = entry
-    loaded.cache_hit_ = True
+    for running in ("progress", "cores"):  # running settings are the caller's, not the fit's
+        if hasattr(model, running):
+            setattr(loaded, running, getattr(model, running))
     return loaded  # type: ignore[return-value]
+
+
+def _store(model: Estimator, entry: Path) -> None:
+    """Save ``model`` into ``entry`` atomically (a racing writer's complete entry wins)."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=entry.parent))
+    try:
+        model.save(tmp)
+        try:
+            os.replace(tmp, entry)
+        except OSError:  # another process finished the same fit first: keep theirs
+            pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def fit_cached[M: PipelineModel](
@@ -74,7 +87,7 @@ def fit_cached[M: PipelineModel](
     cache_dir: str | os.PathLike[str],
     random_seed: int | None = None,
     table_digest: str | None = None,
-) -> M:
+) -> CachedFit[M]:
     """Return ``model`` fitted on ``frame``, from ``cache_dir`` when that fit was made before.
 
     Parameters
@@ -93,10 +106,10 @@ def fit_cached[M: PipelineModel](
 
     Returns
     -------
-    PipelineModel
-        The loaded fit on a hit (a new instance of the model's class), else ``model`` itself
-        after fitting. ``cache_path_`` says where the fit lives; ``cache_hit_`` whether it was
-        loaded; ``timings_`` the seconds spent aggregating the inputs and fitting (or loading).
+    CachedFit
+        ``model``: the loaded fit on a hit (a new instance of the model's class), else ``model``
+        itself after fitting; ``path``: where the fit lives; ``hit``: whether it was loaded;
+        ``timings``: the seconds spent aggregating the inputs and fitting (or loading).
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -114,8 +127,7 @@ def fit_cached[M: PipelineModel](
             if name and "/" not in name and (entry / "fit.json").exists():
                 loaded = _load_entry(model, entry, None)
                 if loaded is not None:
-                    loaded.timings_ = {"load": time.perf_counter() - t0}
-                    return loaded
+                    return CachedFit(loaded, entry, True, {"load": time.perf_counter() - t0})
     inputs = model.inputs(frame)
     aggregate_s = time.perf_counter() - t0
     key = cache_key(model, inputs, random_seed)
@@ -123,29 +135,44 @@ def fit_cached[M: PipelineModel](
     if (entry / "fit.json").exists():
         loaded = _load_entry(model, entry, table_hash(inputs))
         if loaded is not None:
-            loaded.timings_ = {
-                "aggregate": aggregate_s,
-                "load": time.perf_counter() - t0 - aggregate_s,
-            }
             _point(pointer, entry)
-            return loaded
+            load_s = time.perf_counter() - t0 - aggregate_s
+            return CachedFit(loaded, entry, True, {"aggregate": aggregate_s, "load": load_s})
     t1 = time.perf_counter()
     model.fit_inputs(inputs, random_seed=random_seed)
     fit_s = time.perf_counter() - t1
-    tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=cache_dir))
-    try:
-        model.save(tmp)
-        try:
-            os.replace(tmp, entry)
-        except OSError:  # another process finished the same fit first: keep theirs
-            pass
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    _store(model, entry)
     _point(pointer, entry)
-    model.cache_path_ = entry
-    model.cache_hit_ = False
-    model.timings_ = {"aggregate": aggregate_s, "fit": fit_s}
-    return model
+    return CachedFit(model, entry, False, {"aggregate": aggregate_s, "fit": fit_s})
+
+
+def fit_cached_estimator[E: Estimator](
+    estimator: E,
+    fit: Callable[[E], E],
+    cache_dir: str | os.PathLike[str],
+    data: dict[str, str],
+    random_seed: int | None = None,
+) -> CachedFit[E]:
+    """Return ``fit(estimator)`` from ``cache_dir`` when the same fit was made before.
+
+    For estimators that fit on a whole table rather than on sufficient statistics (the
+    forecaster, the lead funnel). ``data`` identifies everything the fit reads besides the
+    estimator's settings and the seed: the digests of the tables and any date it is fitted as of.
+    The key is the estimator's configuration id (type, version, settings), the seed and ``data``.
+    """
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    key = _fit_key(estimator, random_seed, **data)
+    entry = cache_dir / f"{estimator.model_type}-{key[:24]}"
+    if (entry / "fit.json").exists():
+        loaded = _load_entry(estimator, entry, None)
+        if loaded is not None:
+            return CachedFit(loaded, entry, True, {"load": time.perf_counter() - t0})
+    fitted = fit(estimator)
+    fit_s = time.perf_counter() - t0
+    _store(fitted, entry)
+    return CachedFit(fitted, entry, False, {"fit": fit_s})
 
 
 def _point(pointer: Path | None, entry: Path) -> None:

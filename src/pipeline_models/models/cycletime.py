@@ -46,6 +46,8 @@ class CycleTimeModel(PipelineModel):
     """
 
     model_type = "cycle_time"
+    version = 1
+    response = "outcome + log(days) | censored(age)"
     default_groups = ("product",)
     default_priors = CYCLE_PRIORS
     _extra_config = ("as_of",)

@@ -48,6 +48,8 @@ class RevenueModel(PipelineModel):
     """
 
     model_type = "revenue"
+    version = 1
+    response = "log(amount)"
     default_groups = ("product", "region", "segment", "owner")
     default_priors = REVENUE_PRIORS
 

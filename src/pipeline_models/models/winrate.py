@@ -38,6 +38,8 @@ class WinRateModel(PipelineModel):
     """
 
     model_type = "win_rate"
+    version = 1
+    response = "won | trials(n)"
     default_groups = ("product", "region", "owner", "lead_source")
     default_priors = WINRATE_PRIORS
 
