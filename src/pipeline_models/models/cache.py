@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline_models.aggregate import table_hash
-from pipeline_models.models.base import PipelineModel
+from pipeline_models.data.aggregate import table_hash
 from pipeline_models.models.contract import Estimator, FitMismatchError, digest
+from pipeline_models.models.hierarchical.base import PipelineModel
 
 
 @dataclass
