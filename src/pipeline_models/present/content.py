@@ -1,0 +1,93 @@
+"""What a report shows, as data: tables with captions, sentences, charts, headline and files.
+
+An analysis builds a :class:`ReportContent`; a report notebook only shows its parts in order
+(``show(content.table("by_window"))``) and writes its files. Sentences keep their template apart
+from their values, so values taken from an export are escaped when shown, never read as Markdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Table:
+    """A reader table with its caption; ``max_rows`` rows are shown (the CSV holds all)."""
+
+    frame: pd.DataFrame
+    caption: str | None = None
+    max_rows: int = 50
+
+
+@dataclass(frozen=True)
+class Note:
+    """A Markdown sentence whose ``{placeholders}`` are filled with escaped values."""
+
+    template: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Warnings:
+    """Messages shown in a warning box at the top of a report."""
+
+    messages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart drawn on demand: ``draw()`` returns a matplotlib Figure."""
+
+    draw: Callable[[], Any]
+
+
+@dataclass
+class ReportContent:
+    """Everything one report shows and writes.
+
+    ``headline`` is the list of (label, value) pairs at the top of the report and on the index
+    page; ``figures`` the machine-readable numbers of ``summary.json``; ``files`` the tables
+    written as CSV beside the report. Parts a report cannot show on this export are absent:
+    ``table(name)`` and friends then return ``None`` and showing ``None`` shows nothing.
+    """
+
+    title: str
+    headline: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, Table] = field(default_factory=dict)
+    notes: dict[str, Note] = field(default_factory=dict)
+    charts: dict[str, Chart] = field(default_factory=dict)
+    files: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def table(self, name: str) -> Table | None:
+        return self.tables.get(name)
+
+    def note(self, name: str) -> Note | None:
+        return self.notes.get(name)
+
+    def chart(self, name: str) -> Chart | None:
+        return self.charts.get(name)
+
+    def headline_table(self) -> Table:
+        frame = pd.DataFrame(self.headline, columns=["figure", "value"]).set_index("figure")
+        return Table(frame)
+
+    def warning_box(self) -> Warnings:
+        return Warnings(tuple(self.warnings))
+
+    def add_table(
+        self, name: str, frame: pd.DataFrame | None, caption: str | None = None, max_rows: int = 50
+    ) -> None:
+        if frame is not None:
+            self.tables[name] = Table(frame, caption, max_rows)
+
+    def add_note(self, name: str, template: str, **values: Any) -> None:
+        self.notes[name] = Note(template, values)
+
+    def add_chart(self, name: str, draw: Callable[[], Any]) -> None:
+        self.charts[name] = Chart(draw)

@@ -1,0 +1,115 @@
+"""Showing report content in a notebook: every export string escaped, charts closed after use.
+
+Strings from a CRM export are data, never markup: every table goes through :func:`show_table`,
+which escapes cells, and every sentence through :func:`say`, which escapes its values before they
+reach Markdown.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import warnings
+from collections.abc import Iterable
+
+import pandas as pd
+
+from pipeline_models.present import palette
+from pipeline_models.present.content import Chart, Note, Table, Warnings
+
+
+def quiet() -> None:
+    """Silence sampler progress bars and library log lines that would clutter a report."""
+    for name in ("pymc", "pytensor", "nutpie", "arviz", "numba", "papermill", "matplotlib"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module="arviz")
+    os.environ.setdefault("PYTENSOR_FLAGS", "")
+    import matplotlib
+
+    # Labels come from the export: a product named "A $x$ B" must print as typed, not as math
+    # (and an unbalanced "$" must not break the chart).
+    matplotlib.rcParams["text.parse_math"] = False
+
+
+def escape(text: object) -> str:
+    """Escape a value for HTML and Markdown: the value shows as text, never as markup."""
+    # Markdown characters first, then HTML: quotes stay as typed (harmless in Markdown text, and
+    # an entity like &#x27; would have its '#' escaped into visible text)
+    escaped = str(text)
+    for ch in ("\\", "`", "*", "_", "[", "]", "|", "#", "$", "!"):
+        escaped = escaped.replace(ch, "\\" + ch)
+    return html.escape(escaped, quote=False)
+
+
+def say(template: str, **values: object) -> None:
+    """Display a Markdown sentence whose placeholders are filled with escaped values."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(template.format(**{k: escape(v) for k, v in values.items()})))
+
+
+def show_table(frame: pd.DataFrame, caption: str | None = None, max_rows: int = 50) -> None:
+    """Display a table with every cell, index label and header escaped."""
+    from IPython.display import HTML, display
+
+    shown = frame.head(max_rows)
+    plain_index = isinstance(shown.index, pd.RangeIndex)  # row numbers mean nothing to a reader
+    body = shown.to_html(
+        escape=True, border=0, classes="dataframe", na_rep="", index=not plain_index
+    )
+    title = f"<p><strong>{html.escape(caption)}</strong></p>" if caption else ""
+    more = (
+        f"<p><em>{len(frame) - max_rows} more rows not shown.</em></p>"
+        if len(frame) > max_rows
+        else ""
+    )
+    display(HTML(title + body + more))
+
+
+def show_warnings(messages: Iterable[str]) -> None:
+    """A visible warning box at the top of a report (escaped)."""
+    from IPython.display import HTML, display
+
+    messages = list(messages)
+    if not messages:
+        return
+    items = "".join(f"<li>{html.escape(str(m))}</li>" for m in messages)
+    display(
+        HTML(
+            f'<div style="background:#fff7e6;border-left:4px solid {palette.WARNING};'
+            f'padding:0.5em 1em"><strong>Warning</strong><ul>{items}</ul></div>'
+        )
+    )
+
+
+def show_chart(chart: Chart) -> None:
+    """Draw a chart, display it and close it (a report holds many; none stays open)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    figure = chart.draw()
+    if figure is None:
+        return
+    display(figure)
+    plt.close(figure)
+
+
+def show(*items: Table | Note | Chart | Warnings | None) -> None:
+    """Show report content in order; ``None`` (a part this export cannot give) shows nothing."""
+    for item in items:
+        if item is None:
+            continue
+        if isinstance(item, Table):
+            show_table(item.frame, item.caption, item.max_rows)
+        elif isinstance(item, Note):
+            say(item.template, **item.values)
+        elif isinstance(item, Chart):
+            show_chart(item)
+        elif isinstance(item, Warnings):
+            show_warnings(item.messages)
+        else:
+            raise TypeError(f"cannot show a {type(item).__name__}")
