@@ -1,0 +1,197 @@
+"""The patterns report in words: headline figures, findings, warnings and interval texts.
+
+Strings built here hold export values (stage, product and owner names); the report escapes them
+when it shows them (:func:`pipeline_models.report.show_table`, :func:`pipeline_models.report.say`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from pipeline_models.analyses.patterns.fields import CLOSED, OPEN, deal_status
+from pipeline_models.analyses.patterns.stages import bottleneck
+from pipeline_models.analyses.policy import INTERVAL
+from pipeline_models.present.formats import format_money, format_pct
+
+TERM_WORDS = {
+    "product": "Deals for product {level}",
+    "region": "Deals in region {level}",
+    "owner": "Deals of {level}",
+    "lead_source": "Deals from lead source {level}",
+    "segment": "Deals in segment {level}",
+    "deal size": "Deals of size {level}",
+    "cycle length": "Deals that took {level} to close",
+}
+"""How a finding names the deals of one level of an attribute."""
+
+MAX_MONTHS = 24
+"""Beyond two years a time in stage says only "very long": it prints as ``> 24``."""
+
+MIN_CLOSED = 100
+"""Fewer closed deals, and win drivers, owner comparisons and cohorts are called rough."""
+
+MIN_EXITS = 50
+"""Fewer stage exits between the two exports, and stage conversion is called rough."""
+
+
+def _months(value: float) -> str:
+    return f"> {MAX_MONTHS}" if value > MAX_MONTHS else f"{value:.1f}"
+
+
+def _one_interval(m: float, lo: float, hi: float, kind: str) -> str:
+    if pd.isna(m):
+        return ""
+    if kind == "pct":
+        return f"{100 * m:.0f}% ({100 * lo:.0f}-{100 * hi:.0f})"
+    if kind == "ratio":
+        return f"{m:.2f}x ({lo:.2f}-{hi:.2f})"
+    if kind == "money":
+        return f"{format_money(m)} ({format_money(lo)}-{format_money(hi)})"
+    return f"{_months(m)} ({_months(lo)} to {_months(hi)})"
+
+
+def interval_text(
+    mean: pd.Series, lower: pd.Series, upper: pd.Series, kind: str = "pct"
+) -> pd.Series:
+    """``mean (lower-upper)`` as text: ``kind`` ``pct`` (62% (55-70)), ``ratio`` (1.40x (1.20-1.60)),
+    ``money`` (12.3k (9.8k-15.1k)) or ``months`` (1.4 (1.2 to 1.7), above 24 shown as ``> 24``)."""
+    return pd.Series(
+        [_one_interval(m, lo, hi, kind) for m, lo, hi in zip(mean, lower, upper, strict=True)],
+        index=mean.index,
+    )
+
+
+def effect_sentences(
+    effects: pd.DataFrame, top: int = 8, interval: float = INTERVAL
+) -> pd.DataFrame:
+    """Plain-words findings for the credible effects, strongest first.
+
+    e.g. ``Deals from lead source Referral win 1.4x as often as the average deal (90% interval
+    1.2 to 1.6).`` Returns a one-column table (``finding``); its strings hold export values, so
+    show it with :func:`pipeline_models.report.show_table` (which escapes them).
+    """
+    credible = effects[effects["credible"]].copy()
+    credible["strength"] = np.abs(np.log(credible["rate_ratio"]))
+    credible = credible.sort_values("strength", ascending=False).head(top)
+    pct = f"{100 * interval:.0f}%"
+    findings = []
+    for r in credible.itertuples(index=False):
+        subject = TERM_WORDS.get(r.term, f"Deals with {r.term} {{level}}").format(level=r.level)
+        findings.append(
+            f"{subject} win {r.rate_ratio:.2f}x as often as the average deal "
+            f"({pct} interval {r.lower:.2f} to {r.upper:.2f}; {r.deals:,} closed deals)."
+        )
+    return pd.DataFrame({"finding": findings})
+
+
+def bullets(items: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """A Markdown bullet list as a template and its values, for
+    :func:`pipeline_models.report.say` (which escapes the values, not the list structure)."""
+    items = list(items)
+    template = "\n".join(f"- {{item{i}}}" for i in range(len(items)))
+    return template, {f"item{i}": str(v) for i, v in enumerate(items)}
+
+
+Lines = list[tuple[str, str]]
+
+
+def _stage_lines(conversion: pd.DataFrame | None, currency: str) -> Lines:
+    if conversion is None:
+        return [("weakest stage", "needs last period's export")]
+    b = bottleneck(conversion)
+    if b["lowest_stage"] is None:
+        out = [("weakest stage", "no deal left a stage")]
+    else:
+        rate = format_pct(b["lowest_conversion"])
+        out = [("weakest stage", f"{b['lowest_stage']} ({rate} move on)")]
+    if b.get("most_value_lost_stage"):
+        lost = format_money(b["value_lost"], currency)
+        out.append(("most value lost at", f"{b['most_value_lost_stage']} ({lost})"))
+    return out
+
+
+def _change_line(bars: pd.DataFrame | None, currency: str) -> tuple[str, str]:
+    if bars is None:
+        return ("open pipeline change", "no previous export")
+    delta = (int(bars["cents"].iloc[-1]) - int(bars["cents"].iloc[0])) / 100
+    text = format_money(delta, currency)
+    return ("open pipeline change", text if delta < 0 else "+" + text)
+
+
+def _effect_line(effects: pd.DataFrame) -> tuple[str, str]:
+    # owners have their own section; a cycle length is known only at the close
+    credible = effects[effects["credible"] & ~effects["term"].isin(["owner", "cycle length"])]
+    if not len(credible):
+        return ("strongest effect on win rate", "none credible")
+    top = credible.loc[np.abs(np.log(credible["rate_ratio"])).idxmax()]
+    term = str(top["term"]).replace("_", " ")
+    return (
+        "strongest effect on win rate",
+        f"{term} {top['level']} ({top['rate_ratio']:.2f}x win rate)",
+    )
+
+
+def headline(
+    conversion: pd.DataFrame | None,
+    stalled: pd.DataFrame,
+    bars: pd.DataFrame | None,
+    effects: pd.DataFrame,
+    owners: pd.DataFrame | None,
+    currency: str = "",
+) -> list[tuple[str, str]]:
+    """The report's headline figures for the index page, as (figure, value) pairs."""
+    out = _stage_lines(conversion, currency)
+    risk = float(stalled["value_at_risk"].sum()) if len(stalled) else 0.0
+    out.append(("stalled deals", f"{len(stalled):,} ({format_money(risk, currency)} at risk)"))
+    out.append(_change_line(bars, currency))
+    out.append(_effect_line(effects))
+    if owners is not None:
+        v = owners["win rate vs team"]
+        above, below = (v == "higher").sum(), (v == "lower").sum()
+        out.append(("owners vs team win rate", f"{above} above, {below} below"))
+    return out
+
+
+def thin_data_warnings(
+    frame: pd.DataFrame,
+    moves: pd.DataFrame | None,
+    min_closed: int = MIN_CLOSED,
+    min_exits: int = MIN_EXITS,
+) -> list[str]:
+    """Sentences for the top of the report when the data are too thin for firm conclusions."""
+    out = []
+    status = deal_status(frame)
+    closed = int(status.isin(CLOSED).sum())
+    if closed < min_closed:
+        out.append(
+            f"Only {closed} closed deals: win drivers, owner comparisons and cohorts are rough."
+        )
+    if moves is not None:
+        exits = int(moves["outcome"].isin(["passed", "lost"]).sum())
+        if exits < min_exits:
+            out.append(
+                f"Only {exits} stage exits between the two exports: stage conversion is rough."
+            )
+    no_age = int((status.eq(OPEN) & frame["created_date"].isna()).sum())
+    if no_age:
+        out.append(
+            f"{no_age} open deals have no creation date: their age is unknown, so they cannot be "
+            "judged stalled and are left out of the cohorts."
+        )
+    return out
+
+
+__all__ = [
+    "MAX_MONTHS",
+    "MIN_CLOSED",
+    "MIN_EXITS",
+    "TERM_WORDS",
+    "bullets",
+    "effect_sentences",
+    "headline",
+    "interval_text",
+    "thin_data_warnings",
+]
