@@ -87,7 +87,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         print("no problems found")
     if args.quarantine and not result.quarantine.empty:
-        from .report import write_csv
+        from .present.files import write_csv
 
         write_csv(result.quarantine, args.quarantine)
         print(f"{len(result.quarantine)} skipped rows written to {args.quarantine}")
@@ -121,6 +121,38 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"pipeline-reports run: {exc}", file=sys.stderr)
         return exc.exit_code
     return result.exit_code
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Validate an export into a run folder and fit everything, for notebooks opened by hand."""
+    from .run.catalog import Catalog
+    from .run.fitstep import fit_all, report_settings
+    from .run.inputs import Sources, prepare
+    from .run.notebooks import default_settings
+    from .run.options import RunError
+
+    sources = Sources(
+        export=args.export,
+        period=args.period,
+        preset=args.preset,
+        mapping=args.mapping,
+        leads=args.leads,
+        previous_export=args.previous_export,
+        on_bad_rows=args.on_bad_rows,
+        random_seed=args.seed,
+        cache_dir=args.cache,
+    )
+    settings = report_settings(default_settings())
+    try:
+        prepared = prepare(sources, args.out, settings)
+    except RunError as exc:
+        print(f"pipeline-reports prepare: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(f"Prepared {args.out} ({len(prepared.result.frame)} opportunities)")
+    if not args.no_fit:
+        fit_all(Catalog.open(args.out), settings, print, {})
+    print(f"Open the notebooks with run_dir = {Path(args.out).resolve()}")
+    return 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -230,6 +262,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", type=Path, help="fit cache folder (default data/fits)")
     p.add_argument("--jobs", type=int, default=1, help="reports executed side by side")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "prepare", help="validate an export into a run folder and fit, for notebooks opened by hand"
+    )
+    p.add_argument("--export", type=Path, required=True)
+    p.add_argument("--period", required=True, help="month the export describes, YYYY-MM")
+    p.add_argument("--out", type=Path, required=True, help="run folder to write")
+    p.add_argument("--leads", type=Path, help="leads file")
+    p.add_argument("--previous-export", type=Path, help="last period's export")
+    _add_mapping_options(p)
+    p.add_argument("--on-bad-rows", choices=["error", "skip"], default="error")
+    p.add_argument("--seed", type=int, default=20261, help="random seed of every fit and report")
+    p.add_argument("--cache", type=Path, default=Path("data/fits"), help="fit cache folder")
+    p.add_argument("--no-fit", action="store_true", help="leave the fits to the first notebook")
+    p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("sample", help="write the synthetic sample exports")
     p.add_argument("--out", type=Path, default=Path("data/sample"))

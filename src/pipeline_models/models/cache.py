@@ -183,3 +183,42 @@ def _point(pointer: Path | None, entry: Path) -> None:
     tmp = pointer.with_name(f".{pointer.name}.{os.getpid()}.tmp")
     tmp.write_text(entry.name, encoding="utf-8")
     os.replace(tmp, pointer)
+
+
+@dataclass
+class CachedTable:
+    """A result table from the cache (``table`` ``None``: nothing could be computed)."""
+
+    table: pd.DataFrame | None
+    path: Path | None
+    hit: bool
+
+
+def cached_table(
+    cache_dir: str | os.PathLike[str],
+    name: str,
+    key: dict,
+    compute: Callable[[], pd.DataFrame | None],
+    random_seed: int | None = None,
+) -> CachedTable:
+    """``compute()`` once per ``key`` and seed, kept as Parquet in ``cache_dir`` (a track record
+    made by the run's fit step is loaded by every report that shows it)."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = cache_dir / f"{name}-{digest({'key': key, 'random_seed': random_seed})[:24]}.parquet"
+    empty = path.with_suffix(".none")
+    if path.exists():
+        try:
+            return CachedTable(pd.read_parquet(path), path, True)
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)  # damaged: compute again
+    if empty.exists():
+        return CachedTable(None, None, True)
+    table = compute()
+    if table is None:
+        empty.touch()
+        return CachedTable(None, None, False)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    table.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    return CachedTable(table, path, False)

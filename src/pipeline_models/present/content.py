@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+SUMMARY_FILE = "summary.json"
+"""The file a report writes its title, headline, warnings and figures to."""
 
 
 @dataclass(frozen=True)
@@ -91,3 +95,27 @@ class ReportContent:
 
     def add_chart(self, name: str, draw: Callable[[], Any]) -> None:
         self.charts[name] = Chart(draw)
+
+    def write(self, output_dir: str | Path) -> Path:
+        """Write the report's CSV files and ``summary.json`` (see :func:`write_content`)."""
+        return write_content(self, output_dir)
+
+
+def write_content(content: ReportContent, output_dir: str | Path) -> Path:
+    """Write a report's files: each table in ``files`` as CSV, then ``summary.json``.
+
+    The runner puts the headline on the index page and the warnings in the manifest;
+    ``figures`` holds the machine-readable numbers (for tests and reproducibility checks).
+    """
+    from pipeline_models.present.files import write_csv, write_json
+
+    output_dir = Path(output_dir)
+    for name, frame in content.files.items():
+        write_csv(frame, output_dir / f"{name}.csv")
+    summary = {
+        "title": content.title,
+        "headline": [{"label": str(k), "value": str(v)} for k, v in content.headline],
+        "warnings": [str(w) for w in content.warnings],
+        "figures": content.figures,
+    }
+    return write_json(summary, output_dir / SUMMARY_FILE)

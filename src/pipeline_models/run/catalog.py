@@ -1,0 +1,263 @@
+"""The named datasets of one run folder (kedro's catalog idea): only this module knows where and in
+what format they live.
+
+A run folder holds the validated tables and ``catalog.json``, written once by
+:func:`pipeline_models.run.inputs.prepare`: the period, the seed, the fit cache and the SHA-256 of
+every table (each table is hashed once per run, when it is written). A report notebook asks for
+datasets by name and never sees a path:
+
+=========================  =====================================================================
+name                       what it is
+=========================  =====================================================================
+``opportunities``          the canonical opportunities table of the period
+``leads``                  the canonical leads table, or ``None``
+``previous_opportunities`` last period's canonical table, or ``None``
+``validation``             what validation understood and the problems it found
+``fits.win_rate`` ...      the period's fitted models (:meth:`Catalog.period_models`)
+``fits.forecaster``        the pipeline forecaster fitted at the period's end
+``fits.lead_funnel``       the lead funnel fitted at the period's end
+``backtests.forecast``     the forecast's track record over past month-ends
+``backtests.leads``        the lead requirement's track record
+=========================  =====================================================================
+
+Fits and track records come from the fit cache: the run's fit step makes each of them once,
+before any report, and every report that asks for one loads that same fit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline_models.contract.period import reference_date
+from pipeline_models.run.layout import CATALOG_FILE, sample_work_dir
+
+FORMAT = 1
+"""Layout version of ``catalog.json``."""
+
+
+class CatalogError(Exception):
+    """A run folder is missing or incomplete; the message says how to prepare one."""
+
+
+@dataclass
+class Catalog:
+    """The datasets of one run folder; tables are read once and kept."""
+
+    folder: Path
+    meta: dict[str, Any]
+    _tables: dict[str, Any] = field(default_factory=dict, repr=False)
+    loaded: dict[str, dict] = field(default_factory=dict)
+    """Per fit or track record asked for: whether it came from the cache, and where it lives."""
+
+    # ----------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, run_dir: str | Path) -> Catalog:
+        """The catalog of a prepared run folder.
+
+        An analyst's default folder (``data/work/<period>``) is prepared from the bundled sample
+        on first use, when the sample is there.
+        """
+        folder = Path(run_dir).resolve()
+        path = folder / CATALOG_FILE
+        if not path.exists():
+            _prepare_sample_if_default(folder)
+        if not path.exists():
+            raise CatalogError(
+                f"{folder} is not a prepared run folder ({CATALOG_FILE} missing). Prepare one with "
+                "`pipeline-reports prepare --export FILE --period YYYY-MM --out FOLDER` "
+                "(`make lab` prepares the bundled sample)."
+            )
+        meta = json.loads(path.read_text())
+        if meta.get("format") != FORMAT:
+            raise CatalogError(
+                f"{path} has layout {meta.get('format')}, this version reads {FORMAT}: prepare "
+                "the folder again"
+            )
+        return cls(folder, meta)
+
+    # ----------------------------------------------------------------- identity
+    @property
+    def period(self) -> str:
+        return self.meta["period"]
+
+    @property
+    def random_seed(self) -> int:
+        return int(self.meta["random_seed"])
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        """The reference date every report of the run counts from (the period's end)."""
+        return reference_date(self.period)
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(self.meta["cache_dir"])
+
+    def digest(self, name: str) -> str | None:
+        """SHA-256 of a table of the run, recorded when it was written (``None``: no table)."""
+        entry = self.meta["datasets"].get(name)
+        return None if entry is None else entry["sha256"]
+
+    def has(self, name: str) -> bool:
+        return self.meta["datasets"].get(name) is not None
+
+    def settings(self, report: str) -> dict[str, Any]:
+        """The report parameters the run's fit step used for ``report`` (its track record)."""
+        return dict(self.meta.get("settings", {}).get(report, {}))
+
+    # ----------------------------------------------------------------- tables
+    def _file(self, name: str) -> Path:
+        return self.folder / self.meta["datasets"][name]["file"]
+
+    def opportunities(self) -> pd.DataFrame:
+        return self._table("opportunities")
+
+    def leads(self) -> pd.DataFrame | None:
+        return self._table("leads") if self.has("leads") else None
+
+    def previous_opportunities(self) -> pd.DataFrame | None:
+        return self._table("previous_opportunities") if self.has("previous_opportunities") else None
+
+    def _table(self, name: str) -> pd.DataFrame:
+        if name not in self._tables:
+            from pipeline_models.io.canonical import read_canonical, read_canonical_leads
+
+            reader = read_canonical_leads if name == "leads" else read_canonical
+            self._tables[name] = reader(self._file(name))
+        return self._tables[name]
+
+    def validation(self) -> dict[str, Any]:
+        if "validation" not in self._tables:
+            self._tables["validation"] = json.loads(self._file("validation").read_text())
+        return self._tables["validation"]
+
+    def currency(self) -> str:
+        """The export's currency code, or ``""`` when it records none."""
+        values = self.opportunities()["currency"].dropna()
+        return str(values.iloc[0]) if len(values) else ""
+
+    # ----------------------------------------------------------------- fits
+    def period_models(self):  # -> PeriodModels
+        """The fitted win-rate, deal-size and cycle-time models of the period."""
+        if "period_models" not in self._tables:
+            from pipeline_models.models.period import period_models
+
+            models = period_models(
+                self.opportunities(),
+                self.cache_dir,
+                self.random_seed,
+                as_of=self.as_of,
+                table_digest=self.digest("opportunities"),
+            )
+            for name, fit in models.cached.items():
+                self._record(f"fits.{name}", fit.hit, fit.path)
+            self._tables["period_models"] = models
+        return self._tables["period_models"]
+
+    def forecaster(self):  # -> PipelineForecaster
+        """The pipeline forecaster fitted on what was known at the period's end."""
+        if "forecaster" not in self._tables:
+            from pipeline_models.models.period import fit_forecaster
+
+            fit = fit_forecaster(
+                self.opportunities(), self.as_of, self.cache_dir, self.digest("opportunities")
+            )
+            self._record("fits.forecaster", fit.hit, fit.path)
+            self._tables["forecaster"] = fit.model
+        return self._tables["forecaster"]
+
+    def lead_funnel(self):  # -> LeadFunnelModel
+        """The lead funnel (leads to opportunities to wins, with lags) at the period's end."""
+        if "lead_funnel" not in self._tables:
+            from pipeline_models.models.period import fit_lead_funnel
+
+            fit = fit_lead_funnel(
+                self.opportunities(),
+                self.leads(),
+                self.as_of,
+                self.cache_dir,
+                {"opportunities": self.digest("opportunities"), "leads": self.digest("leads")},
+                self.random_seed,
+            )
+            self._record("fits.lead_funnel", fit.hit, fit.path)
+            self._tables["lead_funnel"] = fit.model
+        return self._tables["lead_funnel"]
+
+    def forecast_track(self, months: int) -> pd.DataFrame | None:
+        """One-month-ahead forecasts at the last ``months`` month-ends against what happened;
+        ``None`` when the history is too short for any origin."""
+        from pipeline_models.models.period import forecast_track
+
+        key = f"backtests.forecast.{months}"
+        if key not in self._tables:
+            track = forecast_track(
+                self.opportunities(),
+                self.period,
+                months,
+                self.cache_dir,
+                self.digest("opportunities"),
+                self.random_seed,
+            )
+            self._record(key, track.hit, track.path)
+            self._tables[key] = track.table
+        return self._tables[key]
+
+    def lead_track(self, horizon_months: int, months: int) -> pd.DataFrame | None:
+        """The lead requirement's outlook at past month-ends against what was won; ``None`` when
+        the history is too short for any origin."""
+        from pipeline_models.models.period import lead_track
+
+        key = f"backtests.leads.{horizon_months}.{months}"
+        if key not in self._tables:
+            track = lead_track(
+                self.opportunities(),
+                self.leads(),
+                self.period,
+                horizon_months,
+                months,
+                self.cache_dir,
+                {"opportunities": self.digest("opportunities"), "leads": self.digest("leads")},
+                self.random_seed,
+            )
+            self._record(key, track.hit, track.path)
+            self._tables[key] = track.table
+        return self._tables[key]
+
+    def _record(self, name: str, hit: bool, path: Path | None) -> None:
+        self.loaded[name] = {"cache_hit": bool(hit), "path": None if path is None else str(path)}
+
+
+def _prepare_sample_if_default(folder: Path) -> None:
+    """Prepare an analyst's default folder from the bundled sample (fits come on first use)."""
+    period = folder.name
+    if folder != sample_work_dir(period).resolve():
+        return
+    exports = folder.parents[1] / "sample" / "exports"
+    export = exports / f"opportunities_{period}.csv"
+    if not export.exists():
+        raise CatalogError(
+            f"{folder} is not prepared and the bundled sample is missing ({export}): run "
+            "`make sample` (or `make lab`) first"
+        )
+    from pipeline_models.run.inputs import Sources, prepare
+
+    leads = exports / f"leads_{period}.csv"
+    previous = exports / f"opportunities_{pd.Period(period, 'M') - 1}.csv"
+    prepare(
+        Sources(
+            export=export,
+            period=period,
+            leads=leads if leads.exists() else None,
+            previous_export=previous if previous.exists() else None,
+            cache_dir=folder.parents[1] / "fits",
+        ),
+        folder,
+    )
+
+
+__all__ = ["Catalog", "CatalogError"]

@@ -1,0 +1,94 @@
+"""The run's fit step: every estimator and track record of the period, fitted once, before any
+report.
+
+The reports ask the run's :class:`~pipeline_models.run.catalog.Catalog` for the same fits with the
+same settings, so each loads what this step made; the manifest records the cache hits and each
+fit's diagnostics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pipeline_models.run.catalog import Catalog
+
+TRACK_SETTINGS = {
+    "forecast": ("backtest_months",),
+    "lead_requirement": ("horizon_months", "backtest_months"),
+}
+"""Report parameters that decide a report's track record (the fit step makes it with them)."""
+
+
+def report_settings(parameters: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The track-record settings of each report from its effective parameters."""
+    return {
+        report: {name: parameters[report][name] for name in names if name in parameters[report]}
+        for report, names in TRACK_SETTINGS.items()
+        if report in parameters
+    }
+
+
+def fit_all(
+    catalog: Catalog,
+    settings: dict[str, dict[str, Any]],
+    progress: Callable[[str], None] | None,
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """Fit everything the run's reports use; return the manifest's ``models`` section."""
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("win rate, deal size, cycle time", catalog.period_models),
+        ("forecaster", catalog.forecaster),
+        ("lead funnel", catalog.lead_funnel),
+    ]
+    forecast = settings.get("forecast")
+    if forecast is not None:
+        months = int(forecast.get("backtest_months", 6))
+        steps.append(("forecast track record", lambda: catalog.forecast_track(months)))
+    leads = settings.get("lead_requirement")
+    if leads is not None:
+        horizon = int(leads.get("horizon_months", 3))
+        months = int(leads.get("backtest_months", 6))
+        steps.append(("lead track record", lambda: catalog.lead_track(horizon, months)))
+    for label, step in steps:
+        t0 = time.perf_counter()
+        if progress:
+            progress(f"Fitting: {label} ...")
+        step()
+        timings[f"fit: {label}"] = time.perf_counter() - t0
+    models = catalog.period_models()
+    for name, fit in models.cached.items():
+        for what, seconds in fit.timings.items():
+            timings[f"{what} ({name})"] = seconds
+    hits = {name: entry["cache_hit"] for name, entry in catalog.loaded.items()}
+    if progress:
+        cached = "loaded from the fit cache" if all(hits.values()) else "fitted"
+        progress(f"  fits {cached}")
+    return {
+        "cache_hits": hits,
+        "diagnostics": _diagnostics(catalog),
+        "warnings": models.warnings(),
+    }
+
+
+def _diagnostics(catalog: Catalog) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, d in catalog.period_models().diagnostics().items():
+        out[name] = {
+            "max_rhat": d.max_rhat,
+            "min_ess_bulk": d.min_ess_bulk,
+            "divergences": d.divergences,
+            "ok": d.ok,
+            "message": d.message,
+        }
+    for name, model in (
+        ("forecaster", catalog.forecaster()),
+        ("lead funnel", catalog.lead_funnel()),
+    ):
+        d = model.diagnostics()
+        out[name] = {"ok": d.ok, "message": d.message, **d.figures}
+    return out
+
+
+__all__ = ["TRACK_SETTINGS", "fit_all", "report_settings"]

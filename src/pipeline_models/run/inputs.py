@@ -1,0 +1,161 @@
+"""Preparing a run folder: validate the exports once, check the period, write the named datasets.
+
+:func:`prepare` is the one place where an export becomes the run's canonical tables. It reads and
+validates the opportunities export (and the leads and last period's export, when given), refuses
+a period the export does not describe, writes each table as marked Parquet, hashes it once, and
+writes ``catalog.json`` last (a folder without it is not a prepared run).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline_models.contract.period import month_end, period_mismatch
+from pipeline_models.contract.problems import ExportError
+from pipeline_models.io.canonical import write_canonical, write_canonical_leads
+from pipeline_models.io.opportunities import LoadResult, load_export
+from pipeline_models.run.catalog import FORMAT, Catalog
+from pipeline_models.run.layout import (
+    CANONICAL_FILE,
+    CATALOG_FILE,
+    LEADS_FILE,
+    PREVIOUS_FILE,
+    VALIDATION_FILE,
+    sha256_file,
+)
+from pipeline_models.run.options import EXIT_BAD_INPUT, RunError
+
+
+@dataclass
+class Sources:
+    """The files a run reads and how to read them."""
+
+    export: Path
+    period: str
+    preset: str | None = None
+    mapping: Path | None = None
+    leads: Path | None = None
+    previous_export: Path | None = None
+    on_bad_rows: str = "error"
+    random_seed: int = 20261
+    cache_dir: Path = Path("data/fits")
+
+
+@dataclass
+class Prepared:
+    """A prepared run folder: its catalog and what validation found."""
+
+    catalog: Catalog
+    result: LoadResult
+    leads: LoadResult | None
+
+
+def validate(sources: Sources) -> tuple[LoadResult, LoadResult | None]:
+    """Read and validate the export and the leads; refuse a period the export does not describe.
+
+    Raises
+    ------
+    RunError
+        With exit code 2 and every problem listed (file, column, rows, reason).
+    """
+    from pipeline_models.io.leads import load_leads
+
+    period_end = month_end(sources.period)
+    try:
+        result = load_export(
+            sources.export,
+            preset=sources.preset,
+            mapping=sources.mapping,
+            on_bad_rows=sources.on_bad_rows,
+            as_of=max(period_end, pd.Timestamp.now().normalize()),
+        )
+        leads = load_leads(sources.leads) if sources.leads else None
+    except ExportError as exc:
+        raise RunError(str(exc), EXIT_BAD_INPUT) from None
+    mismatch = period_mismatch(result.frame, sources.period)
+    if mismatch:
+        raise RunError(f"{sources.export}: --period {sources.period}: {mismatch}", EXIT_BAD_INPUT)
+    return result, leads
+
+
+def load_previous(sources: Sources) -> pd.DataFrame | None:
+    """Last period's export as a canonical table (bad rows skipped: it only gives context)."""
+    if sources.previous_export is None:
+        return None
+    try:
+        previous = load_export(
+            sources.previous_export,
+            preset=sources.preset,
+            mapping=sources.mapping,
+            on_bad_rows="skip",
+        )
+    except ExportError as exc:
+        raise RunError(
+            f"previous export {sources.previous_export}: {exc}", EXIT_BAD_INPUT
+        ) from None
+    return previous.frame
+
+
+def prepare(
+    sources: Sources,
+    folder: Path,
+    settings: dict | None = None,
+    checked: tuple[LoadResult, LoadResult | None] | None = None,
+) -> Prepared:
+    """Validate ``sources`` (unless ``checked`` holds the result) and write the run folder.
+
+    ``settings``: report parameters the fit step uses, by report (kept in the catalog).
+    """
+    result, leads = checked if checked is not None else validate(sources)
+    previous = load_previous(sources)
+    folder = Path(folder)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    datasets = {
+        "opportunities": _write(write_canonical, result.frame, folder / CANONICAL_FILE),
+        "leads": None
+        if leads is None
+        else _write(write_canonical_leads, leads.frame, folder / LEADS_FILE),
+        "previous_opportunities": None
+        if previous is None
+        else _write(write_canonical, previous, folder / PREVIOUS_FILE),
+    }
+    validation = {
+        "opportunities": len(result.frame),
+        "info": result.info,
+        "problems": [p.to_dict() for p in result.problems],
+        "quarantined_rows": len(result.quarantine),
+        "leads": leads.info if leads is not None else None,
+    }
+    (folder / VALIDATION_FILE).write_text(json.dumps(validation, indent=2, default=str))
+    datasets["validation"] = {
+        "file": VALIDATION_FILE,
+        "sha256": sha256_file(folder / VALIDATION_FILE),
+    }
+    meta = {
+        "format": FORMAT,
+        "period": sources.period,
+        "random_seed": int(sources.random_seed),
+        "cache_dir": str(Path(sources.cache_dir).resolve()),
+        "export": str(sources.export),
+        "datasets": datasets,
+        "settings": settings or {},
+    }
+    tmp = folder / f"{CATALOG_FILE}.tmp"
+    tmp.write_text(json.dumps(meta, indent=2, default=str))
+    tmp.replace(folder / CATALOG_FILE)
+    return Prepared(Catalog(folder.resolve(), meta), result, leads)
+
+
+def _write(writer, frame: pd.DataFrame, path: Path) -> dict[str, str]:
+    writer(frame, path)
+    return {"file": path.name, "sha256": sha256_file(path)}
+
+
+__all__ = ["Prepared", "Sources", "load_previous", "prepare", "validate"]

@@ -1,0 +1,114 @@
+"""Every path of a run, in one place (the datasets inside a run folder: :mod:`.catalog`).
+
+Layout under the project root (each folder can be moved with a setting)::
+
+    data/raw/<period>/<sha12>-<file>         raw exports, archived untouched, with <file>.sha256
+    data/fits/                               fit cache shared by all reports (by data hash + config)
+    reports/<period>/                        the published report set (a link to the newest run)
+    reports/.runs/<period>/<run_id>/         every published run, newest kept by the link
+    reports/.failed/<period>/<run_id>/       executed notebooks of a failed run, for debugging
+    reports/.lock-<period>                   the lock that keeps two runs of a period apart
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline_models.present.content import SUMMARY_FILE as SUMMARY_FILE
+
+REPORT_ORDER = ("overview", "product_potential", "lead_requirement", "forecast", "patterns")
+"""Report notebooks in the order the index lists them; other notebooks follow by name."""
+
+CATALOG_FILE = "catalog.json"
+CANONICAL_FILE = "opportunities.parquet"
+LEADS_FILE = "leads.parquet"
+PREVIOUS_FILE = "previous_opportunities.parquet"
+VALIDATION_FILE = "validation.json"
+QUARANTINE_FILE = "quarantine.csv"
+MANIFEST_FILE = "manifest.json"
+
+
+def project_root() -> Path:
+    """The folder holding ``notebooks/`` (the source tree, or the current folder)."""
+    env = os.environ.get("PIPELINE_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "notebooks").is_dir() and (parent / "pyproject.toml").exists():
+            return parent
+    return Path.cwd()
+
+
+def notebooks_dir() -> Path:
+    return Path(os.environ.get("PIPELINE_NOTEBOOKS", project_root() / "notebooks"))
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where one run of one period reads and writes."""
+
+    reports: Path
+    data: Path
+    period: str
+    run_id: str
+
+    @property
+    def published(self) -> Path:
+        return self.reports / self.period
+
+    @property
+    def runs(self) -> Path:
+        return self.reports / ".runs" / self.period
+
+    @property
+    def staging(self) -> Path:
+        """The folder a run writes into; moved under ``runs`` only when every report succeeded."""
+        return self.reports / ".staging" / f"{self.period}-{self.run_id}"
+
+    @property
+    def final(self) -> Path:
+        return self.runs / self.run_id
+
+    @property
+    def failed(self) -> Path:
+        return self.reports / ".failed" / self.period / self.run_id
+
+    @property
+    def lock(self) -> Path:
+        return self.reports / f".lock-{self.period}"
+
+    @property
+    def raw(self) -> Path:
+        return self.data / "raw" / self.period
+
+    @property
+    def work(self) -> Path:
+        """Inputs the notebooks read (canonical tables), inside the staging folder."""
+        return self.staging / "files" / "_inputs"
+
+    def report_files(self, name: str) -> Path:
+        """Where report ``name`` writes its summary and tables."""
+        return self.staging / "files" / name
+
+
+def previous_period(period: str) -> str:
+    year, month = (int(x) for x in period.split("-"))
+    year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return f"{year:04d}-{month:02d}"
+
+
+def sample_work_dir(period: str) -> Path:
+    """The run folder an analyst's notebooks use by default: the bundled sample, prepared."""
+    return project_root() / "data" / "work" / period

@@ -1,0 +1,236 @@
+"""Report notebooks: finding them, checking their parameters, executing them with Papermill."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline_models.run.layout import REPORT_ORDER
+from pipeline_models.run.options import (
+    EXIT_REPORT_FAILED,
+    STANDARD_PARAMETERS,
+    RunError,
+)
+
+
+def list_notebooks(folder: Path, only: tuple[str, ...] = ()) -> list[Path]:
+    found = {p.stem: p for p in folder.glob("*.ipynb") if not p.name.startswith((".", "_"))}
+    if only:
+        unknown = [n for n in only if n not in found]
+        if unknown:
+            raise RunError(
+                f"unknown report(s): {', '.join(unknown)} (available: {', '.join(sorted(found))})"
+            )
+        found = {n: found[n] for n in only}
+    ordered = [found[n] for n in REPORT_ORDER if n in found]
+    return ordered + sorted(p for n, p in found.items() if n not in REPORT_ORDER)
+
+
+def notebook_parameters(path: Path) -> dict[str, dict]:
+    """Parameters declared in a notebook's cell tagged ``parameters``: name -> type and default."""
+    import papermill
+
+    params = papermill.inspect_notebook(str(path))
+    if not params:
+        raise RunError(f"{path}: no cell tagged 'parameters'")
+    return params
+
+
+def check_parameters(notebooks: list[Path], extra: dict) -> dict[str, dict]:
+    """Which parameters go to which notebook; refuse missing and unknown ones.
+
+    Every notebook must declare every standard parameter; an extra parameter (``--param``) must be
+    declared by at least one notebook and goes only to the notebooks that declare it.
+    """
+    problems, declared = [], {}
+    for path in notebooks:
+        params = notebook_parameters(path)
+        declared[path.stem] = params
+        missing = [p for p in STANDARD_PARAMETERS if p not in params]
+        if missing:
+            problems.append(
+                f"{path.name} does not declare the parameter(s) the runner passes: "
+                + ", ".join(missing)
+            )
+    for name in extra:
+        if name in STANDARD_PARAMETERS:
+            problems.append(f"--param {name}: set by the runner itself; use its own option")
+        elif not any(name in params for params in declared.values()):
+            problems.append(
+                f"--param {name}: no report declares it (known: "
+                + ", ".join(
+                    sorted({p for d in declared.values() for p in d} - set(STANDARD_PARAMETERS))
+                )
+                + ")"
+            )
+    if problems:
+        raise RunError("parameter check failed:\n  - " + "\n  - ".join(problems))
+    return declared
+
+
+def declared_defaults(declared: dict[str, dict]) -> dict:
+    """A notebook's declared defaults as values (papermill reports them as source text); a
+    default that is not a literal is left out."""
+    import ast
+
+    out = {}
+    for key, spec in declared.items():
+        text = spec.get("default")
+        try:
+            out[key] = ast.literal_eval(text) if text is not None else None
+        except (ValueError, SyntaxError):
+            continue
+    return out
+
+
+def default_settings(folder: Path | None = None) -> dict[str, dict]:
+    """Every report notebook's declared defaults, by report."""
+    from pipeline_models.run.layout import notebooks_dir
+
+    notebooks = list_notebooks(folder or notebooks_dir())
+    return {p.stem: declared_defaults(notebook_parameters(p)) for p in notebooks}
+
+
+def coerce_parameter(value: str, spec: dict):
+    """Turn a ``--param`` string into the type the notebook's parameters cell declares."""
+    kind = (spec.get("inferred_type_name") or "").lower()
+    try:
+        if kind in ("int",):
+            return int(value)
+        if kind in ("float",):
+            return float(value)
+        if kind in ("bool",):
+            if value.lower() in ("1", "true", "yes"):
+                return True
+            if value.lower() in ("0", "false", "no"):
+                return False
+            raise ValueError(value)
+        if kind.startswith(("dict", "list")):
+            return json.loads(value)
+    except (ValueError, json.JSONDecodeError):
+        raise RunError(f"--param value {value!r} is not a valid {kind}") from None
+    return value
+
+
+@contextlib.contextmanager
+def _kernel_of_this_python():
+    """Make kernel ``python3`` start with the interpreter running this process.
+
+    A user-level ``python3`` kernelspec may point at another Python without this package; a
+    kernelspec placed first on ``JUPYTER_PATH`` keeps the run inside the project's environment.
+    """
+    with tempfile.TemporaryDirectory(prefix="pipeline-kernel-") as tmp:
+        spec_dir = Path(tmp) / "kernels" / "python3"
+        spec_dir.mkdir(parents=True)
+        (spec_dir / "kernel.json").write_text(
+            json.dumps(
+                {
+                    "argv": [
+                        sys.executable,
+                        "-m",
+                        "ipykernel_launcher",
+                        "-f",
+                        "{connection_file}",
+                        # the kernel talks to this process on loopback only: its warning about
+                        # unencrypted TCP is noise in a scheduled run's log
+                        "--IPKernelApp.log_level=ERROR",
+                    ],
+                    "display_name": "Python 3 (pipeline workbench)",
+                    "language": "python",
+                    "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+                }
+            )
+        )
+        old = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = tmp + (os.pathsep + old if old else "")
+        try:
+            yield
+        finally:
+            if old is None:
+                os.environ.pop("JUPYTER_PATH", None)
+            else:
+                os.environ["JUPYTER_PATH"] = old
+
+
+def execute_notebook(source: Path, output: Path, parameters: dict, cwd: Path) -> None:
+    """Execute one notebook with Papermill; raise RunError naming the failing cell."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(output),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            cwd=str(cwd),
+            start_timeout=180,
+        )
+    except PapermillExecutionError as exc:
+        raise RunError(
+            f"{source.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}",
+            EXIT_REPORT_FAILED,
+        ) from None
+
+
+@dataclass(frozen=True)
+class ReportJob:
+    """One report notebook to execute: its source, the executed copy and its parameters."""
+
+    notebook: Path
+    executed: Path
+    parameters: dict
+
+    @property
+    def name(self) -> str:
+        return self.notebook.stem
+
+
+def _execute_one(job: ReportJob) -> tuple[float, str | None]:
+    """Execute one notebook (in a worker process when reports run side by side)."""
+    t0 = time.perf_counter()
+    try:
+        execute_notebook(job.notebook, job.executed, job.parameters, job.notebook.parent)
+    except RunError as exc:
+        return time.perf_counter() - t0, str(exc)
+    return time.perf_counter() - t0, None
+
+
+def execute_reports(
+    jobs: list[ReportJob],
+    parallel: int,
+    finished: Callable[[int, ReportJob, float, str | None], None],
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Execute every job; call ``finished(index, job, seconds, error)`` in report order.
+
+    With ``parallel > 1`` notebooks execute side by side in worker processes (each runs its own
+    kernel); ``finished`` always runs in this process.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    with _kernel_of_this_python():
+        if parallel > 1 and len(jobs) > 1:
+            if progress:
+                progress(f"Executing {len(jobs)} reports, {parallel} at a time ...")
+            # spawn, not fork: this process may hold threads (fork would copy their locks)
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=parallel, mp_context=context) as pool:
+                futures = [pool.submit(_execute_one, job) for job in jobs]
+                for index, (job, future) in enumerate(zip(jobs, futures, strict=True), start=1):
+                    finished(index, job, *future.result())
+        else:
+            for index, job in enumerate(jobs, start=1):
+                if progress:
+                    progress(f"[{index}/{len(jobs)}] {job.name}: executing ...")
+                finished(index, job, *_execute_one(job))

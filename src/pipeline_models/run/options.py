@@ -1,0 +1,49 @@
+"""What a run is asked to do, how it ends, and the parameters every report notebook declares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STANDARD_PARAMETERS = ("run_dir", "output_dir")
+"""Parameters the runner passes to every report notebook; each notebook must declare them all.
+A notebook reads its datasets and fits from the run folder's catalog, never from file paths."""
+
+EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_REPORT_FAILED, EXIT_STRICT, EXIT_BUSY = 0, 1, 2, 3, 4, 5
+
+
+class RunError(Exception):
+    """A run could not complete; ``exit_code`` says why (see the EXIT_* constants)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_ERROR):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class RunOptions:
+    export: Path
+    period: str
+    reports_dir: Path = Path("reports")
+    data_dir: Path = Path("data")
+    preset: str | None = None
+    mapping: Path | None = None
+    leads: Path | None = None
+    previous_export: Path | None = None
+    params: dict = field(default_factory=dict)
+    on_bad_rows: str = "error"
+    strict: bool = False
+    random_seed: int = 20261
+    notebooks: Path | None = None
+    only: tuple[str, ...] = ()
+    jobs: int = 1
+    cache_dir: Path | None = None
+    root: Path | None = None
+    fit_models: bool = True  # fit the shared models before the reports (off: tiny test runs)
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    published: Path | None
+    manifest: dict

@@ -1,0 +1,324 @@
+"""The monthly run: archive the export, validate it, fit once, execute every report, publish.
+
+A run writes into a staging folder and publishes only when every report succeeded: the link
+``reports/<period>`` then moves to the new run in one atomic step, so a failed or killed run never
+damages the report set of an earlier successful run. A lock keeps two runs of one period apart.
+
+:func:`run` is a short list of steps over one :class:`RunState`; each step is a function below.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline_models.contract.period import PERIOD_PATTERN
+from pipeline_models.present.files import write_csv
+from pipeline_models.run import manifest as manifests
+from pipeline_models.run.archive import archive_export, find_previous_export
+from pipeline_models.run.fitstep import fit_all, report_settings
+from pipeline_models.run.inputs import Prepared, Sources, prepare, validate
+from pipeline_models.run.layout import (
+    MANIFEST_FILE,
+    QUARANTINE_FILE,
+    SUMMARY_FILE,
+    RunPaths,
+    notebooks_dir,
+)
+from pipeline_models.run.lock import period_lock
+from pipeline_models.run.notebooks import (
+    ReportJob,
+    check_parameters,
+    coerce_parameter,
+    declared_defaults,
+    execute_reports,
+    list_notebooks,
+    notebook_parameters,
+)
+from pipeline_models.run.options import (
+    EXIT_BAD_INPUT,
+    EXIT_BUSY,
+    EXIT_OK,
+    EXIT_REPORT_FAILED,
+    EXIT_STRICT,
+    STANDARD_PARAMETERS,
+    RunError,
+    RunOptions,
+    RunResult,
+)
+from pipeline_models.run.publish import publish, release_memory
+from pipeline_models.run.render import render_html, render_index
+
+
+@dataclass
+class RunState:
+    """What the steps of one run share."""
+
+    options: RunOptions
+    paths: RunPaths
+    notebooks: list[Path]
+    declared: dict[str, dict]
+    started: datetime
+    progress: Callable[[str], None] | None
+    timings: dict[str, float] = field(default_factory=dict)
+    archived: dict = field(default_factory=dict)
+    prepared: Prepared | None = None
+    parameters: dict[str, dict] = field(default_factory=dict)
+    manifest: dict = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def say(self, message: str) -> None:
+        if self.progress:
+            self.progress(message)
+
+
+def run(options: RunOptions, progress: Callable[[str], None] | None = print) -> RunResult:
+    """Run every report for one period; see the module docstring for the guarantees."""
+    _check_options(options)
+    started = datetime.now(UTC)
+    folder = options.notebooks or notebooks_dir()
+    notebooks = list_notebooks(folder, options.only)
+    if not notebooks:
+        raise RunError(f"no report notebooks in {folder}")
+    declared = check_parameters(notebooks, options.params)
+    paths = RunPaths(
+        reports=Path(options.reports_dir),
+        data=Path(options.data_dir),
+        period=options.period,
+        run_id=started.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}",
+    )
+    state = RunState(options, paths, notebooks, declared, started, progress)
+    with period_lock(paths.lock):
+        for step in (_archive, _prepare, _fit, _execute, _finish):
+            step(state)
+    return _result(state)
+
+
+def _check_options(options: RunOptions) -> None:
+    if not PERIOD_PATTERN.match(options.period):
+        raise RunError(
+            f"--period {options.period!r} is not a month written YYYY-MM", EXIT_BAD_INPUT
+        )
+    if options.root is not None:
+        for path, what in (
+            (options.export, "export"),
+            (options.leads, "leads file"),
+            (options.mapping, "mapping file"),
+            (options.previous_export, "previous export"),
+            (options.reports_dir, "reports folder"),
+            (options.data_dir, "data folder"),
+            (options.cache_dir, "fit cache folder"),
+        ):
+            if path is not None:
+                check_inside(Path(path), options.root, what)
+    if not Path(options.export).is_file():
+        raise RunError(f"export {options.export} not found", EXIT_BAD_INPUT)
+
+
+def check_inside(path: Path, root: Path, what: str) -> None:
+    """Refuse (exit 2) a path that resolves outside ``root``."""
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise RunError(f"{what} {path} lies outside the allowed folder {root}", EXIT_BAD_INPUT)
+
+
+def _archive(state: RunState) -> None:
+    """Copy the raw exports, untouched, into the period's archive."""
+    t0 = time.perf_counter()
+    export = Path(state.options.export)
+    state.say(f"Archiving {export} ...")
+    archived, digest = archive_export(export, state.paths.raw)
+    others = sorted(
+        p.name
+        for p in state.paths.raw.iterdir()
+        if p.is_file()
+        and p != archived
+        and not p.name.endswith((".sha256", ".tmp"))
+        and not p.name.startswith(".")
+    )
+    leads = (
+        archive_export(Path(state.options.leads), state.paths.raw)[0]
+        if state.options.leads
+        else None
+    )
+    state.archived = {"export": archived, "sha256": digest, "others": others, "leads": leads}
+    state.timings["archive"] = time.perf_counter() - t0
+
+
+def _sources(state: RunState) -> Sources:
+    options = state.options
+    previous = options.previous_export or find_previous_export(
+        options.period, options.reports_dir, options.data_dir
+    )
+    if options.root is not None and previous is not None:
+        check_inside(Path(previous), options.root, "previous export")
+    return Sources(
+        export=Path(options.export),
+        period=options.period,
+        preset=options.preset,
+        mapping=options.mapping,
+        leads=options.leads,
+        previous_export=previous,
+        on_bad_rows=options.on_bad_rows,
+        random_seed=options.random_seed,
+        cache_dir=Path(options.cache_dir or Path(options.data_dir) / "fits"),
+    )
+
+
+def _prepare(state: RunState) -> None:
+    """Validate the export, then write the run folder's datasets inside the staging folder."""
+    t0 = time.perf_counter()
+    state.say("Validating the export ...")
+    sources = _sources(state)
+    checked = validate(sources)
+    state.timings["load_and_validate"] = time.perf_counter() - t0
+    result = checked[0]
+    state.say(f"  {len(result.frame)} opportunities, {len(result.warnings)} warnings")
+    # Under the lock, any staging folder of this period is the remains of a killed run.
+    for stale in state.paths.staging.parent.glob(f"{state.paths.period}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    state.parameters = _report_parameters(state)
+    state.prepared = prepare(sources, state.paths.work, report_settings(state.parameters), checked)
+    if not result.quarantine.empty:
+        write_csv(result.quarantine, state.paths.staging / QUARANTINE_FILE)
+    state.manifest = manifests.start(state, sources)
+
+
+def _report_parameters(state: RunState) -> dict[str, dict]:
+    """Each report's parameters: the standard ones, then its declared defaults overridden by
+    ``--param`` values."""
+    out = {}
+    for notebook in state.notebooks:
+        name = notebook.stem
+        declared = state.declared[name]
+        parameters = {
+            "run_dir": str(state.paths.work.resolve()),
+            "output_dir": str(state.paths.report_files(name).resolve()),
+        }
+        for key, value in state.options.params.items():
+            if key in declared:
+                parameters[key] = coerce_parameter(str(value), declared[key])
+        out[name] = {**declared_defaults(declared), **parameters}
+    return out
+
+
+def _fit(state: RunState) -> None:
+    """Fit every estimator and track record once, before any report."""
+    if not state.options.fit_models:
+        return
+    t0 = time.perf_counter()
+    models = fit_all(
+        state.prepared.catalog,
+        state.prepared.catalog.meta["settings"],
+        state.progress,
+        state.timings,
+    )
+    state.timings["model_fits"] = time.perf_counter() - t0
+    state.manifest["models"] = models
+    state.manifest["run_warnings"].extend(models["warnings"])
+    # the reports read the run folder: the runner's copies of the tables are not needed any more
+    state.prepared.result.frame = state.prepared.result.frame.iloc[0:0]
+    state.prepared.catalog._tables.clear()
+    release_memory()
+
+
+def _execute(state: RunState) -> None:
+    """Execute and render each report notebook, in report order."""
+    jobs = []
+    for notebook in state.notebooks:
+        name = notebook.stem
+        files = state.paths.report_files(name)
+        files.mkdir(parents=True, exist_ok=True)
+        passed = {
+            k: v
+            for k, v in state.parameters[name].items()
+            if k in ("run_dir", "output_dir") or k in state.options.params
+        }
+        state.manifest["reports"][name] = {"status": "running", "parameters": passed}
+        jobs.append(ReportJob(notebook, files / f"{name}.ipynb", passed))
+
+    def finished(index: int, job: ReportJob, seconds: float, error: str | None) -> None:
+        _finish_report(state, index, len(jobs), job, seconds, error)
+
+    execute_reports(jobs, state.options.jobs, finished, state.progress)
+
+
+def _finish_report(state, index, total, job: ReportJob, seconds, error) -> None:
+    """Render one executed report and record its status, headline and warnings."""
+    entry = state.manifest["reports"][job.name]
+    entry["execute_s"] = round(seconds, 2)
+    if error:
+        entry.update(status="failed", error=error)
+        state.failures.append(error)
+        state.say(f"[{index}/{total}] {job.name}: FAILED: {error}")
+        return
+    t0 = time.perf_counter()
+    render_html(job.executed, state.paths.staging / f"{job.name}.html")
+    entry["render_s"] = round(time.perf_counter() - t0, 2)
+    summary_path = job.executed.parent / SUMMARY_FILE
+    if summary_path.exists():
+        summary = json.loads(summary_path.read_text())
+        entry.update(
+            title=summary.get("title", job.name),
+            headline=summary.get("headline", []),
+            warnings=summary.get("warnings", []),
+        )
+    else:
+        entry.update(title=job.name, headline=[], warnings=[f"{job.name} wrote no {SUMMARY_FILE}"])
+    entry["status"] = "ok"
+    state.say(f"[{index}/{total}] {job.name}: done in {seconds + entry['render_s']:.1f} s")
+
+
+def _finish(state: RunState) -> None:
+    """Publish the run, or keep a failed one aside and leave the published set untouched."""
+    manifest = state.manifest
+    manifest["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    if state.failures:
+        failed = state.paths.failed
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(state.paths.staging), str(failed))
+        (failed / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str))
+        raise RunError(
+            "report(s) failed; the previous report set is untouched. Executed notebooks with the "
+            f"error are kept in {failed}:\n  - " + "\n  - ".join(state.failures),
+            EXIT_REPORT_FAILED,
+        )
+    t0 = time.perf_counter()
+    render_index(manifest, state.paths.staging / "index.html")
+    state.timings["index"] = time.perf_counter() - t0
+    (state.paths.staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str))
+    state.archived["published"] = publish(state.paths)
+    state.say(f"Published {state.archived['published']}/index.html")
+
+
+def _result(state: RunState) -> RunResult:
+    warned = any(r.get("warnings") for r in state.manifest["reports"].values())
+    code = EXIT_STRICT if state.options.strict and warned else EXIT_OK
+    if code == EXIT_STRICT:
+        state.say("Reports carry warnings and --strict is set: exit code 4")
+    return RunResult(code, state.archived["published"], state.manifest)
+
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_BUSY",
+    "EXIT_REPORT_FAILED",
+    "EXIT_STRICT",
+    "STANDARD_PARAMETERS",
+    "RunError",
+    "RunOptions",
+    "RunResult",
+    "RunState",
+    "archive_export",
+    "check_inside",
+    "list_notebooks",
+    "notebook_parameters",
+    "period_lock",
+    "render_html",
+    "run",
+]
