@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from pipeline_models import runner
+from pipeline_models.run.layout import sha256_file
 from pipeline_models.runner import RunError, RunOptions, run
 
 HEADER = "opportunity_id,created_date,close_date,stage,status,amount,currency,product,owner"
@@ -22,24 +23,19 @@ ROWS = [
 ]
 
 PARAMS = """
-period: str = "2025-03"  # month
-export_path: str = ""  # export
-preset: str = "canonical"  # preset
-mapping_path: str = ""  # mapping
-leads_path: str = ""  # leads
-previous_export_path: str = ""  # previous export
+run_dir: str = ""  # run folder
 output_dir: str = "."  # output
-cache_dir: str = ""  # fit cache
-random_seed: int = 1  # seed
 fail: bool = False  # raise on purpose
 """
 BODY = """
-from pipeline_models import report
-result, _ = report.load_inputs(export_path, preset)
+from pipeline_models.present.content import ReportContent
+from pipeline_models.present.display import show_table
+from pipeline_models.run.catalog import Catalog
+frame = Catalog.open(run_dir).opportunities()
 if fail:
     raise ValueError("planned failure")
-report.show_table(result.frame[["opportunity_id", "product"]])
-report.write_summary(output_dir, "Tiny", [("deals", len(result.frame))], warnings_=["thin data"])
+show_table(frame[["opportunity_id", "product"]])
+ReportContent("Tiny", headline=[("deals", str(len(frame)))], warnings=["thin data"]).write(output_dir)
 """
 
 
@@ -91,12 +87,12 @@ def test_run_publishes_html_index_and_manifest(setup):
     published = tmp_path / "reports" / "2025-03"
     assert published.is_symlink()
     html = (published / "tiny.html").read_text()
-    assert "report.load_inputs" not in html  # no code in the report
+    assert "Catalog.open" not in html  # no code in the report
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     assert "cdn" not in html.lower() and "<script" not in html
     manifest = json.loads((published / "manifest.json").read_text())
     assert manifest["reports"]["tiny"]["status"] == "ok"
-    assert manifest["export"]["sha256"] == runner.sha256_file(export)
+    assert manifest["export"]["sha256"] == sha256_file(export)
     for key in ("period", "parameters", "random_seed", "versions", "timings_s", "validation"):
         assert manifest[key]
     assert manifest["versions"]["pymc"] != "not installed"
@@ -136,8 +132,8 @@ def test_unknown_parameter_is_refused(setup):
 
 def test_notebook_missing_a_standard_parameter_is_refused(setup):
     tmp_path, _, options = setup
-    notebooks = make_notebooks(tmp_path / "nb2", params=PARAMS.replace("random_seed", "seed"))
-    with pytest.raises(RunError, match="does not declare .*random_seed"):
+    notebooks = make_notebooks(tmp_path / "nb2", params=PARAMS.replace("run_dir", "folder"))
+    with pytest.raises(RunError, match="does not declare .*run_dir"):
         run(options(notebooks=notebooks), progress=None)
 
 
@@ -157,6 +153,23 @@ def test_bad_period_and_paths_outside_root(setup):
         run(options(period="2025-13"), progress=None)
     with pytest.raises(RunError, match="outside the allowed folder"):
         run(options(root=tmp_path / "in"), progress=None)
+
+
+@pytest.mark.parametrize(
+    ("period", "why"),
+    [("2024-12", "after period 2024-12 ended"), ("2025-09", "more than 3 months before")],
+)
+def test_a_period_the_export_does_not_describe_is_refused_before_any_work(setup, period, why):
+    tmp_path, export, options = setup
+    with pytest.raises(RunError) as info:
+        run(options(period=period), progress=None)
+    assert info.value.exit_code == runner.EXIT_BAD_INPUT
+    message = str(info.value)
+    assert why in message and "export.csv" in message and "looks like period 2025-03" in message
+    assert not (tmp_path / "reports" / period).exists()
+    assert not (tmp_path / "reports" / ".staging").exists() or not any(
+        (tmp_path / "reports" / ".staging").iterdir()
+    )
 
 
 def test_second_run_of_a_period_waits_for_the_lock(setup):

@@ -1,0 +1,55 @@
+"""The run folder and its catalog: named datasets, digests taken once, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline_models.run.catalog import Catalog, CatalogError
+from pipeline_models.run.inputs import Sources, prepare
+from pipeline_models.run.layout import sha256_file
+
+HEADER = "opportunity_id,created_date,close_date,stage,status,amount,currency,product,owner"
+ROWS = [
+    "A1,2025-01-05,2025-02-10,Closed Won,won,1000,USD,Widget,Ann",
+    "A2,2025-01-07,2025-03-01,Closed Lost,lost,500,USD,Widget,Bob",
+    "A3,2025-02-01,2025-06-30,Proposal,open,,USD,Gadget,Ann",
+]
+
+
+@pytest.fixture
+def prepared(tmp_path):
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join([HEADER, *ROWS]) + "\n")
+    settings = {"forecast": {"backtest_months": 4}}
+    sources = Sources(export=export, period="2025-03", random_seed=7, cache_dir=tmp_path / "fits")
+    return prepare(sources, tmp_path / "run", settings), export
+
+
+def test_a_prepared_folder_serves_its_datasets_by_name(prepared):
+    result, export = prepared
+    catalog = Catalog.open(result.catalog.folder)
+    assert catalog.period == "2025-03" and catalog.random_seed == 7
+    assert str(catalog.as_of.date()) == "2025-03-31"
+    frame = catalog.opportunities()
+    assert list(frame["opportunity_id"]) == ["A1", "A2", "A3"]
+    assert catalog.opportunities() is frame  # read once per run
+    assert catalog.leads() is None and catalog.previous_opportunities() is None
+    assert catalog.validation()["opportunities"] == 3
+    assert catalog.currency() == "USD"
+    assert catalog.settings("forecast") == {"backtest_months": 4}
+    # the digest recorded when the table was written is the file's
+    assert catalog.digest("opportunities") == sha256_file(catalog.folder / "opportunities.parquet")
+    assert export.read_text().startswith(HEADER)  # the export itself is never touched
+
+
+def test_an_unprepared_or_outdated_folder_says_how_to_prepare_one(prepared, tmp_path):
+    with pytest.raises(CatalogError, match="pipeline-reports prepare"):
+        Catalog.open(tmp_path / "nowhere")
+    meta_path = prepared[0].catalog.folder / "catalog.json"
+    meta = json.loads(meta_path.read_text())
+    meta["format"] = 0
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(CatalogError, match="prepare the folder again"):
+        Catalog.open(prepared[0].catalog.folder)
