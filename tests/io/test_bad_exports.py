@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline_models.loader import load_export
+from pipeline_models.io.opportunities import load_export
 from pipeline_models.problems import ERROR, WARNING, ExportError
 
-BAD = Path(__file__).parent / "data" / "bad"
+BAD = Path(__file__).parents[1] / "data" / "bad"
 CASES = yaml.safe_load((BAD / "cases.yml").read_text(encoding="utf-8"))
 AS_OF = "2025-12-31"
 HEADER = "opportunity_id,created_date,close_date,stage,status,amount,currency,product,owner"
