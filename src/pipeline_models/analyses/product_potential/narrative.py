@@ -1,0 +1,162 @@
+"""Words of the product potential report: lever names, the headline, the warnings a reader should
+see before trusting the figures, and the sentences that state an interval (built from
+:mod:`pipeline_models.analyses.policy`, so the text always says the interval the figures carry)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import xarray as xr
+
+from pipeline_models.analyses.policy import INTERVAL
+from pipeline_models.present.formats import format_money
+
+from .levels import level_dim_of
+from .levers import merge_scaling_levers
+from .ranking import MEASURES
+
+if TYPE_CHECKING:
+    from pipeline_models.models.period import PeriodModels
+
+LEVER_LABELS = {"win_rate": "win rate", "deal_size": "deal size", "cycle_time": "cycle time"}
+"""A lever's name for readers."""
+
+MIN_CLOSED = 30
+"""A level with fewer closed deals gets a warning: its win rate leans on the other products."""
+
+MIN_WON = 10
+"""A level with fewer won deals with an amount gets a warning: its deal size leans on the others."""
+
+READING_NOTE = (
+    "**How to read the figures.** Each figure comes twice: the **raw** figure straight from the "
+    "export and the **pooled** estimate of the period's models, with its "
+    f"{INTERVAL:.0%} interval (the true value lies inside with {INTERVAL:.0%} probability). A "
+    "product with few deals borrows strength from the others: its pooled figure sits between its "
+    "own raw figure and the common one, and its interval is wide. Where raw and pooled agree, the "
+    "product has enough deals to speak for itself. In the charts the dot is the pooled estimate, "
+    f"the bar its {INTERVAL:.0%} interval and the red cross the raw figure."
+)
+"""The report's note on raw and pooled figures and their interval (Markdown)."""
+
+SPREAD_SENTENCE = (
+    "How much products differ, as the models see it: two products' win odds typically differ by "
+    "a factor {w}, their deal sizes by a factor {s} "
+    f"({INTERVAL:.0%} intervals "
+    "{wl}–{wu} and {sl}–{su}). A factor near 1 means the products hardly differ and their "
+    "figures are pulled toward the common one."
+)
+"""Template of the sentence on :func:`~.spread.spread_table`; fill it with :func:`spread_values`."""
+
+
+def spread_values(spread: pd.DataFrame) -> dict[str, str]:
+    """The placeholders of :data:`SPREAD_SENTENCE` from a spread table with both rows."""
+    win, size = spread.loc["win odds"], spread.loc["deal size"]
+    return {
+        "w": f"{win['typical factor']:.2f}",
+        "s": f"{size['typical factor']:.2f}",
+        "wl": f"{win['factor lower']:.2f}",
+        "wu": f"{win['factor upper']:.2f}",
+        "sl": f"{size['factor lower']:.2f}",
+        "su": f"{size['factor upper']:.2f}",
+    }
+
+
+def lever_label(lever: str) -> str:
+    """``"win_rate|deal_size"`` -> ``"win rate or deal size"``."""
+    return " or ".join(LEVER_LABELS[part] for part in lever.split("|"))
+
+
+def thin_data_warnings(
+    raw: pd.DataFrame, min_closed: int = MIN_CLOSED, min_won: int = MIN_WON
+) -> list[str]:
+    """Sentences naming levels whose figures rest on few deals (and so lean on the others)."""
+    out = []
+    for level, r in raw.iterrows():
+        if r["closed"] < min_closed or r["won_with_amount"] < min_won:
+            out.append(
+                f"{level}: only {int(r['closed'])} closed and {int(r['won_with_amount'])} won "
+                "deals with an amount; its estimates lean on the other products (pooled) and "
+                "carry wide intervals."
+            )
+    return out
+
+
+def report_warnings(
+    frame: pd.DataFrame, raw: pd.DataFrame, models: PeriodModels | None = None
+) -> list[str]:
+    """Everything a reader should know before trusting the figures: fits that did not converge,
+    products with few deals, open deals without a creation date, no product column."""
+    out = list(models.warnings()) if models is not None else []
+    if not frame["product"].notna().any():
+        out.append(
+            "The export has no product column: every deal counts as one product, so there is "
+            "nothing to compare."
+        )
+    out += thin_data_warnings(raw)
+    missing = int(raw["open_without_created"].sum())
+    if missing:
+        out.append(
+            f"{missing} open deals have no creation date: they are not in the monthly volumes "
+            "(recent volume and its trend may read low) and count as just created in the open "
+            "pipeline's expected value."
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The report's headline figures (label, value) and the numbers behind them."""
+
+    items: list[tuple[str, str]]
+    figures: dict
+
+
+def headline(
+    draws: xr.Dataset,
+    ranking: pd.DataFrame,
+    levers: pd.DataFrame,
+    rank_measure: str,
+    horizon_months: int,
+    top_k: int = 1,
+) -> Headline:
+    """Headline figures: the likely best product on the ranking measure, the largest lever."""
+    dim = level_dim_of(draws["win_rate"])
+    label = MEASURES[rank_measure][0]
+    items = [(f"{dim}s", str(draws.sizes[dim]))]
+    figures: dict = {
+        "levels": draws[dim].values.tolist(),
+        "rank_measure": rank_measure,
+        "p_best": {str(k): float(v) for k, v in ranking["p_best"].items()},
+        "p_top_k": {str(k): float(v) for k, v in ranking["p_top_k"].items()},
+        "top_k": top_k,
+    }
+    if len(ranking):
+        best = ranking.index[0]
+        items.append(
+            (f"most likely best on {label}", f"{best} (P = {ranking['p_best'].iloc[0]:.0%})")
+        )
+    positive = merge_scaling_levers(levers)
+    positive = positive[positive["mean"] > 0]
+    if len(positive):
+        top = positive.iloc[0]
+        items.append(
+            (
+                f"largest lever ({horizon_months} months)",
+                f"{top[dim]}, {lever_label(top['lever'])}: +{format_money(top['mean'])}",
+            )
+        )
+        figures["top_lever"] = {
+            "level": str(top[dim]),
+            "lever": top["lever"],
+            "scenario": top["scenario"],
+            "mean": float(top["mean"]),
+            "lower": float(top["lower"]),
+            "upper": float(top["upper"]),
+        }
+    for variable in ("win_rate", "deal_size"):
+        figures[f"{variable}_median"] = {
+            str(k): float(v) for k, v in draws[variable].median("sample").to_series().items()
+        }
+    return Headline(items, figures)
