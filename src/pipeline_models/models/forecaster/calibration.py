@@ -1,0 +1,142 @@
+"""The forecaster's check of itself at earlier origins, and the widening of its draws by it.
+
+At each of up to ``calibration_origins`` earlier month-ends the forecaster is refitted on the
+pipeline as it stood then and its median forecast compared with the outcome, where the window has
+ended by the current origin. With ``n`` log errors ``e`` of a window and target, ``own`` the mean
+log-variance the model itself predicted there and ``n0 = calibration_prior``:
+
+    bias = mean(e) * n / (n + n0)
+    extra_sd^2 = (n * max(var(e) - own, 0) + n0 * calibration_sd^2) / (n + n0)
+
+and every draw of that window is multiplied by ``exp(bias + extra_sd * z - extra_sd^2 / 2)``, one
+standard normal ``z`` per draw shared by all windows. This keeps intervals honest where the
+model's structure misses something the history shows (trends in win rates, capacity limits, data
+gaps). Each earlier pipeline is read from the export's counts (as
+:func:`~pipeline_models.data.asof.pipeline_as_of` would rebuild it), so a check costs the same at
+any export size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from pipeline_models.models.forecaster.counts import PipelineCounts, view_cells
+from pipeline_models.models.forecaster.result import ForecastResult
+
+if TYPE_CHECKING:
+    from pipeline_models.models.forecaster.estimator import PipelineForecaster
+
+INNER_DRAWS = 400
+"""Draws of a check at an earlier origin: its median and log-spread need no more."""
+
+TARGETS = ("count", "revenue")
+
+
+def calibrate(
+    forecaster: PipelineForecaster, counts: PipelineCounts, created_by: int | None = None
+) -> dict[tuple[int, str], dict[str, float]]:
+    """Bias and extra error spread by (window, target), measured at origins before the fitted
+    ``forecaster``'s own, using only data known at its origin.
+
+    ``created_by``: count outcomes only of deals created by that month (the export is a later
+    one, seen as of the origin). Checks are kept in ``counts.checks`` by origin month and
+    settings: the same for every later origin, so a back-test makes each one once.
+    """
+    cfg = forecaster.forecast_config
+    H = cfg.calibration_horizon
+    errors: dict[tuple[int, str], list[float]] = {}
+    spreads: dict[tuple[int, str], list[float]] = {}
+    inner_cfg = replace(cfg, calibration_origins=0, draws=INNER_DRAWS)
+    for back in range(1, cfg.calibration_origins + 1):
+        inner_month = forecaster.origin_month_ - back
+        if inner_month < forecaster.first_close_month_ + cfg.calibration_min_history:
+            break
+        # windows that end after this origin are not compared (their outcome is not known yet)
+        key = (inner_month, inner_cfg)
+        if key not in counts.checks:
+            origin = (pd.Period(forecaster.origin_, "M") - back).end_time.normalize()
+            inner = type(forecaster)(inner_cfg)
+            counts.checks[key] = _check(inner, counts, inner_month, origin, H)
+        for h in range(1, min(H, back) + 1):
+            actual = counts.outcomes(inner_month, h, created_by)
+            for target in TARGETS:
+                median, spread = counts.checks[key][(h, target)]
+                if median <= 0 or actual[target] <= 0:
+                    continue
+                errors.setdefault((h, target), []).append(np.log(actual[target] / median))
+                spreads.setdefault((h, target), []).append(spread)
+    return _calibration(errors, spreads, H, cfg.calibration_prior, cfg.calibration_sd)
+
+
+def _check(
+    inner: PipelineForecaster,
+    counts: PipelineCounts,
+    month: int,
+    origin: pd.Timestamp,
+    horizon: int,
+) -> dict[tuple[int, str], tuple[float, float]]:
+    """Median and variance of the log draws of each window up to ``horizon``, of ``inner``
+    (uncalibrated) fitted at ``month``."""
+    view = counts.view(month, as_of=True)
+    inner._fit_view(view, origin)
+    cells = view_cells(view, inner.forecast_config.max_age_months)
+    rng = np.random.default_rng(month)
+    result = inner._simulate(cells, tuple(range(1, horizon + 1)), rng, breakdown=())
+    return {
+        (h, target): (float(np.median(draws)), float(np.var(np.log(draws.clip(1e-9)))))
+        for (h, target, part), draws in result.draws.items()
+        if part == "total"
+    }
+
+
+def _calibration(
+    errors: dict[tuple[int, str], list[float]],
+    spreads: dict[tuple[int, str], list[float]],
+    horizon: int,
+    prior: float,
+    default_sd: float,
+) -> dict[tuple[int, str], dict[str, float]]:
+    """Origins, bias (shrunk toward none) and extra sd per window and target."""
+    out = {}
+    for h in range(1, horizon + 1):
+        for target in TARGETS:
+            e = np.array(errors.get((h, target), []))
+            n = len(e)
+            own = float(np.mean(spreads[(h, target)])) if n else 0.0
+            bias = float(np.mean(e)) * n / (n + prior) if n else 0.0
+            excess = float(np.var(e, ddof=1)) - own if n > 1 else 0.0
+            var = (n * max(excess, 0.0) + prior * default_sd**2) / (n + prior)
+            out[(h, target)] = {"origins": n, "bias": bias, "extra_sd": float(np.sqrt(var))}
+    return out
+
+
+def recalibrate(
+    calibration: dict | None,
+    result: ForecastResult,
+    rng: np.random.Generator,
+    horizon: int,
+    draws: int,
+) -> None:
+    """Widen and shift every window's draws of ``result`` in place by ``calibration`` (windows
+    beyond ``horizon`` take its figures); nothing without one."""
+    if not calibration:
+        return
+    z = rng.standard_normal(draws)  # one shock per draw, shared by all windows
+    for (h, target, part), values in list(result.draws.items()):
+        c = calibration.get((min(h, horizon), target))
+        if c is None:
+            continue
+        factor = np.exp(c["bias"] + c["extra_sd"] * z - 0.5 * c["extra_sd"] ** 2)
+        result.draws[(h, target, part)] = values * factor
+    for (h, target, column, level), values in list(result.by_group.items()):
+        c = calibration.get((min(h, horizon), target))
+        if c is not None:
+            factor = np.exp(c["bias"] + c["extra_sd"] * z - 0.5 * c["extra_sd"] ** 2)
+            result.by_group[(h, target, column, level)] = values * factor
+
+
+__all__ = ["INNER_DRAWS", "calibrate", "recalibrate"]

@@ -1,0 +1,36 @@
+"""A month effect shared by every deal: variation from month to month beyond Poisson noise.
+
+Won deals and new deals vary more from month to month than independent deals would (a busy
+month, a holiday, a campaign). The forecaster measures that excess by moments, blends it with a
+default so a short history cannot claim stability, and multiplies each coming month by a
+mean-one log-normal factor ``exp(N(-sd^2 / 2, sd))``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline_models.models.forecaster.config import ForecastConfig
+
+
+def blend_sd(measured_var: float, n_months: int, cfg: ForecastConfig) -> float:
+    """Month-effect sd: the measured log-variance blended with the default, which counts as
+    ``month_sd_prior_months`` months of evidence, so a short history cannot claim stability."""
+    prior = cfg.month_sd_prior_months
+    var = (n_months * measured_var + prior * cfg.default_month_sd**2) / (n_months + prior)
+    return max(float(np.sqrt(var)), cfg.min_month_sd)
+
+
+def excess_log_variance(ratio: np.ndarray, poisson_var: float) -> float:
+    """Log-variance of a month effect from the observed / expected ``ratio`` of each month, less
+    the part that Poisson noise alone gives (``poisson_var``, the mean of 1 / expected)."""
+    excess = np.var(ratio, ddof=1) - poisson_var
+    return float(np.log1p(max(excess, 0.0)))
+
+
+def effect_draws(rng: np.random.Generator, sd: float, size: tuple[int, ...]) -> np.ndarray:
+    """Mean-one log-normal month factors of log-sd ``sd``."""
+    return np.exp(rng.normal(-0.5 * sd * sd, sd, size=size))
+
+
+__all__ = ["blend_sd", "effect_draws", "excess_log_variance"]

@@ -1,0 +1,202 @@
+"""Predictive draws of deals won and revenue won: open deals by cell, new deals by month.
+
+Open deals are simulated by cell (:mod:`.cells`), not one by one: deals of one group, age, region
+and with or without a known amount share their chances of being won by each coming month, so per
+draw the numbers of a cell's deals won by month 1, 2, ... are drawn exactly: as
+``k1 ~ Binomial(n, p1)``, then ``Binomial(n - k1, (p2 - p1) / (1 - p1))`` more in month 2, and so
+on (see :func:`won_counts`). The revenue of the ``k`` deals won is the sum of their amounts
+(:mod:`.amounts`): with known amounts, a uniformly random ``k``-subset of the cell's amounts
+(nested month after month); otherwise ``k`` draws from the won amounts, as for new deals. New
+deals arrive by group and month (:mod:`.arrivals`) and close through the same hazards from age 0.
+Every window's draws are finally widened and shifted by the forecaster's self-calibration
+(:mod:`.calibration`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pipeline_models.models.forecaster.amounts import AmountPools, drawn_revenue, subset_sums
+from pipeline_models.models.forecaster.arrivals import arrival_draws
+from pipeline_models.models.forecaster.breakdown import add_new_levels, add_open_levels
+from pipeline_models.models.forecaster.calibration import recalibrate
+from pipeline_models.models.forecaster.cells import OpenCells
+from pipeline_models.models.forecaster.codes import tally
+from pipeline_models.models.forecaster.hazards import won_by
+from pipeline_models.models.forecaster.result import ForecastResult
+
+if TYPE_CHECKING:
+    from pipeline_models.models.forecaster.estimator import PipelineForecaster
+
+
+@dataclass(frozen=True)
+class _NewDeals:
+    """Wins of deals not yet created: one row per group and month of arrival."""
+
+    g: np.ndarray  # group
+    month: np.ndarray  # coming month of arrival (1: the month after the origin)
+    count: np.ndarray  # (rows, draws, months) deals won by the end of each month
+    revenue: np.ndarray  # (rows, draws, months) their revenue
+
+
+def simulate(
+    forecaster: PipelineForecaster,
+    cells: OpenCells,
+    horizons: tuple[int, ...],
+    rng: np.random.Generator,
+    breakdown: tuple[str, ...],
+) -> ForecastResult:
+    """Draws of deals and revenue won from the open ``cells`` and from new deals, per window of
+    ``horizons`` months, in total, by source (``open`` / ``new``) and by the ``breakdown``."""
+    cfg = forecaster.forecast_config
+    S = cfg.draws
+    H = max(horizons)
+    result = ForecastResult(origin=forecaster.origin_, horizons=horizons)
+    haz = forecaster._hazard_draws(rng, S)
+    season = forecaster._month_factors(rng, S, H)
+    pools = forecaster._amount_pools()
+    count_open, revenue_open = _open_part(forecaster, rng, cells, haz, season, pools)
+    new = _new_part(forecaster, rng, haz, season, pools)
+    for h in horizons:
+        parts = {
+            "open": (count_open[:, :, h - 1].astype(float), revenue_open[:, :, h - 1]),
+            "new": (new.count[:, :, h - 1].astype(float), new.revenue[:, :, h - 1]),
+        }
+        for part, (count, revenue) in parts.items():
+            result.draws[(h, "count", part)] = count.sum(axis=0)
+            result.draws[(h, "revenue", part)] = revenue.sum(axis=0)
+        add_open_levels(result.by_group, h, *parts["open"], cells, breakdown)
+        add_new_levels(
+            result.by_group,
+            h,
+            *parts["new"],
+            new.g,
+            new.month,
+            forecaster.levels_,
+            cfg.group == "product",
+            forecaster.regions_,
+            forecaster.region_shares_,
+            breakdown,
+        )
+        for target in ("count", "revenue"):
+            result.draws[(h, target, "total")] = (
+                result.draws[(h, target, "open")] + result.draws[(h, target, "new")]
+            )
+    recalibrate(forecaster.calibration_, result, rng, cfg.calibration_horizon, S)
+    return result
+
+
+def _open_part(
+    forecaster: PipelineForecaster,
+    rng: np.random.Generator,
+    cells: OpenCells,
+    haz: np.ndarray,
+    season: np.ndarray,
+    pools: AmountPools,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Open deals: chances by (group, age) pair, counts and revenue by cell, (cell, draw, month)."""
+    S, H = season.shape
+    C = len(cells.n)
+    if not C:
+        return np.zeros((C, S, H), np.int64), np.zeros((C, S, H))
+    haz_open = haz
+    if (cells.g >= len(forecaster.levels_)).any():
+        pooled = forecaster._pooled_draws(rng, S)[:, None, :, :]
+        haz_open = np.concatenate([haz, pooled], axis=1)
+    (pair_g, pair_age), _, pair = tally(cells.g, cells.age)
+    p = won_by(haz_open, season, pair_g, pair_age, 0)[pair]
+    return open_wins(rng, cells, p, pools)
+
+
+def _new_part(
+    forecaster: PipelineForecaster,
+    rng: np.random.Generator,
+    haz: np.ndarray,
+    season: np.ndarray,
+    pools: AmountPools,
+) -> _NewDeals:
+    """New deals: arrivals per group and month, then the same closing chances from age 0."""
+    S, H = season.shape
+    arrivals = arrival_draws(
+        rng, forecaster.arrival_shape_, forecaster.arrival_rate_, forecaster.arrival_sd_, S, H
+    )
+    if not arrivals:
+        empty = np.zeros(0, np.int64)
+        return _NewDeals(empty, empty, np.zeros((0, S, H), np.int64), np.zeros((0, S, H)))
+    new_g = np.concatenate([active for _, active, _ in arrivals])
+    new_month = np.concatenate([np.full(len(active), m) for m, active, _ in arrivals])
+    n = np.concatenate([deals for _, _, deals in arrivals])
+    p = np.concatenate(
+        [won_by(haz, season, active, np.zeros_like(active), m - 1) for m, active, _ in arrivals]
+    )
+    count = won_counts(rng, n, p)
+    return _NewDeals(new_g, new_month, count, drawn_revenue(rng, pools, new_g, [], count))
+
+
+def open_wins(
+    rng: np.random.Generator, cells: OpenCells, p: np.ndarray, pools: AmountPools
+) -> tuple[np.ndarray, np.ndarray]:
+    """Deals won and revenue won by the end of each coming month, (C, S, months) each, for
+    open ``cells`` whose deals are won by the end of month ``m`` with chance ``p[..., m]``."""
+    C, S, H = p.shape
+    count = np.empty((C, S, H), np.int64)
+    revenue = np.zeros((C, S, H))
+    single = cells.n == 1  # one deal: won by month m when a uniform draw falls below p[m]
+    if single.any():
+        u = rng.random((int(single.sum()), S, 1))
+        count[single] = u < p[single]
+    many = np.flatnonzero(~single)
+    if len(many):
+        n = np.broadcast_to(cells.n[many, None], (len(many), S))
+        count[many] = won_counts(rng, n, p[many])
+    known = np.flatnonzero(cells.known)
+    if len(known):
+        revenue[known] = subset_sums(rng, cells, known, count[known])
+    unknown = np.flatnonzero(~cells.known)
+    if len(unknown):
+        levels = [codes[unknown] for codes, _ in cells.labels.values()]
+        revenue[unknown] = drawn_revenue(rng, pools, cells.g[unknown], levels, count[unknown])
+    return count, revenue
+
+
+def won_counts(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Deals won by the end of each coming month, (C, S, months), of ``n`` (C, S) deals each
+    won by the end of month ``m`` with chance ``p[..., m]`` (independently given the draw).
+
+    Exact: the deals won by the last month are ``Binomial(n, p[-1])``; they are then split month
+    by month, each won deal falling in month ``m`` with chance ``(p[m] - p[m - 1]) / p[-1]``
+    (a binomial draw among those not yet placed, with the chance given not placed before). The
+    same as drawing month by month among the deals not yet won, cheaper where few are won.
+    """
+    H = p.shape[-1]
+    flat = p.reshape(-1, H)
+    size = np.broadcast_to(n, p.shape[:-1]).reshape(-1)
+    out = np.zeros(flat.shape, np.int64)
+    last = flat[:, -1]
+    live = np.flatnonzero((size > 0) & (last > 0))
+    out[live, -1] = rng.binomial(size[live], np.minimum(last[live], 1.0))
+    rows = live[out[live, -1] > 0]
+    left = out[rows, -1].copy()
+    won = np.zeros(len(rows), np.int64)
+    previous = np.zeros(len(rows))
+    for m in range(H - 1):
+        current = flat[rows, m]
+        share = np.divide(
+            current - previous,
+            last[rows] - previous,
+            out=np.zeros(len(rows)),
+            where=last[rows] > previous,
+        )
+        active = np.flatnonzero(left > 0)
+        gained = rng.binomial(left[active], share[active].clip(0.0, 1.0))
+        won[active] += gained
+        left[active] -= gained
+        out[rows, m] = won
+        previous = current
+    return out.reshape(p.shape)
+
+
+__all__ = ["open_wins", "simulate", "won_counts"]
