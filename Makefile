@@ -14,12 +14,13 @@ LEADS   ?= $(SAMPLE)/exports/leads_$(PERIOD).csv
 PREVIOUS_EXPORT ?= $(SAMPLE)/exports/opportunities_$(PREVIOUS).csv
 PYTEST_ARGS ?=
 
-.PHONY: help venv report test test-fast lab sample lint clean
+.PHONY: help venv report test test-fast lab prepare sample lint clean
 
 help:
 	@echo "make report   install what is needed and build the report set on the bundled sample"
 	@echo "make test     install what is needed and run the test suite"
-	@echo "make lab      open JupyterLab on notebooks/"
+	@echo "make lab      open JupyterLab on notebooks/ (the sample prepared in data/work/)"
+	@echo "make prepare  (re)validate and fit the sample into data/work/ for the notebooks"
 	@echo "make sample   (re)generate the synthetic sample under $(SAMPLE)/"
 	@echo "make lint     ruff check and format check"
 
@@ -55,11 +56,21 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-lab: $(STAMP) $(SAMPLE)/ground_truth.json
+WORK    := data/work/$(PERIOD)
+
+$(WORK)/catalog.json: | $(STAMP) $(SAMPLE)/ground_truth.json
+	$(VENV)/bin/pipeline-reports prepare --export $(EXPORT) --leads $(LEADS) \
+		--previous-export $(PREVIOUS_EXPORT) --period $(PERIOD) --out $(WORK) --seed $(SEED)
+
+prepare: $(STAMP) $(SAMPLE)/ground_truth.json
+	$(VENV)/bin/pipeline-reports prepare --export $(EXPORT) --leads $(LEADS) \
+		--previous-export $(PREVIOUS_EXPORT) --period $(PERIOD) --out $(WORK) --seed $(SEED)
+
+lab: $(STAMP) $(WORK)/catalog.json
 	$(VENV)/bin/jupyter lab notebooks/
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench notebooks
 	$(VENV)/bin/ruff format --check src tests bench
 
 clean:

@@ -210,13 +210,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pipeline-reports",
-        description="Turn a CRM pipeline export into the monthly report set.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_validate(sub) -> None:
     p = sub.add_parser("validate", help="check an export and print what was understood")
     p.add_argument("--export", type=Path, required=True, help="CSV, Parquet or Excel export")
     p.add_argument("--leads", type=Path, help="leads file to check as well")
@@ -227,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_validate)
 
+
+def _add_run(sub) -> None:
     p = sub.add_parser("run", help="produce the report set for one period")
     p.add_argument("--export", type=Path, required=True)
     p.add_argument("--period", required=True, help="month the export describes, YYYY-MM")
@@ -263,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="reports executed side by side")
     p.set_defaults(func=cmd_run)
 
+
+def _add_prepare(sub) -> None:
     p = sub.add_parser(
         "prepare", help="validate an export into a run folder and fit, for notebooks opened by hand"
     )
@@ -278,12 +276,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fit", action="store_true", help="leave the fits to the first notebook")
     p.set_defaults(func=cmd_prepare)
 
+
+def _add_sample(sub) -> None:
     p = sub.add_parser("sample", help="write the synthetic sample exports")
     p.add_argument("--out", type=Path, default=Path("data/sample"))
     p.add_argument("--seed", type=int, default=20261)
     p.add_argument("--months", default="3", help="how many month-end snapshots, or 'all'")
     p.set_defaults(func=cmd_sample)
 
+
+def _add_backtest(sub) -> None:
     p = sub.add_parser("backtest", help="score forecasts from past origins against what happened")
     p.add_argument("--export", type=Path, required=True, help="the latest export")
     _add_mapping_options(p)
@@ -300,10 +302,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--on-bad-rows", choices=["error", "skip"], default="error")
     p.set_defaults(func=cmd_backtest)
 
+
+def _add_params(sub) -> None:
     p = sub.add_parser("params", help="list every report's parameters")
     p.add_argument("--notebooks", type=Path)
     p.set_defaults(func=cmd_params)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipeline-reports",
+        description="Turn a CRM pipeline export into the monthly report set.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_validate(sub)
+    _add_run(sub)
+    _add_prepare(sub)
+    _add_sample(sub)
+    _add_backtest(sub)
+    _add_params(sub)
     for name, (help_text, configure) in SUBCOMMANDS.items():
         configure(sub.add_parser(name, help=help_text))
     return parser

@@ -66,6 +66,7 @@ class ReportContent:
     tables: dict[str, Table] = field(default_factory=dict)
     notes: dict[str, Note] = field(default_factory=dict)
     charts: dict[str, Chart] = field(default_factory=dict)
+    boxes: dict[str, Warnings] = field(default_factory=dict)
     files: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def table(self, name: str) -> Table | None:
@@ -76,6 +77,10 @@ class ReportContent:
 
     def chart(self, name: str) -> Chart | None:
         return self.charts.get(name)
+
+    def box(self, name: str) -> Warnings | None:
+        """A warning box shown beside one part of the report (not at its top)."""
+        return self.boxes.get(name)
 
     def headline_table(self) -> Table:
         frame = pd.DataFrame(self.headline, columns=["figure", "value"]).set_index("figure")
@@ -92,6 +97,10 @@ class ReportContent:
 
     def add_note(self, name: str, template: str, **values: Any) -> None:
         self.notes[name] = Note(template, values)
+
+    def add_box(self, name: str, messages: list[str]) -> None:
+        if messages:
+            self.boxes[name] = Warnings(tuple(messages))
 
     def add_chart(self, name: str, draw: Callable[[], Any]) -> None:
         self.charts[name] = Chart(draw)

@@ -1,0 +1,108 @@
+"""The forecast report's content: deals and revenue won in the coming months as a distribution,
+by product and region, the open deals that count, and the forecast's track record."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from pipeline_models.analyses.forecast import charts, deals, narrative, tables, window
+from pipeline_models.analyses.forecast.track import score_table
+from pipeline_models.present.content import ReportContent
+
+if TYPE_CHECKING:
+    from pipeline_models.run.catalog import Catalog
+
+HORIZONS = (1, 2, 3)
+"""Months ahead the forecast covers: the next month, the one after, and the quarter's span."""
+GROUP_HORIZON = 3
+"""Window of the tables by product and region and of the open deals' chances."""
+TOP_DEALS = 15
+"""Open deals listed, most likely to close won first."""
+
+
+def build(catalog: Catalog, target_revenue: float = 0.0, backtest_months: int = 6) -> ReportContent:
+    """Everything the forecast report shows, from the run's catalog and fits.
+
+    ``target_revenue`` 0 means the quarter's default target
+    (:func:`~pipeline_models.analyses.forecast.window.default_target`).
+    """
+    frame, period, currency = catalog.opportunities(), catalog.period, catalog.currency()
+    forecaster = catalog.forecaster()
+    open_deals = frame[frame["status"] == "open"]
+    outlook = forecaster.predict(open_deals, horizons=HORIZONS, random_seed=catalog.random_seed)
+    quarter = window.quarter_window(period)[0]
+    target = float(target_revenue) or window.default_target(frame, period)
+    table = tables.forecast_table(outlook, frame, period, target_revenue=target)
+    content = ReportContent(title="Forecast")
+    content.warnings = narrative.forecast_warnings(forecaster.n_deals_)
+    content.headline = narrative.headline_items(table, quarter, target, currency)
+    content.add_table("revenue", tables.forecast_display(table, "revenue"), "Revenue won")
+    content.add_table("count", tables.forecast_display(table, "count"), "Deals won")
+    content.add_chart("outlook", lambda: _outlook_chart(outlook, frame))
+    for column in ("product", "region"):
+        if frame[column].notna().any():
+            content.add_table(
+                f"by_{column}",
+                tables.group_display(outlook, column, GROUP_HORIZON),
+                f"Revenue won in the next three months by {column}",
+            )
+    outlooks = deals.open_deal_outlook(forecaster, open_deals, horizon=GROUP_HORIZON)
+    content.add_table(
+        "age_bands",
+        tables.age_band_display(deals.age_band_table(outlooks, GROUP_HORIZON)),
+        "Open deals by age (months) and their mean chance of closing won within 3 months",
+    )
+    content.add_table(
+        "top_deals",
+        tables.open_deals_display(outlooks, GROUP_HORIZON, TOP_DEALS),
+        "Open deals most likely to close won",
+    )
+    wape = _track_parts(content, catalog.forecast_track(backtest_months))
+    next_month, quarter_row = table.iloc[0], table.iloc[-1]
+    content.files["forecast_table"] = table.reset_index()
+    content.figures = {
+        "revenue_next_month_median": float(next_month["revenue_median"]),
+        "count_next_month_median": float(next_month["count_median"]),
+        "target_revenue": target,
+        "p_reach_target": float(quarter_row.get("p_reach_target", float("nan"))),
+        "backtest_wape": wape,
+        "backtest_origins": 0
+        if "backtest" not in content.files
+        else int(content.files["backtest"]["origin"].nunique()),
+    }
+    return content
+
+
+def _outlook_chart(outlook, frame):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    charts.plot_forecast(outlook, frame, "revenue", ax=axes[0])
+    charts.plot_forecast(outlook, frame, "count", ax=axes[1])
+    fig.tight_layout()
+    return fig
+
+
+def _track_parts(content: ReportContent, track) -> dict[str, float] | None:
+    """The track record's chart and scores; ``None`` when there is no track record."""
+    if track is None or track.empty:
+        content.add_box("track", narrative.track_warnings(pd.DataFrame()))
+        return None
+    scores = score_table(track)
+    content.files["backtest"] = track
+
+    def chart():
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+        charts.plot_track_record(track, "revenue", 1, ax=axes[0])
+        charts.plot_track_record(track, "count", 1, ax=axes[1])
+        fig.tight_layout()
+        return fig
+
+    content.add_chart("track", chart)
+    content.add_table("scores", scores.round(3), "Scores of one-month-ahead forecasts")
+    wape = scores.set_index(["model", "target"])["wape"]
+    return {f"{m}/{t}": float(v) for (m, t), v in wape.items()}
+
+
+__all__ = ["build"]

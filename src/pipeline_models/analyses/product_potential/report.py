@@ -1,0 +1,200 @@
+"""The product potential report's content: how each product sells, its volume and pipeline, which
+is most likely the best, and where a small change would pay most."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from pipeline_models.analyses.product_potential import charts, draws, levers, mix, narrative, tables
+from pipeline_models.analyses.product_potential import ranking as ranks
+from pipeline_models.analyses.product_potential import raw as raws
+from pipeline_models.analyses.product_potential import spread as spreads
+from pipeline_models.present.content import ReportContent
+from pipeline_models.present.formats import format_pct
+
+if TYPE_CHECKING:
+    from pipeline_models.run.catalog import Catalog
+
+AMOUNT_SHARE_FOR_MIX = 0.8
+"""The mix by amount is shown only when most deals (this share) carry an amount: otherwise it
+describes the few deals that do."""
+
+DEFAULT_MEASURE = "revenue_per_opportunity"
+
+
+def build(
+    catalog: Catalog,
+    lever_pct: float = 10.0,
+    horizon_months: int = 3,
+    rank_measure: str = DEFAULT_MEASURE,
+    top_k: int = 2,
+    volume_months: int = 6,
+    max_rows: int = 12,
+) -> ReportContent:
+    """Everything the product potential report shows, from the run's catalog and fits."""
+    frame, as_of, seed = catalog.opportunities(), catalog.as_of, catalog.random_seed
+    models = catalog.period_models()
+    raw = raws.raw_figures(frame, as_of, volume_months=volume_months)
+    drawn = draws.posterior_draws(
+        models, frame, as_of, volume_months=volume_months, leads=catalog.leads(), random_seed=seed
+    )
+    outlook = catalog.forecaster().predict(
+        frame[frame["status"] == "open"], horizons=(horizon_months,), random_seed=seed
+    )
+    drawn = draws.with_forecast(drawn, outlook, horizon_months)
+    content = ReportContent(title="Product potential")
+    content.warnings = narrative.report_warnings(frame, raw, models)
+    measure = rank_measure if rank_measure in drawn else DEFAULT_MEASURE
+    if measure != rank_measure:
+        content.warnings.append(
+            f"Ranking measure {rank_measure!r} is not available here; ranked on {measure} instead."
+        )
+    label, higher_is_better = ranks.MEASURES[measure]
+    ranking = ranks.rank_probabilities(drawn[measure], top_k, higher_is_better, random_seed=seed)
+    percent = levers.lever_table(drawn, lever_pct, horizon_months, scenarios=("percent",))
+    peers = levers.lever_table(
+        drawn,
+        lever_pct,
+        horizon_months,
+        scenarios=("peer_median",),
+        levers=("win_rate", "cycle_time"),
+    )
+    head = narrative.headline(drawn, ranking, percent, measure, horizon_months, top_k)
+    content.headline = head.items
+    content.add_note("reading", narrative.READING_NOTE)
+    _selling_parts(content, drawn, raw, models, horizon_months)
+    _ranking_parts(content, ranking, drawn[measure], label, top_k)
+    _lever_parts(content, percent, peers, lever_pct, horizon_months, max_rows)
+    _mix_parts(content, frame, as_of)
+    _region_parts(content, models, frame, as_of, volume_months, seed, max_rows)
+    content.files = {
+        "products": tables.selling_table(drawn, raw).reset_index(),
+        "levers": pd.concat([percent, peers]),
+        "ranking": ranking.reset_index(),
+    }
+    content.figures = {**head.figures, "lever_pct": lever_pct, "horizon_months": horizon_months}
+    return content
+
+
+def _selling_parts(content, drawn, raw, models, horizon_months) -> None:
+    content.add_table(
+        "win_size", tables.selling_table(drawn, raw, "win_size"), tables.CAPTIONS["win_size"]
+    )
+    content.add_table("value", tables.selling_table(drawn, raw, "value"), tables.CAPTIONS["value"])
+
+    def estimates():
+        charts.plot_estimates(drawn, raw)
+        plt.tight_layout()
+        return plt.gcf()
+
+    content.add_chart("estimates", estimates)
+    spread = spreads.spread_table(models)
+    if len(spread):
+        content.add_note("spread", narrative.SPREAD_SENTENCE, **narrative.spread_values(spread))
+    content.add_table(
+        "volume",
+        tables.volume_table(drawn, raw, drawn.get("forecast_revenue"), horizon_months),
+        tables.CAPTIONS["volume"],
+    )
+
+
+def _ranking_parts(content, ranking, values, label, top_k) -> None:
+    content.add_note(
+        "ranking",
+        "Which product is the best on **{label}**? In every joint draw of the posterior the "
+        "products are ranked; the chance to be the best is the share of draws in which a product "
+        "ranks first. A product with few deals has a wide interval and ranks first only where the "
+        "draws really put it ahead, not on luck.",
+        label=label,
+    )
+    content.add_table(
+        "ranking", tables.ranking_reader_table(ranking, values, top_k), f"Ranking on {label}"
+    )
+
+    def chart():
+        charts.plot_rank_probabilities(ranking, top_k)
+        plt.title(f"Chance to be the best on {label}", fontsize=10, loc="left")
+        return plt.gcf()
+
+    content.add_chart("ranking", chart)
+
+
+def _lever_parts(content, percent, peers, lever_pct, horizon_months, max_rows) -> None:
+    content.add_table(
+        "levers",
+        tables.lever_reader_table(percent, max_rows),
+        f"Levers of {lever_pct:g}%, ranked by expected added revenue over {horizon_months} months",
+    )
+
+    def chart():
+        charts.plot_levers(percent, top=max_rows)
+        return plt.gcf()
+
+    content.add_chart("levers", chart)
+    behind = tables.lever_reader_table(peers, max_rows)
+    if len(behind):
+        content.add_table(
+            "peers",
+            behind,
+            f"Moving to the peers' median, added revenue over {horizon_months} months",
+        )
+    else:
+        content.add_note("peers", "No product is behind its peers on win rate or days to win.")
+
+
+def _mix_parts(content, frame, as_of) -> None:
+    share = mix.amount_recorded_share(frame)
+    with_amounts = share >= AMOUNT_SHARE_FOR_MIX
+
+    def chart():
+        rows = 3 if with_amounts else 2
+        fig, axes = plt.subplots(rows, 1, figsize=(10, 9.5 if with_amounts else 6.5))
+        charts.plot_mix(
+            mix.mix_by_month(frame, "created", "count", as_of=as_of),
+            ax=axes[0],
+            title="Share of deals created",
+        )
+        charts.plot_mix(
+            mix.mix_by_month(frame, "won", "amount", as_of=as_of),
+            ax=axes[-1],
+            title="Share of revenue won",
+        )
+        if with_amounts:
+            charts.plot_mix(
+                mix.mix_by_month(frame, "created", "amount", as_of=as_of),
+                ax=axes[1],
+                title="Share of amount created",
+            )
+        fig.tight_layout()
+        return fig
+
+    content.add_chart("mix", chart)
+    if not with_amounts:
+        content.add_note(
+            "mix",
+            "The share of amount created is not shown: only {share} of the deals carry an amount.",
+            share=format_pct(share),
+        )
+
+
+def _region_parts(content, models, frame, as_of, volume_months, seed, max_rows) -> None:
+    if not frame["region"].notna().any():
+        content.add_note("regions", "The export has no region column.")
+        return
+    by = ("product", "region")
+    raw_region = raws.raw_figures(frame, as_of, by, volume_months)
+    draws_region = draws.posterior_draws(
+        models, frame, as_of, by, volume_months, random_seed=seed, with_open_pipeline=False
+    )
+    content.add_table(
+        "regions",
+        tables.selling_table(draws_region, raw_region, top=max_rows),
+        f"Product by region: the {max_rows} cells with the highest expected revenue per "
+        "opportunity",
+    )
+
+
+__all__ = ["build"]
