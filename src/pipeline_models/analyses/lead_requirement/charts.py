@@ -1,0 +1,142 @@
+"""Charts of the lead requirement report: ``plot_<thing>(..., ax=None) -> Axes``, never shown here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline_models.analyses.lead_requirement.outlook import WindowOutlook
+from pipeline_models.analyses.lead_requirement.requirement import LeadRequirement
+from pipeline_models.analyses.policy import INTERVAL
+from pipeline_models.models.funnel.model import LeadFunnelModel
+from pipeline_models.present import palette
+from pipeline_models.present.formats import format_money
+
+_PART_COLORS = {"open deals": palette.ESTIMATE, "open leads": "#60a5fa", "new leads": "#f59e0b"}
+_RATE_NAMES = {
+    "lead_to_won": "lead -> won",
+    "lead_to_opp": "lead -> opportunity",
+    "opp_to_won": "opportunity -> won",
+}
+
+
+def _axes(ax, figsize: tuple[float, float]):
+    import matplotlib.pyplot as plt
+
+    return ax or plt.subplots(figsize=figsize)[1]
+
+
+def _money_axis(ax) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_money(v)))
+
+
+def plot_requirement_curve(req: LeadRequirement, ax=None):
+    """P(target reached) against new leads, with the chosen chance and the two answers marked."""
+    ax = _axes(ax, (8, 3.8))
+    c = req.curve
+    ax.plot(c["leads"], c["p_reach"], "-", color=palette.ESTIMATE, lw=2)
+    ax.axhline(req.confidence, ls="--", color=palette.REFERENCE, lw=1)
+    ax.text(
+        c["leads"].iloc[0],
+        req.confidence + 0.02,
+        f"{req.confidence:.0%} chance",
+        fontsize=8,
+        color="#374151",
+    )
+    for n, label, color in (
+        (req.leads_needed, "recommended", "#b91c1c"),
+        (req.median_case, "median case", palette.REFERENCE),
+    ):
+        if n is not None:
+            ax.axvline(n, color=color, lw=1, ls=":")
+            ax.text(n, 0.03, f" {label}: {n:,}", rotation=90, va="bottom", fontsize=8, color=color)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(f"new {req.units} generated over {req.window}")
+    ax.set_ylabel("P(target reached)")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_rates(model: LeadFunnelModel, rate: str = "lead_to_won", ax=None):
+    """Ranked interval plot: a funnel rate by source, posterior mean and interval."""
+    table = model.funnel_table(INTERVAL).sort_values(rate)
+    ax = _axes(ax, (6, 0.4 * len(table) + 1.2))
+    y = np.arange(len(table))
+    ax.hlines(
+        y, 100 * table[f"{rate}_lower"], 100 * table[f"{rate}_upper"], color=palette.INTERVAL, lw=5
+    )
+    ax.plot(100 * table[rate], y, "o", color=palette.ESTIMATE)
+    ax.set_yticks(y, table["source"].astype(str).tolist())
+    ax.set_xlabel(f"{_RATE_NAMES.get(rate, rate)} (%), mean and {INTERVAL:.0%} interval")
+    ax.grid(alpha=0.3, axis="x")
+    return ax
+
+
+def plot_lags(model: LeadFunnelModel, ax=None, horizon_days: float | None = None):
+    """Share of eventual wins already won, by days since the lead (or opportunity) was created."""
+    ax = _axes(ax, (7, 3.5))
+    top = max(
+        float(np.nanmax([d.quantile(0.95) for d in model.lag_total_.values()] + [30.0])), 30.0
+    )
+    days = np.linspace(0, top, 200)
+    for s in model.sources_:
+        ax.plot(days, 100 * model.lag_total_[s].cdf(days), label=str(s))
+    if horizon_days:
+        ax.axvline(horizon_days, color=palette.REFERENCE, ls="--", lw=1)
+    ax.set_xlabel(f"days from {model.unit} creation")
+    ax.set_ylabel("% of eventual wins already won")
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_outlook(outlook: WindowOutlook, metric: str = "count", ax=None):
+    """Expected wins per coming month stacked by part, with the total's 80% interval."""
+    ax = _axes(ax, (7, 3.5))
+    table = outlook.table(metric).iloc[: len(outlook.months)]
+    x = np.arange(len(table))
+    bottom = np.zeros(len(table))
+    for part in outlook.parts:
+        color = _PART_COLORS.get(part, "#9ca3af")
+        ax.bar(x, table[part], bottom=bottom, color=color, label=f"from {part}")
+        bottom += table[part].to_numpy()
+    spread = [table["median"] - table["low_10"], table["high_90"] - table["median"]]
+    ax.errorbar(
+        x, table["median"], yerr=spread, fmt="none", ecolor=palette.OBSERVED, capsize=4,
+        label="80% interval",
+    )  # fmt: skip
+    ax.set_xticks(x, table["month"].tolist())
+    ax.set_ylabel("deals won" if metric == "count" else "revenue won")
+    ax.set_ylim(0, 1.45 * float(table["high_90"].max() or 1))
+    if metric == "revenue":
+        _money_axis(ax)
+    ax.legend(frameon=False, fontsize=8, loc="upper left", ncols=2)
+    ax.grid(alpha=0.3, axis="y")
+    return ax
+
+
+def plot_backtest(backtest: pd.DataFrame, metric: str = "count", horizon: int = 3, ax=None):
+    """Past predictions (median, 50% and 80% intervals) against what was won."""
+    ax = _axes(ax, (8, 3.5))
+    rows = backtest[(backtest["target"] == metric) & (backtest["horizon_months"] == horizon)]
+    x = np.arange(len(rows))
+    ax.fill_between(
+        x, rows["q10"], rows["q90"], color=palette.INTERVAL, alpha=0.5, label="80% interval"
+    )
+    ax.fill_between(x, rows["q25"], rows["q75"], color="#3b82f6", alpha=0.5, label="50% interval")
+    ax.plot(x, rows["point"], "o--", color=palette.ESTIMATE, label="predicted (median)")
+    ax.plot(x, rows["actual"], "o-", color=palette.OBSERVED, label="actual")
+    ax.set_xticks(x, [str(pd.Period(o, "M")) for o in rows["origin"]])
+    if metric == "revenue":
+        _money_axis(ax)
+    ax.set_xlabel("month the prediction was made (at its end)")
+    what = "deals won" if metric == "count" else "revenue won"
+    ax.set_ylabel(f"{what}, next {horizon} month{'s' if horizon > 1 else ''}")
+    ax.legend(frameon=False, fontsize=8, ncols=2)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+__all__ = ["plot_backtest", "plot_lags", "plot_outlook", "plot_rates", "plot_requirement_curve"]

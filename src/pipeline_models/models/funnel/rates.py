@@ -1,0 +1,108 @@
+"""The funnel's rates with censoring: opportunity -> won by level, lead -> opportunity by source.
+
+Per level, a won deal is a success, a lost deal a failure, and an open deal of age ``a`` the
+censored trial ``1 - w F_W(a) - (1 - w) lam F_L(a)`` (``lam``: the level's share of not-won deals
+marked lost); a converted lead is a success and an open lead of age ``a`` the trial
+``1 - c F_1(a)``. The rates are drawn by :func:`~pipeline_models.models.pooling.censored_beta.
+censored_beta_rates`, pooled over levels by a Beta population.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline_models.models.funnel.config import F_MAX, FunnelConfig
+from pipeline_models.models.funnel.groups import codes, distinct_pairs
+from pipeline_models.models.funnel.lags import LagDistribution
+from pipeline_models.models.funnel.lost_share import lost_share, shrunk_lost_share
+from pipeline_models.models.funnel.tally import Tally, exposure_rows, recorded
+from pipeline_models.models.funnel.timing import ALL
+from pipeline_models.models.pooling.censored_beta import censored_beta_rates
+
+
+def lost_shares(
+    tally: Tally,
+    levels: list[str],
+    lag_won: dict[str, LagDistribution],
+    lag_lost: dict[str, LagDistribution],
+    overall: float,
+) -> dict[str, float]:
+    """Each level's share of not-won deals that are marked lost, shrunk toward the ``overall``
+    share (:func:`~.lost_share.shrunk_lost_share`)."""
+    out = {}
+    for j, lv in enumerate(levels):
+        won, lost, ages, n = tally.level(j)
+        own = lost_share(
+            won, lost, ages, n, lag_won.get(lv, lag_won[ALL]), lag_lost.get(lv, lag_lost[ALL])
+        )
+        out[lv] = shrunk_lost_share(own, lost, overall)
+    return out
+
+
+def win_draws(
+    tally: Tally,
+    levels: list[str],
+    lag_won: dict[str, LagDistribution],
+    lag_lost: dict[str, LagDistribution],
+    shares: dict[str, float],
+    overall_share: float,
+    cfg: FunnelConfig,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Posterior draws of each level's chance that an opportunity is ever won (draws x levels)."""
+    k, exposures = [], []
+    for j, lv in enumerate(levels):
+        lam = shares.get(lv, overall_share)
+        won, lost, ages, n = tally.level(j)
+        fw = lag_won.get(lv, lag_won[ALL])
+        fl = lag_lost.get(lv, lag_lost[ALL])
+        a = np.minimum(fw.cdf(ages), F_MAX)
+        b = lam * np.minimum(fl.cdf(ages), F_MAX)
+        rows_ab = exposure_rows(a, b, n.astype(float))
+        if lost:
+            rows_ab = np.vstack([rows_ab, [[1.0, 0.0, lost]]])
+        k.append(won)
+        exposures.append(rows_ab)
+    return censored_beta_rates(
+        np.array(k), exposures, cfg.draws, rng, cfg.kappa_median, cfg.kappa_log_sd
+    )
+
+
+def conversion_draws(
+    leads: pd.DataFrame,
+    start: pd.Timestamp,
+    first_conversion: pd.Timestamp | None,
+    sources: list[str],
+    lag_convert: dict[str, LagDistribution],
+    cfg: FunnelConfig,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Posterior draws of each source's chance that a lead ever converts (draws x sources), from
+    the leads created after ``start`` (and recorded), with the counts behind them: leads,
+    converted, and ``still_open`` (the young leads' share of a trial not yet played)."""
+    created = leads["created"].to_numpy(dtype="datetime64[ns]")
+    recent = recorded(created > np.datetime64(start, "ns"), created, first_conversion)
+    source = codes(leads["source"], sources)[recent]
+    converted = leads["converted"].to_numpy(bool)[recent]
+    n_leads = np.bincount(source, minlength=len(sources))
+    n_converted = np.bincount(source[converted], minlength=len(sources))
+    level, ages, n = distinct_pairs(
+        source[~converted], leads["age"].to_numpy(float)[recent][~converted]
+    )
+    k, exposures, counts = [], [], []
+    for j, s in enumerate(sources):
+        pick = level == j
+        f1 = np.minimum(lag_convert[s].cdf(ages[pick]), F_MAX)
+        k.append(float(n_converted[j]))
+        exposures.append(exposure_rows(f1, np.zeros(len(f1)), n[pick].astype(float)))
+        young = float(((1 - f1) * n[pick]).sum())
+        counts.append((int(n_leads[j]), int(n_converted[j]), young))
+    draws = censored_beta_rates(
+        np.array(k), exposures, cfg.draws, rng, cfg.kappa_median, cfg.kappa_log_sd
+    )
+    table = pd.DataFrame(counts, index=sources, columns=["leads", "converted", "still_open"])
+    return draws, table
+
+
+__all__ = ["conversion_draws", "lost_shares", "win_draws"]
