@@ -3,7 +3,7 @@ one Bernoulli row per deal, and nutpie against PyMC's own NUTS sampler.
 
 Each measurement runs in a fresh Python process (as each report notebook does), so compile time is
 included and peak memory (``ru_maxrss``) belongs to that measurement alone. Exports come from the
-synthetic generator (:mod:`pipeline_models.sample`).
+synthetic generator (:mod:`pipeline_models.data.synthetic`).
 
 Usage::
 
@@ -31,8 +31,8 @@ MODELS = ("win_rate", "revenue", "cycle_time")
 
 def export(n_rows: int, n_owners: int = 25, seed: int = 1):  # noqa: ANN201 - pandas.DataFrame
     """A canonical synthetic export of about ``n_rows`` deals, seen at the history's end."""
-    from pipeline_models.sample import SampleConfig, simulate_history, snapshot
-    from pipeline_models.schema import conform_opportunities
+    from pipeline_models.contract.schema import conform_opportunities
+    from pipeline_models.data.synthetic import SampleConfig, simulate_history, snapshot
 
     config = dataclasses.replace(
         SampleConfig(), n_opportunities=n_rows, n_owners=n_owners, with_leads=False
@@ -89,7 +89,7 @@ def measure_bernoulli(n_rows: int, draws: int) -> dict:
     import nutpie
     import pymc as pm
 
-    from pipeline_models.aggregate import group_levels
+    from pipeline_models.data.aggregate import group_levels
     from pipeline_models.models import WinRateModel
 
     frame = export(n_rows, n_owners=40)

@@ -41,7 +41,7 @@ CHUNK = 1_000_000
 
 def write_export(n: int, path: Path, seed: int = 7) -> float:
     """Write a synthetic export of ``n`` opportunities (in chunks of 10^6); return seconds."""
-    from pipeline_models import sample
+    from pipeline_models.data import synthetic as sample
 
     t0 = time.perf_counter()
     first = True

@@ -41,7 +41,7 @@ def small_sample(tmp_path_factory) -> Path:
     """A small synthetic sample (about 2,000 deals, leads, three month-end exports)."""
     from dataclasses import replace
 
-    from pipeline_models import sample
+    from pipeline_models.data import synthetic as sample
 
     out = tmp_path_factory.mktemp("small_sample")
     config = replace(sample.SampleConfig(), n_opportunities=2_000)
@@ -51,7 +51,7 @@ def small_sample(tmp_path_factory) -> Path:
 
 def sample_run_options(sample_dir: Path, out: Path):
     """Runner options for the October period of a sample folder, writing under ``out``."""
-    from pipeline_models.runner import RunOptions
+    from pipeline_models.run.runner import RunOptions
 
     exports = sample_dir / "exports"
     return RunOptions(

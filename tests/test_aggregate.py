@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline_models.aggregate import (
+from pipeline_models.contract.schema import conform_opportunities
+from pipeline_models.data.aggregate import (
     DEFAULT_DURATION_EDGES,
     NONE_LEVEL,
     amount_stats,
@@ -16,7 +17,6 @@ from pipeline_models.aggregate import (
     table_hash,
     win_counts,
 )
-from pipeline_models.schema import conform_opportunities
 
 AS_OF = pd.Timestamp("2025-06-30")
 
@@ -218,7 +218,7 @@ def test_table_hash_is_stable_and_sees_every_change() -> None:
 
 
 def test_factorize_rows_numbers_combinations_in_order_of_first_appearance() -> None:
-    from pipeline_models.aggregate import factorize_rows
+    from pipeline_models.data.aggregate import factorize_rows
 
     frame = pd.DataFrame(
         {

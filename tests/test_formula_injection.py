@@ -16,7 +16,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
-from pipeline_models.report import safe_cell, write_csv, write_excel
+from pipeline_models.present.files import safe_cell, write_csv, write_excel
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "pipeline_models"
 FORMULAS = [
@@ -137,6 +137,6 @@ def test_every_file_writer_in_the_package_is_a_safe_one():
     }
     synthetic = {p for p in found if p == "sample.py" or p.startswith("data/synthetic/")}
     assert found - synthetic == {"present/files.py"}
-    for module in ("runner.py", "cli.py"):
+    for module in ("run/runner.py", "cli.py"):
         text = (SRC / module).read_text(encoding="utf-8")
         assert "write_csv(result.quarantine" in text, module

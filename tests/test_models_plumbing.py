@@ -16,6 +16,7 @@ import pytest
 import xarray as xr
 from scipy.stats import norm
 
+from pipeline_models.contract.schema import conform_opportunities
 from pipeline_models.models import (
     WINRATE_PRIORS,
     CycleTimeModel,
@@ -25,8 +26,7 @@ from pipeline_models.models import (
     WinRateModel,
     fit_cached,
 )
-from pipeline_models.models.base import PipelineModel, prefer_centred
-from pipeline_models.schema import conform_opportunities
+from pipeline_models.models.hierarchical.base import PipelineModel, prefer_centred
 
 
 def small_export(seed: int = 0, n: int = 300) -> pd.DataFrame:

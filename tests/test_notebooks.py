@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import sample_run_options
 
-from pipeline_models.runner import list_notebooks, run
+from pipeline_models.run.runner import list_notebooks, run
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = [p.stem for p in list_notebooks(ROOT / "notebooks")]

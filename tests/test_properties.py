@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline_models.loader import load_export
-from pipeline_models.schema import GROUP_COLUMNS, OPPORTUNITY_COLUMNS
+from pipeline_models.contract.schema import GROUP_COLUMNS, OPPORTUNITY_COLUMNS
+from pipeline_models.io import load_export
 
 SETTINGS = settings(
     max_examples=50,
@@ -143,13 +143,13 @@ def test_every_deal_survives_the_round_trip(tmp_path_factory, frame, delimiter, 
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("pipeline_models.aggregate") is None,
-    reason="pipeline_models.aggregate is not there yet",
+    importlib.util.find_spec("pipeline_models.data.aggregate") is None,
+    reason="pipeline_models.data.aggregate is not there yet",
 )
 @settings(SETTINGS, max_examples=25)
 @given(frame=deals())
 def test_aggregation_keeps_every_deal(tmp_path_factory, frame):
-    from pipeline_models.aggregate import amount_stats, win_counts
+    from pipeline_models.data.aggregate import amount_stats, win_counts
 
     path = tmp_path_factory.mktemp("export") / "export.csv"
     write_export(frame, path, ",", "utf-8", "plain")

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest import sample_run_options
 
-from pipeline_models.runner import run
+from pipeline_models.run.runner import run
 
 
 def _run(small_sample: Path, out: Path):

@@ -18,8 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from pipeline_models import report
-from pipeline_models.runner import RunOptions, render_html, run
+from pipeline_models.present import display as report
+from pipeline_models.run.runner import RunOptions, render_html, run
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from .problems import ExportError
+from pipeline_models.contract.problems import ExportError
 
 SUBCOMMANDS: dict = {}
 
@@ -39,7 +39,7 @@ def _parse_params(items: list[str]) -> dict[str, str]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .loader import load_export, load_leads
+    from pipeline_models.io import load_export, load_leads
 
     try:
         result = load_export(
@@ -95,7 +95,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .runner import RunError, RunOptions, run
+    from pipeline_models.run.runner import RunError, RunOptions, run
 
     options = RunOptions(
         export=args.export,
@@ -156,14 +156,14 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from .sample import sample_command
+    from pipeline_models.data.synthetic import sample_command
 
     return sample_command(args.out, seed=args.seed, months=args.months) or 0
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    from .catalog import notebooks_dir
-    from .runner import list_notebooks, notebook_parameters
+    from pipeline_models.run.layout import notebooks_dir
+    from pipeline_models.run.runner import list_notebooks, notebook_parameters
 
     for notebook in list_notebooks(args.notebooks or notebooks_dir()):
         print(notebook.stem)
@@ -176,10 +176,15 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from .asof import parse_origins
-    from .backtest import archived_snapshots, backtest, format_scores, write_forecasts
-    from .loader import load_export
-    from .scoring import score_table
+    from pipeline_models.analyses.forecast.tables import format_scores
+    from pipeline_models.analyses.forecast.track import (
+        archived_snapshots,
+        backtest,
+        score_table,
+        write_forecasts,
+    )
+    from pipeline_models.data.asof import parse_origins
+    from pipeline_models.io import load_export
 
     try:
         origins = parse_origins(args.origins)

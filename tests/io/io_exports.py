@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline_models.contract.problems import ExportError
 from pipeline_models.io import load_export
-from pipeline_models.problems import ExportError
 
 DATA = Path(__file__).parents[1] / "data"
 PRESETS = DATA / "presets"

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from pipeline_models.contract.problems import ERROR, WARNING, ExportError
 from pipeline_models.io.opportunities import load_export
-from pipeline_models.problems import ERROR, WARNING, ExportError
 
 BAD = Path(__file__).parents[1] / "data" / "bad"
 CASES = yaml.safe_load((BAD / "cases.yml").read_text(encoding="utf-8"))
@@ -256,7 +256,7 @@ def scheduled(tmp_path):
 
 
 def scheduled_options(root: Path, **paths):
-    from pipeline_models.runner import RunOptions
+    from pipeline_models.run.runner import RunOptions
 
     base = {
         "export": root / "exports" / "export.csv",
@@ -286,7 +286,7 @@ def scheduled_options(root: Path, **paths):
     ],
 )
 def test_root_refuses_paths_that_leave_it(scheduled, option, path, what):
-    from pipeline_models.runner import EXIT_BAD_INPUT, RunError, run
+    from pipeline_models.run.runner import EXIT_BAD_INPUT, RunError, run
 
     root, outside = scheduled
     with pytest.raises(RunError) as info:
@@ -299,7 +299,7 @@ def test_root_refuses_paths_that_leave_it(scheduled, option, path, what):
 
 
 def test_root_accepts_links_that_stay_inside(scheduled):
-    from pipeline_models.runner import RunError, run
+    from pipeline_models.run.runner import RunError, run
 
     root, _ = scheduled
     with pytest.raises(RunError, match="no report notebooks"):  # past the root check

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from io_exports import GOOD_ROWS, write
 
+from pipeline_models.contract.problems import ExportError
 from pipeline_models.io.canonical import (
     is_runner_table,
     read_canonical,
@@ -15,7 +16,6 @@ from pipeline_models.io.canonical import (
 )
 from pipeline_models.io.leads import load_leads
 from pipeline_models.io.opportunities import load_export
-from pipeline_models.problems import ExportError
 
 
 @pytest.fixture

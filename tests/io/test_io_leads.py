@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from pipeline_models.contract.problems import ExportError
 from pipeline_models.io.canonical import write_canonical_leads
 from pipeline_models.io.leads import load_leads
-from pipeline_models.problems import ExportError
 
 LEADS_CSV = (
     "lead_id,created_date,source,opportunity_id,converted_date\n"

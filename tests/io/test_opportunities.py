@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from io_exports import GOOD_ROWS, HEADER, outcome, problems_of, write
 
+from pipeline_models.contract.schema import OPPORTUNITY_COLUMNS
 from pipeline_models.io.opportunities import load_export
-from pipeline_models.schema import OPPORTUNITY_COLUMNS
 
 
 def test_canonical_export_loads_with_every_column(tmp_path):

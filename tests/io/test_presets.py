@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from io_exports import PRESETS, problems_of, write
 
+from pipeline_models.contract.problems import ExportError
 from pipeline_models.io.opportunities import load_export
 from pipeline_models.io.presets import get_mapping, guess_preset, load_mapping
-from pipeline_models.problems import ExportError
 
 
 @pytest.mark.parametrize(

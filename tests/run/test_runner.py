@@ -11,9 +11,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from pipeline_models import runner
+from pipeline_models.run import runner
 from pipeline_models.run.layout import sha256_file
-from pipeline_models.runner import RunError, RunOptions, run
+from pipeline_models.run.runner import RunError, RunOptions, run
 
 HEADER = "opportunity_id,created_date,close_date,stage,status,amount,currency,product,owner"
 ROWS = [
@@ -200,7 +200,7 @@ def test_killed_run_leaves_the_published_set_intact(setup):
     before = {p.name: p.read_bytes() for p in published.iterdir() if p.is_file()}
     slow = make_notebooks(tmp_path / "nb_slow", params=PARAMS + "\nimport time; time.sleep(60)\n")
     code = (
-        "import sys\nfrom pathlib import Path\nfrom pipeline_models.runner import RunOptions, run\n"
+        "import sys\nfrom pathlib import Path\nfrom pipeline_models.run.runner import RunOptions, run\n"
         f"run(RunOptions(export=Path({str(export)!r}), period='2025-03', "
         f"reports_dir=Path({str(tmp_path / 'reports')!r}), data_dir=Path({str(tmp_path / 'data')!r}), "
         f"notebooks=Path({str(slow)!r}), fit_models=False), progress=print)\n"

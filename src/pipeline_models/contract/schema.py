@@ -1,7 +1,7 @@
 """The canonical export contract: the one definition of what an opportunities and a leads table hold.
 
 Every loader, preset and model speaks these column names. A CRM export is mapped onto them
-(see :mod:`pipeline_models.presets`) and checked here before anything else reads it.
+(see :mod:`pipeline_models.io.presets`) and checked here before anything else reads it.
 """
 
 from __future__ import annotations

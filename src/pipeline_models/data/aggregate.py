@@ -1,6 +1,6 @@
 """Sufficient statistics of the canonical opportunities table: the inputs every model fits on.
 
-Each function takes a canonical frame (see :mod:`pipeline_models.schema`) and the names of the
+Each function takes a canonical frame (see :mod:`pipeline_models.contract.schema`) and the names of the
 grouping columns that define a *cell*, and returns a new, small table with one row per cell (and per
 outcome and duration bin for cycle times). The models' likelihoods are exact functions of these
 tables, so a fit costs per distinct cell, not per deal. Nothing here modifies its input.

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..problems import WARNING
+from pipeline_models.contract.problems import WARNING
+
 from .cells import distinct, extract, flag, is_blank, spread, stripped_text
 from .collector import Collector, values_of
 from .columns import coalesce

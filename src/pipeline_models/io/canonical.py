@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..problems import ExportError, Problem
-from ..schema import conform_opportunities
+from pipeline_models.contract.problems import ExportError, Problem
+from pipeline_models.contract.schema import conform_opportunities
 
 MARK_KEY = b"pipeline_models"
 """Parquet metadata key of the mark."""

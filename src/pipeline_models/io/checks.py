@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline_models.contract.problems import WARNING
+from pipeline_models.contract.schema import GROUP_COLUMNS
+
 from ..contract.labels import NONE_LEVEL
-from ..problems import WARNING
-from ..schema import GROUP_COLUMNS
 from .cells import BROKEN, RECORD_COLUMNS, ROW, TEXT, flag, label_key
 from .collector import Collector, values_of
 from .columns import LOOKUP_PREFIX

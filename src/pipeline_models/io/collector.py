@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..problems import ERROR, Problem
+from pipeline_models.contract.problems import ERROR, Problem
+
 from .cells import ROW
 
 

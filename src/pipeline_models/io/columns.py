@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..problems import WARNING, Problem
-from ..schema import GROUP_COLUMNS, REQUIRED_OPPORTUNITY_COLUMNS
+from pipeline_models.contract.problems import WARNING, Problem
+from pipeline_models.contract.schema import GROUP_COLUMNS, REQUIRED_OPPORTUNITY_COLUMNS
+
 from .cells import BROKEN, is_blank, label_key, map_values, strip
 from .collector import Collector, rows_of, values_of
 from .presets import Lookup, Mapping

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..problems import WARNING
+from pipeline_models.contract.problems import WARNING
+
 from .cells import distinct, extract, flag, is_blank, spread, stripped_text
 from .collector import Collector, values_of
 from .columns import coalesce

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..problems import ExportError, Problem, errors_of
-from ..schema import LEADS, REQUIRED_LEAD_COLUMNS
+from pipeline_models.contract.problems import ExportError, Problem, errors_of
+from pipeline_models.contract.schema import LEADS, REQUIRED_LEAD_COLUMNS
+
 from .canonical import is_runner_table, read_canonical_leads
 from .cells import BROKEN, RECORD_COLUMNS, is_blank
 from .collector import Collector, values_of

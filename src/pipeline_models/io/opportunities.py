@@ -14,8 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..problems import WARNING, ExportError, Problem, errors_of
-from ..schema import OPPORTUNITIES, REQUIRED_OPPORTUNITY_COLUMNS, conform_opportunities
+from pipeline_models.contract.problems import WARNING, ExportError, Problem, errors_of
+from pipeline_models.contract.schema import (
+    OPPORTUNITIES,
+    REQUIRED_OPPORTUNITY_COLUMNS,
+    conform_opportunities,
+)
+
 from .amounts import read_amount_column
 from .canonical import is_runner_table, read_canonical
 from .cells import BROKEN, RECORD_COLUMNS, ROW, is_blank, strip

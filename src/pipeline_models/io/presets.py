@@ -28,8 +28,8 @@ from pathlib import Path
 
 import yaml
 
-from ..problems import ExportError, Problem
-from ..schema import LEAD_COLUMNS, OPPORTUNITY_COLUMNS
+from pipeline_models.contract.problems import ExportError, Problem
+from pipeline_models.contract.schema import LEAD_COLUMNS, OPPORTUNITY_COLUMNS
 
 CANONICAL_TARGETS = set(OPPORTUNITY_COLUMNS)
 

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..problems import WARNING, ExportError, Problem
+from pipeline_models.contract.problems import WARNING, ExportError, Problem
+
 from .cells import BROKEN, RECORD_COLUMNS, ROW, TEXT, blank_records
 from .sniffing import (
     DELIMITER_NAMES,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..problems import WARNING, Problem
+from pipeline_models.contract.problems import WARNING, Problem
 
 
 @dataclass

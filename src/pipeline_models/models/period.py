@@ -77,9 +77,9 @@ def period_models(
 ) -> PeriodModels:
     """Fit (or load from the cache) the three models on the canonical table of a period.
 
-    ``table_digest``: SHA-256 of the file ``frame`` was read from, unchanged (the ``sha256`` a
-    report's :func:`~pipeline_models.report.load_inputs` records for the runner's canonical
-    table). Fits recorded under it load without aggregating the table again.
+    ``table_digest``: SHA-256 of the file ``frame`` was read from, unchanged (the digest the run
+    folder's catalog records for its canonical table). Fits recorded under it load without
+    aggregating the table again.
     """
     as_of = None if as_of is None else str(pd.Timestamp(as_of).date())
     unfitted = {

@@ -26,7 +26,7 @@ def fitted():
 @pytest.fixture(scope="module")
 def sample_planner(small_sample):
     """The small sample's funnel and planner as the lead requirement report builds them."""
-    from pipeline_models.loader import load_export, load_leads
+    from pipeline_models.io import load_export, load_leads
 
     exports = small_sample / "exports"
     frame = load_export(exports / "opportunities_2026-10.csv", preset="canonical").frame

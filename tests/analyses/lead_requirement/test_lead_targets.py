@@ -13,7 +13,7 @@ from pipeline_models.analyses.lead_requirement.targets import (
     trailing_wins,
 )
 from pipeline_models.contract.period import month_end
-from pipeline_models.schema import conform_opportunities
+from pipeline_models.contract.schema import conform_opportunities
 
 
 @pytest.fixture

@@ -20,7 +20,15 @@ def _frame() -> pd.DataFrame:
     ]
     frame = pd.DataFrame(
         rows,
-        columns=["opportunity_id", "created_date", "close_date", "stage", "status", "amount", "product"],
+        columns=[
+            "opportunity_id",
+            "created_date",
+            "close_date",
+            "stage",
+            "status",
+            "amount",
+            "product",
+        ],
     )
     for column in ("created_date", "close_date"):
         frame[column] = pd.to_datetime(frame[column])

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pandas as pd
 
-from pipeline_models import sample
 from pipeline_models.analyses.patterns.stages import StageOrder
-from pipeline_models.schema import conform_opportunities
+from pipeline_models.contract.schema import conform_opportunities
+from pipeline_models.data import synthetic as sample
 
 STAGES = ("Qualification", "Discovery", "Proposal", "Negotiation")
 ORDER = StageOrder(STAGES, "crm")

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from patterns_cases import ORDER, PREV_DAY, deals, simulated, two_exports
 
-from pipeline_models import sample
 from pipeline_models.analyses.patterns.changes import (
     change_summary,
     compare,
@@ -22,7 +21,8 @@ from pipeline_models.analyses.patterns.changes import (
     waterfall,
 )
 from pipeline_models.analyses.patterns.stages import stage_order
-from pipeline_models.schema import conform_opportunities
+from pipeline_models.contract.schema import conform_opportunities
+from pipeline_models.data import synthetic as sample
 
 
 def test_compare_exports_names_every_kind_of_change():

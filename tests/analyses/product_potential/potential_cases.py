@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from pipeline_models import sample
 from pipeline_models.analyses.product_potential.draws import derive
 from pipeline_models.contract import schema
+from pipeline_models.data import synthetic as sample
 
 H = 3  # horizon, months
 

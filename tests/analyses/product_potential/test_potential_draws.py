@@ -48,7 +48,7 @@ def test_estimates_cover_the_true_product_figures(tmp_path):
     calibrated fit fails with probability 1.6% (Binomial(6, 0.9)); a biased aggregation misses
     most products. Measured at this seed: 5 of 6 win rates, 5 of 6 deal sizes.
     """
-    from pipeline_models import fits
+    from pipeline_models.models import period as fits
 
     frame, truth, as_of = simulated_export(3_000, seed=7)
     models = fits.period_models(frame, tmp_path / "fits", random_seed=7, as_of=as_of)
@@ -99,8 +99,9 @@ def test_maven_products_share_one_win_rate_but_not_one_price(maven_pipeline, tmp
 
     Overlap is asked of 80% intervals and separation of the report's 90% ones: overlap of the
     narrower intervals implies it for the wider, separation of the wider for the narrower."""
-    from pipeline_models import fits, report
+    from pipeline_models import present as report
     from pipeline_models.models import RevenueModel, WinRateModel, fit_cached
+    from pipeline_models.models import period as fits
 
     result, _ = report.load_inputs(str(maven_pipeline), "maven")
     frame = result.frame

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from synthetic_cases import SEED, SMALL, small_history
 
-from pipeline_models import sample
 from pipeline_models.data import synthetic
+from pipeline_models.data import synthetic as sample
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from synthetic_cases import SMALL, all_month_ends, month_end_snapshots, small_history
 
-from pipeline_models import schema
+from pipeline_models.contract import schema
 from pipeline_models.data import synthetic
 
 

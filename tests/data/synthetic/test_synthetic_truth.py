@@ -20,7 +20,7 @@ def test_truth_holds_the_documented_parts_in_order(history):
         "arrivals", "leads", "close_dates", "mix", "realised",
     ]  # fmt: skip
     assert history.truth["generator"] == {
-        "module": "pipeline_models.sample",
+        "module": "pipeline_models.data.synthetic",
         "format": 1,
         "random_seed": SEED,
     }

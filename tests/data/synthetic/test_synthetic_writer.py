@@ -7,7 +7,7 @@ import json
 import pandas as pd
 from synthetic_cases import SEED, SMALL
 
-from pipeline_models import schema
+from pipeline_models.contract import schema
 from pipeline_models.data import synthetic
 
 

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline_models.contract.period import month_end
+from pipeline_models.contract.schema import conform_opportunities
 from pipeline_models.models.funnel import FunnelConfig, LeadFunnelModel
-from pipeline_models.schema import conform_opportunities
 
 AS_OF = pd.Timestamp("2026-03-31")
 T_DAY = (AS_OF - pd.Timestamp("2025-01-01")).days  # history since January 2025

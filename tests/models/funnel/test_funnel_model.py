@@ -49,7 +49,7 @@ def test_model_recovers_the_true_rates_and_leaves_its_inputs_alone(fitted):
 
 
 def test_sample_conversion_rates_are_recovered(small_sample):
-    from pipeline_models.loader import load_export, load_leads
+    from pipeline_models.io import load_export, load_leads
 
     exports = small_sample / "exports"
     frame = load_export(exports / "opportunities_2026-10.csv", preset="canonical").frame

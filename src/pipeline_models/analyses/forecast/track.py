@@ -211,7 +211,7 @@ def _restore_open_fields(known: pd.DataFrame, snapshot: pd.DataFrame, origin) ->
 
 def write_forecasts(table: pd.DataFrame, path: str | Path) -> Path:
     """Write the back-test CSV (the public format above)."""
-    from pipeline_models.report import write_csv
+    from pipeline_models.present.files import write_csv
 
     out = table.copy()
     for column in ("point", *QUANTILE_COLUMNS, "actual"):

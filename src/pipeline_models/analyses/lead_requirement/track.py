@@ -2,7 +2,7 @@
 afterwards into predicted wins, against what was won.
 
 At each origin the funnel model is refitted on the pipeline as it stood then (as
-:func:`~pipeline_models.asof.pipeline_as_of` and :func:`~pipeline_models.models.funnel.items.
+:func:`~pipeline_models.data.asof.pipeline_as_of` and :func:`~pipeline_models.models.funnel.items.
 leads_as_of` rebuild it: the table is read once and each origin's view derived from it). The new
 leads of the window are given their actual counts by source and month: the requirement turns a
 number of leads into wins, and this checks exactly that step.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline_models.analyses.forecast.track import quantile_row
 from pipeline_models.analyses.lead_requirement.outlook import window_months
 from pipeline_models.analyses.lead_requirement.planner import LeadPlanner
 from pipeline_models.contract.labels import NONE_LEVEL
@@ -21,7 +22,6 @@ from pipeline_models.models.funnel.config import FunnelConfig
 from pipeline_models.models.funnel.items import items_at
 from pipeline_models.models.funnel.model import LeadFunnelModel
 from pipeline_models.models.funnel.opportunities import WON, OpportunityTable, source_codes
-from pipeline_models.scoring import quantile_row
 
 BACKTEST_DRAWS = 1000
 """Draws of each back-test fit without a config: enough for the intervals, half the time."""

@@ -16,7 +16,7 @@ from scipy import special
 
 from pipeline_models.analyses.patterns.fields import CLOSED, LOST, WON, deal_status
 from pipeline_models.analyses.policy import INTERVAL
-from pipeline_models.models.base import stack_draws
+from pipeline_models.models.hierarchical.base import stack_draws
 from pipeline_models.models.pooling import beta_binomial_rates
 from pipeline_models.present.formats import format_money
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline_models.aggregate import group_levels
+from pipeline_models.data.aggregate import group_levels
 
 WON, LOST, OPEN = "won", "lost", "open"
 CLOSED = (WON, LOST)

@@ -1,7 +1,7 @@
 """The patterns report in words: headline figures, findings, warnings and interval texts.
 
 Strings built here hold export values (stage, product and owner names); the report escapes them
-when it shows them (:func:`pipeline_models.report.show_table`, :func:`pipeline_models.report.say`).
+when it shows them (:func:`pipeline_models.present.display.show_table`, :func:`pipeline_models.present.display.say`).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def effect_sentences(
 
     e.g. ``Deals from lead source Referral win 1.4x as often as the average deal (90% interval
     1.2 to 1.6).`` Returns a one-column table (``finding``); its strings hold export values, so
-    show it with :func:`pipeline_models.report.show_table` (which escapes them).
+    show it with :func:`pipeline_models.present.display.show_table` (which escapes them).
     """
     credible = effects[effects["credible"]].copy()
     credible["strength"] = np.abs(np.log(credible["rate_ratio"]))
@@ -89,7 +89,7 @@ def effect_sentences(
 
 def bullets(items: Sequence[str]) -> tuple[str, dict[str, str]]:
     """A Markdown bullet list as a template and its values, for
-    :func:`pipeline_models.report.say` (which escapes the values, not the list structure)."""
+    :func:`pipeline_models.present.display.say` (which escapes the values, not the list structure)."""
     items = list(items)
     template = "\n".join(f"- {{item{i}}}" for i in range(len(items)))
     return template, {f"item{i}": str(v) for i, v in enumerate(items)}

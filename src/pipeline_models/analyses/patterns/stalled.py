@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from pipeline_models.aggregate import factorize_rows, group_levels
 from pipeline_models.analyses.patterns.fields import OPEN, WON, deal_status, level_text, open_deals
 from pipeline_models.analyses.policy import INTERVAL
 from pipeline_models.contract.labels import NONE_LEVEL
+from pipeline_models.data.aggregate import factorize_rows, group_levels
 from pipeline_models.models.pooling import gamma_poisson_rates
 
 WON_CYCLE_QUANTILE = 0.9

@@ -43,8 +43,8 @@ from .open_pipeline import open_pipeline_draws
 from .raw import raw_figures
 
 if TYPE_CHECKING:
-    from pipeline_models.forecast import ForecastResult
     from pipeline_models.models import CycleTimeModel, RevenueModel, WinRateModel
+    from pipeline_models.models.forecaster.result import ForecastResult
     from pipeline_models.models.period import PeriodModels
 
 
@@ -328,7 +328,7 @@ def forecast_draws(
     result: ForecastResult, horizon_months: int, levels: Sequence[str], n_samples: int
 ) -> np.ndarray:
     """Revenue won in the next ``horizon_months`` per product from a
-    :class:`~pipeline_models.forecast.ForecastResult` (open deals and deals not yet created),
+    :class:`~pipeline_models.models.forecaster.ForecastResult` (open deals and deals not yet created),
     shape ``(n_samples, level)``; 0 for a product the forecast does not mention."""
     columns = []
     for level in levels:
@@ -339,7 +339,7 @@ def forecast_draws(
 
 def with_forecast(draws: xr.Dataset, result: ForecastResult, horizon_months: int) -> xr.Dataset:
     """``draws`` plus ``forecast_revenue``: each product's revenue won in the next
-    ``horizon_months`` from a :class:`~pipeline_models.forecast.ForecastResult` (by product only;
+    ``horizon_months`` from a :class:`~pipeline_models.models.forecaster.ForecastResult` (by product only;
     other groupings are returned unchanged)."""
     dim = level_dim_of(draws["win_rate"])
     if draws.attrs.get("by") != ["product"]:

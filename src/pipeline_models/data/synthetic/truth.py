@@ -35,7 +35,7 @@ from .parameters import (
     source_effects,
 )
 
-GENERATOR = {"module": "pipeline_models.sample", "format": 1}
+GENERATOR = {"module": "pipeline_models.data.synthetic", "format": 1}
 """Names the generator in every ground truth (its import path and the truth's format)."""
 
 _MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun"] + [

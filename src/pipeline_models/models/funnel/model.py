@@ -128,7 +128,7 @@ class LeadFunnelModel(StateEstimator):
         ----------
         frame
             Canonical opportunities table (as exported at ``as_of``, or rebuilt for a past date
-            with :func:`~pipeline_models.asof.pipeline_as_of`).
+            with :func:`~pipeline_models.data.asof.pipeline_as_of`).
         leads
             Canonical leads table, or None: then each opportunity counts as a lead.
         as_of

@@ -3,7 +3,7 @@ at a past date.
 
 :class:`OpportunityTable` reads the columns once; :meth:`OpportunityTable.at` gives the
 opportunities as known at a date, as the table rebuilt for that date by
-:func:`~pipeline_models.asof.pipeline_as_of` would show them: the back-test derives every origin
+:func:`~pipeline_models.data.asof.pipeline_as_of` would show them: the back-test derives every origin
 from one read instead of copying the table at each.
 """
 
