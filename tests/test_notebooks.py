@@ -59,15 +59,73 @@ def test_notebooks_are_committed_without_outputs():
 
 
 @pytest.mark.slow
-def test_each_model_is_fitted_once_per_period(published):
-    """The runner fits the models before the reports; every report loads those same fits."""
+def test_a_run_fits_each_estimator_once_and_every_report_loads_those_fits(published):
+    """The fit step fits every estimator and track record before the reports; no report fits."""
     cache = Path(published.manifest["parameters"]["cache_dir"])
     entries = sorted(
         p.name.split("-")[0]
         for p in cache.iterdir()
         if not p.name.startswith(".") and p.name != "tables"
     )
-    assert entries == ["cycle_time", "revenue", "win_rate"]
-    # the reports find them by the digest of the canonical table, without aggregating it again
+    assert entries == [
+        "cycle_time",
+        "forecast_track",
+        "forecaster",
+        "lead_funnel",
+        "lead_track",
+        "revenue",
+        "win_rate",
+    ]
+    # the reports find the hierarchical fits by the digest of the canonical table
     pointers = sorted(p.name.split("-")[0] for p in (cache / "tables").iterdir())
     assert pointers == ["cycle_time", "revenue", "win_rate"]
+    fitted = published.manifest["models"]["cache_hits"]
+    assert set(fitted) >= {"fits.win_rate", "fits.forecaster", "fits.lead_funnel"}
+    for name in NOTEBOOKS:
+        summary = json.loads((published.published / "files" / name / "summary.json").read_text())
+        assert all(entry["cache_hit"] for entry in summary["fits"].values()), name
+        assert set(summary["fits"]) <= set(fitted), name
+    used = {
+        k
+        for n in NOTEBOOKS
+        for k in json.loads((published.published / "files" / n / "summary.json").read_text())[
+            "fits"
+        ]
+    }
+    assert used == set(fitted)  # the fit step fits nothing no report uses
+
+
+CODE_BUDGET = 250
+"""Lines of code the five report notebooks may hold together: narrative and one call per cell."""
+
+
+def _code_cells(path: Path) -> list[str]:
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def test_report_notebooks_are_thin():
+    """Rules, loops and definitions live in the package: a notebook shows what a report built."""
+    import ast
+
+    total = 0
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for source in _code_cells(path):
+            total += len(source.splitlines())
+            for node in ast.walk(ast.parse(source)):
+                assert not isinstance(
+                    node, ast.FunctionDef | ast.ClassDef | ast.For | ast.While | ast.If | ast.Lambda
+                ), f"{path.name}: {ast.unparse(node)[:60]}"
+    assert total <= CODE_BUDGET
+
+
+def test_notebooks_take_the_run_folder_not_file_paths():
+    from pipeline_models.run.notebooks import notebook_parameters
+    from pipeline_models.run.options import STANDARD_PARAMETERS
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        declared = notebook_parameters(path)
+        assert set(STANDARD_PARAMETERS) <= set(declared), path.name
+        assert not [p for p in declared if p.endswith("_path") or p == "cache_dir"], path.name

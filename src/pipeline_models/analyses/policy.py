@@ -5,6 +5,8 @@ Analyses compute with these constants; notebooks never hold a literal threshold.
 
 from __future__ import annotations
 
+from pipeline_models.models.forecaster.config import THIN_DEALS as FORECAST_THIN_DEALS
+
 INTERVAL = 0.90
 """Interval shown with every estimate of a rate, size or effect (equal-tailed). A difference is
 called credible when this interval excludes the reference: with tens of levels compared in one
@@ -17,5 +19,6 @@ planner's P10 to P90, one period in ten below it and one above."""
 FORECAST_QUANTILES = ((1 - FORECAST_INTERVAL) / 2, 0.5, 1 - (1 - FORECAST_INTERVAL) / 2)
 """Low, median and high quantile of a forecast."""
 
-THIN_DEALS = 200
-"""Fewer deals with a creation date than this, and a forecast says that it is uncertain."""
+THIN_DEALS = FORECAST_THIN_DEALS
+"""Fewer deals with a creation date than this, and a forecast says that it is uncertain (the
+forecaster's own diagnostics use the same threshold)."""

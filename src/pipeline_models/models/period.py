@@ -1,5 +1,5 @@
 """The period's fits, shared by every report of a run: the three hierarchical models, the
-forecaster, the lead funnel and the two track records.
+forecaster and the lead funnel (their track records: :mod:`pipeline_models.run.tracks`).
 
 The run's fit step calls each function here once, before any report; the reports then ask the
 run's catalog, which calls the same functions with the same configuration, seed and table digests
@@ -14,12 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline_models.contract.period import backtest_origins
 from pipeline_models.contract.schema import present_groups
 from pipeline_models.models.cache import (
     CachedFit,
-    CachedTable,
-    cached_table,
     fit_cached,
     fit_cached_estimator,
 )
@@ -128,72 +125,5 @@ def fit_lead_funnel(
         lambda model: model.fit(frame, leads, origin, random_seed=random_seed),
         cache_dir,
         {**{k: str(v) for k, v in digests.items()}, "as_of": str(origin.date())},
-        random_seed,
-    )
-
-
-def forecast_track(
-    frame: pd.DataFrame,
-    period: str,
-    months: int,
-    cache_dir: str | Path,
-    table_digest: str | None,
-    random_seed: int,
-) -> CachedTable:
-    """One-month-ahead forecasts at the last ``months`` month-ends before the period, scored
-    against what happened (``table`` is ``None`` when the history is too short)."""
-    from pipeline_models.analyses.forecast.track import backtest
-    from pipeline_models.models.forecaster import PipelineForecaster
-
-    origins = backtest_origins(frame, period, horizon_months=1, count=months)
-    key = {
-        "kind": "forecast_track",
-        "estimator": PipelineForecaster().config_id,
-        "origins": [str(o.date()) for o in origins],
-        "opportunities": str(table_digest),
-    }
-    return cached_table(
-        cache_dir,
-        "forecast_track",
-        key,
-        lambda: (
-            backtest(frame, origins, horizons=(1,), random_seed=random_seed) if origins else None
-        ),
-        random_seed,
-    )
-
-
-def lead_track(
-    frame: pd.DataFrame,
-    leads: pd.DataFrame | None,
-    period: str,
-    horizon_months: int,
-    months: int,
-    cache_dir: str | Path,
-    digests: dict[str, str | None],
-    random_seed: int,
-) -> CachedTable:
-    """The lead requirement's outlook over ``horizon_months`` at the last ``months`` month-ends
-    whose window ends by the period's end, against what was won (``table`` ``None``: too short)."""
-    from pipeline_models.analyses.lead_requirement.track import backtest_requirement
-    from pipeline_models.models.funnel import LeadFunnelModel
-
-    origins = backtest_origins(frame, period, horizon_months, months)
-    key = {
-        "kind": "lead_track",
-        "estimator": LeadFunnelModel().config_id,
-        "origins": [str(o.date()) for o in origins],
-        "horizon_months": horizon_months,
-        **{k: str(v) for k, v in digests.items()},
-    }
-    return cached_table(
-        cache_dir,
-        "lead_track",
-        key,
-        lambda: (
-            backtest_requirement(frame, leads, origins, horizon_months, random_seed=random_seed)
-            if origins
-            else None
-        ),
         random_seed,
     )

@@ -68,6 +68,8 @@ class ReportContent:
     charts: dict[str, Chart] = field(default_factory=dict)
     boxes: dict[str, Warnings] = field(default_factory=dict)
     files: dict[str, pd.DataFrame] = field(default_factory=dict)
+    fits: dict[str, dict] = field(default_factory=dict)
+    """The fits and track records the report used, and whether each came from the fit cache."""
 
     def table(self, name: str) -> Table | None:
         return self.tables.get(name)
@@ -126,5 +128,6 @@ def write_content(content: ReportContent, output_dir: str | Path) -> Path:
         "headline": [{"label": str(k), "value": str(v)} for k, v in content.headline],
         "warnings": [str(w) for w in content.warnings],
         "figures": content.figures,
+        "fits": content.fits,
     }
     return write_json(summary, output_dir / SUMMARY_FILE)

@@ -191,7 +191,7 @@ class Catalog:
     def forecast_track(self, months: int) -> pd.DataFrame | None:
         """One-month-ahead forecasts at the last ``months`` month-ends against what happened;
         ``None`` when the history is too short for any origin."""
-        from pipeline_models.models.period import forecast_track
+        from pipeline_models.run.tracks import forecast_track
 
         key = f"backtests.forecast.{months}"
         if key not in self._tables:
@@ -210,7 +210,7 @@ class Catalog:
     def lead_track(self, horizon_months: int, months: int) -> pd.DataFrame | None:
         """The lead requirement's outlook at past month-ends against what was won; ``None`` when
         the history is too short for any origin."""
-        from pipeline_models.models.period import lead_track
+        from pipeline_models.run.tracks import lead_track
 
         key = f"backtests.leads.{horizon_months}.{months}"
         if key not in self._tables:

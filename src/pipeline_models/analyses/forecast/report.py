@@ -73,6 +73,7 @@ def build(catalog: Catalog, target_revenue: float = 0.0, backtest_months: int = 
         if "backtest" not in content.files
         else int(content.files["backtest"]["origin"].nunique()),
     }
+    content.fits = dict(catalog.loaded)
     return content
 
 

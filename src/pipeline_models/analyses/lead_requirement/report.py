@@ -78,6 +78,7 @@ def build(
     content.figures = _summary_figures(
         req, model, target, metric, confidence, ratio, plan, coverage
     )
+    content.fits = dict(catalog.loaded)
     return content
 
 

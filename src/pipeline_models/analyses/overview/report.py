@@ -53,6 +53,7 @@ def build(catalog: Catalog) -> ReportContent:
         "win_rate": rate,
         "as_of": str(catalog.as_of.date()),
     }
+    content.fits = dict(catalog.loaded)
     return content
 
 

@@ -70,6 +70,7 @@ def build(
     content.figures = _summary_figures(
         order, conversion, bars, stalled, hotspots, effects, owners, trend
     )
+    content.fits = dict(catalog.loaded)
     return content
 
 

@@ -76,6 +76,7 @@ def build(
         "ranking": ranking.reset_index(),
     }
     content.figures = {**head.figures, "lever_pct": lever_pct, "horizon_months": horizon_months}
+    content.fits = dict(catalog.loaded)
     return content
 
 

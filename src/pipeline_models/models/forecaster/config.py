@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+THIN_DEALS = 200
+"""Fewer deals with a creation date than this and the hazards of most product-age cells rest on a
+handful of deals: the forecast then says that it is uncertain."""
+
 SAMPLER_FIELDS = ("draws",)
 """Settings that decide how precisely the forecast is drawn, not what is estimated."""
 

@@ -19,7 +19,6 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
-from pipeline_models.analyses.policy import THIN_DEALS
 from pipeline_models.contract.labels import NONE_LEVEL
 from pipeline_models.models.contract import Diagnostics, StateEstimator
 from pipeline_models.models.forecaster.amounts import AmountPools, won_amounts
@@ -28,7 +27,7 @@ from pipeline_models.models.forecaster.breakdown import region_shares
 from pipeline_models.models.forecaster.calibration import calibrate
 from pipeline_models.models.forecaster.cells import OpenCells, deal_cells, group_of_labels
 from pipeline_models.models.forecaster.codes import label_codes, month_index, month_of, tally
-from pipeline_models.models.forecaster.config import ForecastConfig
+from pipeline_models.models.forecaster.config import THIN_DEALS, ForecastConfig
 from pipeline_models.models.forecaster.counts import DealView, PipelineCounts
 from pipeline_models.models.forecaster.hazards import fit_hazards, month_factors, won_by
 from pipeline_models.models.forecaster.result import ForecastResult
@@ -247,8 +246,8 @@ class PipelineForecaster(StateEstimator):
 
     # ------------------------------------------------------------------ diagnostics
     def diagnostics(self) -> Diagnostics:
-        """Whether the forecast can be trusted: enough deals (:data:`~pipeline_models.analyses.
-        policy.THIN_DEALS`) and a self-calibration that could check at least one earlier
+        """Whether the forecast can be trusted: enough deals (:data:`~pipeline_models.models.
+        forecaster.config.THIN_DEALS`) and a self-calibration that could check at least one earlier
         origin, with figures for the appendix."""
         if not self.fitted():
             raise RuntimeError("PipelineForecaster is not fitted: call fit() first")
