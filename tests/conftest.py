@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,52 @@ def sample_run_options(sample_dir: Path, out: Path):
         cache_dir=out / "fits",
         notebooks=ROOT / "notebooks",
     )
+
+
+@dataclass
+class SampleRun:
+    """A finished run of the whole report set: its published folder and manifest."""
+
+    published: Path
+    manifest: dict
+    exit_code: int
+
+
+def run_in_fresh_process(options, compile_dir: Path) -> SampleRun:
+    """Run the report set in a new process with its own, empty PyTensor compile folder.
+
+    The numbers of a run then do not depend on what other tests compiled before it, so they can
+    be compared with stored figures to the digit.
+    """
+    import json
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={compile_dir}"}
+    code = (
+        "import pickle, sys\n"
+        "from pipeline_models.run.runner import run\n"
+        "result = run(pickle.loads(sys.stdin.buffer.read()), progress=None)\n"
+        "print(result.published)\n"
+    )
+    import pickle
+
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        input=pickle.dumps(options),
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"the sample run failed:\n{done.stderr.decode()[-4000:]}")
+    published = Path(done.stdout.decode().strip().splitlines()[-1])
+    manifest = json.loads((published / "manifest.json").read_text())
+    return SampleRun(published, manifest, done.returncode)
+
+
+@pytest.fixture(scope="session")
+def sample_run(small_sample, tmp_path_factory) -> SampleRun:
+    """One run of the report set on the small sample, shared by the end-to-end tests."""
+    out = tmp_path_factory.mktemp("sample_run")
+    return run_in_fresh_process(sample_run_options(small_sample, out), out / "pytensor")

@@ -10,20 +10,16 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import sample_run_options
 
-from pipeline_models.run.runner import list_notebooks, run
+from pipeline_models.run.runner import list_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = [p.stem for p in list_notebooks(ROOT / "notebooks")]
 
 
 @pytest.fixture(scope="module")
-def published(small_sample, tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    options = sample_run_options(small_sample, out)
-    result = run(options, progress=None)
-    return result
+def published(sample_run):
+    return sample_run
 
 
 @pytest.mark.slow
