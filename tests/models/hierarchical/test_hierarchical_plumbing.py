@@ -2,7 +2,7 @@
 
 No NUTS here: where a fitted model is needed, prior draws stand in for the posterior (they have
 the same variables and shapes), which keeps this file fast. Real fits are in
-``test_models_recovery.py``.
+``test_hierarchical_recovery.py``.
 """
 
 from __future__ import annotations
