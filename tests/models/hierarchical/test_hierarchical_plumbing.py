@@ -26,7 +26,8 @@ from pipeline_models.models import (
     WinRateModel,
     fit_cached,
 )
-from pipeline_models.models.hierarchical.base import PipelineModel, prefer_centred
+from pipeline_models.models.hierarchical.base import PipelineModel
+from pipeline_models.models.hierarchical.effects import prefer_centred
 
 
 def small_export(seed: int = 0, n: int = 300) -> pd.DataFrame:

@@ -17,11 +17,9 @@ data is dropped (it would only duplicate the intercept) and listed in ``dropped_
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -29,61 +27,28 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from pipeline_models.data.aggregate import group_levels, table_hash
+from pipeline_models.data.aggregate import table_hash
 from pipeline_models.models.contract import Estimator, FitMismatchError, estimator_class
+from pipeline_models.models.hierarchical.diagnostics import FitDiagnostics, diagnose
+from pipeline_models.models.hierarchical.effects import (
+    additive_effects,
+    prefer_centred,
+    term_levels,
+)
 from pipeline_models.models.hierarchical.priors import Prior, overrides_to_json, resolve_priors
+from pipeline_models.models.hierarchical.sampling import (
+    fresh_compilation,
+    quiet_sampling,
+    sample_nutpie,
+    sample_pymc,
+    slim,
+)
 
 SAMPLE_DIMS = ("chain", "draw")
 INTERVAL = 0.90
 """Probability of the equal-tailed intervals the models' tables show."""
 
 PARAMETRIZATIONS = ("auto", "noncentred", "centred")
-
-RHAT_MAX = 1.01
-ESS_MIN = 400
-
-
-@dataclass(frozen=True)
-class FitDiagnostics:
-    """Convergence of a fit, computed from unrounded R-hat and ESS.
-
-    Attributes
-    ----------
-    max_rhat
-        Largest rank-normalised split R-hat over all parameters (want <= 1.01).
-    min_ess_bulk
-        Smallest bulk effective sample size (want >= 400).
-    divergences
-        Divergent transitions after tuning (want 0).
-    ok
-        All three within their limits.
-    message
-        One sentence for a report: empty-free, says what is wrong and what it means.
-    """
-
-    max_rhat: float
-    min_ess_bulk: float
-    divergences: int
-    ok: bool
-    message: str
-
-
-def _quiet_loggers() -> Iterator[None]:
-    names = ("pymc", "pymc.sampling", "pymc.stats", "pytensor", "nutpie")
-    saved = {n: logging.getLogger(n).level for n in names}
-    try:
-        for n in names:
-            logging.getLogger(n).setLevel(logging.ERROR)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            warnings.simplefilter("ignore", UserWarning)
-            yield
-    finally:
-        for n, level in saved.items():
-            logging.getLogger(n).setLevel(level)
-
-
-quiet_sampling = contextlib.contextmanager(_quiet_loggers)
 
 
 def stack_draws(tree: xr.DataTree, name: str, dims: Sequence[str] = ()) -> np.ndarray:
@@ -249,74 +214,13 @@ class PipelineModel(Estimator):
         self._set_inputs(inputs, random_seed)
         model = self._build()
         with contextlib.ExitStack() as stack:
+            stack.enter_context(fresh_compilation())
             if not self.progress:
                 stack.enter_context(quiet_sampling())
-            if self.sampler == "nutpie":
-                tree = self._sample_nutpie(model, random_seed)
-            else:
-                tree = self._sample_pymc(model, random_seed)
-        self.posterior_ = _slim(tree)
+            sample = sample_nutpie if self.sampler == "nutpie" else sample_pymc
+            tree, self.sampling_ = sample(self, model, random_seed)
+        self.posterior_ = slim(tree)
         return self
-
-    def _sample_nutpie(self, model: Any, random_seed: int | None) -> xr.DataTree:
-        """Compile once with nutpie and sample; retry once on the same compiled model (no second
-        compile) if the run diverged (target_accept raised to 0.99) or fell short of ESS_MIN
-        (twice the draws). ``sampling_`` records what the kept run used."""
-        import nutpie
-
-        compiled = nutpie.compile_pymc_model(model, backend="numba")
-        settings = {
-            "tune": self.tune,
-            "chains": self.chains,
-            "cores": self.cores,
-            "progress_bar": self.progress,
-        }
-        used = {"draws": self.draws, "target_accept": self.target_accept, "runs": 1}
-        tree = nutpie.sample(
-            compiled,
-            draws=self.draws,
-            seed=random_seed,
-            target_accept=self.target_accept,
-            **settings,
-        )
-        _, min_ess, divergences = _quick_diagnostics(_slim(tree))
-        if divergences or min_ess < ESS_MIN:
-            used = {
-                "draws": self.draws * (2 if min_ess < ESS_MIN else 1),
-                "target_accept": max(self.target_accept, 0.99)
-                if divergences
-                else self.target_accept,
-                "runs": 2,
-            }
-            seed = None if random_seed is None else random_seed + 1
-            tree = nutpie.sample(
-                compiled,
-                draws=used["draws"],
-                seed=seed,
-                target_accept=used["target_accept"],
-                **settings,
-            )
-        self.sampling_ = used
-        return tree
-
-    def _sample_pymc(self, model: Any, random_seed: int | None) -> xr.DataTree:
-        import pymc as pm
-
-        self.sampling_ = {"draws": self.draws, "target_accept": self.target_accept, "runs": 1}
-
-        with model:
-            return pm.sample(
-                draws=self.draws,
-                tune=self.tune,
-                chains=self.chains,
-                cores=self.cores,
-                nuts_sampler=self.sampler,
-                random_seed=random_seed,
-                progressbar=self.progress,
-                quiet=not self.progress,
-                compute_convergence_checks=False,
-                nuts={"target_accept": self.target_accept},
-            )
 
     def _set_inputs(self, inputs: pd.DataFrame, random_seed: int | None) -> None:
         terms = list(inputs.attrs.get("terms", []))
@@ -327,7 +231,7 @@ class PipelineModel(Estimator):
         self.data_hash_ = table_hash(inputs)
         self.random_seed_ = random_seed
         cells = self._cell_table(inputs)
-        levels = {t: _term_levels(cells, t) for t in terms}
+        levels = {t: term_levels(cells, t) for t in terms}
         self.terms_ = {t: sorted(set(lv)) for t, lv in levels.items() if len(set(lv)) >= 2}
         self.dropped_terms_ = [t for t in terms if t not in self.terms_]
         self.columns_ = self._columns(terms)
@@ -360,7 +264,7 @@ class PipelineModel(Estimator):
     # ----------------------------------------------------------------- predictions
     def _cell_levels(self, cells: pd.DataFrame) -> dict[str, np.ndarray]:
         """Level of every fitted term for each row of ``cells``."""
-        return {t: _term_levels(cells, t) for t in self.terms_}
+        return {t: term_levels(cells, t) for t in self.terms_}
 
     def _decide(self, key: str, estimates: np.ndarray, variances: np.ndarray) -> str:
         """Record and return the parametrization of term ``key`` (see ``parametrization``)."""
@@ -468,30 +372,7 @@ class PipelineModel(Estimator):
     def diagnostics(self) -> FitDiagnostics:
         """R-hat, bulk ESS and divergences of the fit, with a sentence for a report."""
         self._check_fitted()
-        max_rhat, min_ess, divergences = _quick_diagnostics(self.posterior_)
-        problems = []
-        if not max_rhat <= RHAT_MAX:
-            problems.append(f"R-hat {max_rhat:.3f} > {RHAT_MAX} (the chains disagree)")
-        if not min_ess >= ESS_MIN:
-            problems.append(f"bulk ESS {min_ess:.0f} < {ESS_MIN} (too few independent draws)")
-        if divergences:
-            problems.append(
-                f"{divergences} divergent transitions (the sampler missed part of the posterior)"
-            )
-        ok = not problems
-        name = type(self).__name__
-        if ok:
-            message = (
-                f"{name}: sampler converged (max R-hat {max_rhat:.3f}, min bulk ESS "
-                f"{min_ess:.0f}, no divergences)."
-            )
-        else:
-            message = (
-                f"{name} may be unreliable: "
-                + "; ".join(problems)
-                + ". Treat its intervals as rough; refit with more draws or check the data."
-            )
-        return FitDiagnostics(max_rhat, min_ess, divergences, ok, message)
+        return diagnose(self.posterior_, type(self).__name__)
 
     # ----------------------------------------------------------------- persistence
     def _fitted_extras(self) -> dict[str, Any]:
@@ -587,117 +468,12 @@ class PipelineModel(Estimator):
         return model
 
 
-def additive_effects(
-    values: np.ndarray,
-    weights: np.ndarray,
-    index: Mapping[str, np.ndarray],
-    levels: Mapping[str, Sequence[str]],
-    sweeps: int = 50,
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Weighted additive fit ``values ~ mu + sum_t a_t[level]`` by backfitting (Gauss-Seidel).
-
-    Returns, per term, the level effects and their approximate sampling variances
-    (1 / total weight of the level's cells). A quick, prior-free look at how much each term's
-    levels differ once the other terms are accounted for.
-    """
-    values = np.asarray(values, dtype=float)
-    weights = np.asarray(weights, dtype=float)
-    ok = np.isfinite(values) & np.isfinite(weights) & (weights > 0)
-    values, weights = np.where(ok, values, 0.0), np.where(ok, weights, 0.0)
-    total = weights.sum()
-    if total <= 0:
-        return {t: (np.zeros(len(levels[t])), np.full(len(levels[t]), np.inf)) for t in index}
-    effects = {t: np.zeros(len(levels[t])) for t in index}
-    level_weight = {t: np.bincount(idx, weights, len(levels[t])) for t, idx in index.items()}
-    fitted = np.zeros_like(values)
-    mu = float((weights * values).sum() / total)
-    for _ in range(sweeps):
-        for term, idx in index.items():
-            partial = fitted - effects[term][idx]
-            resid = values - mu - partial
-            with np.errstate(invalid="ignore", divide="ignore"):
-                new = np.bincount(idx, weights * resid, len(levels[term])) / level_weight[term]
-            new = np.nan_to_num(new)
-            new -= new.mean()
-            effects[term] = new
-            fitted = partial + new[idx]
-        mu = float((weights * (values - fitted)).sum() / total)
-    with np.errstate(divide="ignore"):
-        return {t: (effects[t], 1.0 / level_weight[t]) for t in index}
-
-
-def prefer_centred(estimates: np.ndarray, variances: np.ndarray) -> bool:
-    """Whether the centred form should sample a varying intercept better than the non-centred.
-
-    ``estimates`` are raw per-level estimates on the linear scale and ``variances`` their sampling
-    variances. The between-level variance is estimated by moments (``var(estimates) -
-    mean(variances)``, floored at 0). Centred wins when the levels' sd is more than four times
-    the typical (median) standard error: the data then pin every level far from the others, the
-    centred posterior is close to independent and the non-centred one is a curved ridge. Below
-    that, non-centred: it is the safe side, since a wrong centred choice near ``sd = 0`` causes
-    divergences while a wrong non-centred one mostly costs effective draws (tried on unbalanced
-    simulated pipelines: a threshold of two standard errors still chose centred for four regions
-    with ~240 deals each and diverged).
-    """
-    estimates = np.asarray(estimates, dtype=float)
-    variances = np.asarray(variances, dtype=float)
-    ok = np.isfinite(estimates) & np.isfinite(variances)
-    if ok.sum() < 3:
-        return False
-    between = max(float(np.var(estimates[ok], ddof=1) - np.mean(variances[ok])), 0.0)
-    return between > 16.0 * float(np.median(variances[ok]))
-
-
 def model_class(model_type: str) -> type[PipelineModel]:
     """The model class saved fits call ``model_type``."""
     klass = estimator_class(model_type)
     if not issubclass(klass, PipelineModel):
         raise FitMismatchError(f"{model_type!r} is not a PyMC pipeline model")
     return klass
-
-
-def _term_levels(cells: pd.DataFrame, term: str) -> np.ndarray:
-    cols = term.split(":")
-    text = group_levels(cells, cols)
-    if len(cols) == 1:
-        return text[cols[0]].to_numpy(dtype=object)
-    return (
-        text.agg(":".join, axis=1).to_numpy(dtype=object)
-        if len(text)
-        else np.array([], dtype=object)
-    )
-
-
-def _quick_diagnostics(tree: xr.DataTree) -> tuple[float, float, int]:
-    """Max R-hat, min bulk ESS (unrounded, over every posterior variable) and divergences."""
-    import arviz as az
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rhat = az.rhat(tree)
-        ess = az.ess(tree, method="bulk")
-    stats = tree["sample_stats"]
-    divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
-    return _extreme(rhat, np.nanmax), _extreme(ess, np.nanmin), divergences
-
-
-def _extreme(tree: Any, fn: Any) -> float:
-    if isinstance(tree, xr.DataTree):
-        ds = tree["posterior"].to_dataset() if "posterior" in tree.children else tree.to_dataset()
-    else:
-        ds = tree
-    values = [np.asarray(v.values, dtype=float).ravel() for v in ds.data_vars.values()]
-    values = [v for v in values if v.size]
-    return float(fn(np.concatenate(values))) if values else float("nan")
-
-
-def _slim(tree: xr.DataTree) -> xr.DataTree:
-    """Posterior plus the divergence flags: what diagnostics and predictions need."""
-    stats = tree["sample_stats"].to_dataset()
-    keep = [v for v in ("diverging", "step_size", "n_steps") if v in stats]
-    return xr.DataTree.from_dict(
-        {"posterior": tree["posterior"].to_dataset(), "sample_stats": stats[keep]}
-    )
 
 
 def _plain(table: pd.DataFrame) -> pd.DataFrame:
@@ -708,8 +484,3 @@ def _plain(table: pd.DataFrame) -> pd.DataFrame:
             out[col] = out[col].astype(object)
     out.attrs = {}
     return out
-
-
-def fit_diagnostics_dict(diag: FitDiagnostics) -> dict[str, Any]:
-    """Plain dict of a :class:`FitDiagnostics` (for summary files)."""
-    return asdict(diag)

@@ -20,7 +20,8 @@ import pandas as pd
 import xarray as xr
 
 from pipeline_models.data.aggregate import amount_stats
-from pipeline_models.models.hierarchical.base import PipelineModel, _term_levels, stack_draws
+from pipeline_models.models.hierarchical.base import PipelineModel, stack_draws
+from pipeline_models.models.hierarchical.effects import term_levels
 from pipeline_models.models.hierarchical.priors import REVENUE_PRIORS
 from pipeline_models.models.hierarchical.winrate import _labelled, _row
 
@@ -160,7 +161,7 @@ class RevenueModel(PipelineModel):
         means = np.exp(mu + sigma**2 / 2)
         medians = np.exp(mu)
         used = self.used_
-        lv = _term_levels(used, group)
+        lv = term_levels(used, group)
         sums = used[["n", "sum_log"]].groupby(lv).sum()
         rows = []
         for j, level in enumerate(self.terms_[group]):

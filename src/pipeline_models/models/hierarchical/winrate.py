@@ -8,12 +8,8 @@ import xarray as xr
 from scipy.special import expit
 
 from pipeline_models.data.aggregate import win_counts
-from pipeline_models.models.hierarchical.base import (
-    INTERVAL,
-    PipelineModel,
-    _term_levels,
-    stack_draws,
-)
+from pipeline_models.models.hierarchical.base import INTERVAL, PipelineModel, stack_draws
+from pipeline_models.models.hierarchical.effects import term_levels
 from pipeline_models.models.hierarchical.priors import WINRATE_PRIORS
 
 _LO, _HI = (1 - INTERVAL) / 2, (1 + INTERVAL) / 2
@@ -171,7 +167,7 @@ class WinRateModel(PipelineModel):
         return stack_draws(self.posterior_, f"b_{term}", (term,))
 
     def _level_counts(self, term: str) -> dict[str, dict[str, int]]:
-        levels = _term_levels(self.inputs_, term)
+        levels = term_levels(self.inputs_, term)
         sums = self.inputs_[["won", "n"]].groupby(levels).sum()
         return {str(k): {"deals": int(r["n"]), "won": int(r["won"])} for k, r in sums.iterrows()}
 
