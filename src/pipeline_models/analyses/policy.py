@@ -5,9 +5,10 @@ Analyses compute with these constants; notebooks never hold a literal threshold.
 
 from __future__ import annotations
 
+from pipeline_models.models.contract import TABLE_INTERVAL
 from pipeline_models.models.forecaster.config import THIN_DEALS as FORECAST_THIN_DEALS
 
-INTERVAL = 0.90
+INTERVAL = TABLE_INTERVAL
 """Interval shown with every estimate of a rate, size or effect (equal-tailed). A difference is
 called credible when this interval excludes the reference: with tens of levels compared in one
 report, a 90% interval keeps most chance findings out of a leader's headline."""

@@ -27,8 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-NONE_LEVEL = "(none)"
-"""Level given to a missing group value."""
+from pipeline_models.contract.labels import NONE_LEVEL
 
 DEFAULT_DURATION_EDGES: tuple[float, ...] = (
     *range(0, 14),  # daily for two weeks: short cycles keep their shape

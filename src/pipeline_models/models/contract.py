@@ -29,6 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+TABLE_INTERVAL = 0.90
+"""Probability of the equal-tailed intervals in every estimator's own tables; the reports show
+the same (:data:`pipeline_models.analyses.policy.INTERVAL` is this value)."""
+
 META_FILE = "fit.json"
 STATE_FILE = "state.pickle"
 
@@ -206,6 +210,7 @@ class StateEstimator(Estimator):
 
 
 __all__ = [
+    "TABLE_INTERVAL",
     "Diagnostics",
     "Estimator",
     "FitMismatchError",

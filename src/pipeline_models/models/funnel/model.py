@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline_models.contract.labels import ALL_LEVEL, NONE_LEVEL
-from pipeline_models.models.contract import Diagnostics, StateEstimator
+from pipeline_models.models.contract import TABLE_INTERVAL, Diagnostics, StateEstimator
 from pipeline_models.models.funnel.amounts import fit_amounts
 from pipeline_models.models.funnel.config import THIN_SOURCE, FunnelConfig
 from pipeline_models.models.funnel.groups import codes
@@ -67,9 +67,6 @@ from pipeline_models.models.funnel.timing import (
     outcome_lags,
     path_lags,
 )
-
-TABLE_INTERVAL = 0.90
-"""Default probability of the tables' equal-tailed intervals (the reports pass theirs)."""
 
 
 def _summ(name: str, draws: np.ndarray, interval: float) -> dict[str, float]:

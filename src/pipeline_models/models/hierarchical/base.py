@@ -28,7 +28,12 @@ import pandas as pd
 import xarray as xr
 
 from pipeline_models.data.aggregate import table_hash
-from pipeline_models.models.contract import Estimator, FitMismatchError, estimator_class
+from pipeline_models.models.contract import (
+    TABLE_INTERVAL,
+    Estimator,
+    FitMismatchError,
+    estimator_class,
+)
 from pipeline_models.models.hierarchical.diagnostics import FitDiagnostics, diagnose
 from pipeline_models.models.hierarchical.effects import (
     additive_effects,
@@ -45,7 +50,7 @@ from pipeline_models.models.hierarchical.sampling import (
 )
 
 SAMPLE_DIMS = ("chain", "draw")
-INTERVAL = 0.90
+INTERVAL = TABLE_INTERVAL
 """Probability of the equal-tailed intervals the models' tables show."""
 
 PARAMETRIZATIONS = ("auto", "noncentred", "centred")
