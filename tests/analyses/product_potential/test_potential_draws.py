@@ -99,12 +99,11 @@ def test_maven_products_share_one_win_rate_but_not_one_price(maven_pipeline, tmp
 
     Overlap is asked of 80% intervals and separation of the report's 90% ones: overlap of the
     narrower intervals implies it for the wider, separation of the wider for the narrower."""
-    from pipeline_models import present as report
+    from pipeline_models.io import load_export
     from pipeline_models.models import RevenueModel, WinRateModel, fit_cached
     from pipeline_models.models import period as fits
 
-    result, _ = report.load_inputs(str(maven_pipeline), "maven")
-    frame = result.frame
+    frame = load_export(str(maven_pipeline), preset="maven").frame
     groups = fits.model_groups
     win = fit_cached(
         WinRateModel(groups=groups(frame, fits.WIN_GROUPS)), frame, tmp_path, 20261
