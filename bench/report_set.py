@@ -27,6 +27,19 @@ ROOT = Path(__file__).resolve().parents[1]
 PERIOD, PREVIOUS, SEED = "2026-10", "2026-09", "20261"
 
 
+def _breakdown(reports: Path) -> dict[str, tuple[float, float]]:
+    """Seconds of the run's fit step and of its reports (execute and render), from its manifest
+    (CPU time is not recorded per step: the second figure repeats the first)."""
+    import json
+
+    manifest = json.loads((reports / PERIOD / "manifest.json").read_text())
+    fits = float(manifest["timings_s"].get("model_fits", 0.0))
+    shown = sum(
+        r.get("execute_s", 0.0) + r.get("render_s", 0.0) for r in manifest["reports"].values()
+    )
+    return {"  fits": (fits, fits), "  reports": (shown, shown)}
+
+
 def _timed(command: list[str], env: dict, cwd: Path) -> tuple[float, float]:
     """Wall and CPU seconds (this child and its children) of one command."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -75,7 +88,7 @@ def one_repeat(tree: Path) -> dict[str, tuple[float, float]]:
             env,
             tree,
         )
-        return steps
+        return {**steps, **_breakdown(tmp / "reports")}
 
 
 def main() -> None:
@@ -86,11 +99,11 @@ def main() -> None:
     runs = [one_repeat(args.tree.resolve()) for _ in range(args.repeats)]
     print(f"{args.tree.resolve()}: {args.repeats} cold repeat(s), medians")
     print(f"{'step':<8} {'wall s':>8} {'cpu s':>8}")
-    for step in ("sample", "run"):
+    for step in ("sample", "run", "  fits", "  reports"):
         wall = statistics.median(r[step][0] for r in runs)
         cpu = statistics.median(r[step][1] for r in runs)
         print(f"{step:<8} {wall:>8.1f} {cpu:>8.1f}")
-    total = statistics.median(sum(r[s][0] for s in r) for r in runs)
+    total = statistics.median(r["sample"][0] + r["run"][0] for r in runs)
     print(f"{'total':<8} {total:>8.1f}")
 
 
