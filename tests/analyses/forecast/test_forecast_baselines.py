@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from forecast_cases import deals
+from forecaster_cases import deals
 
 from pipeline_models.analyses.forecast.baselines import weighted_pipeline, weighted_pipelines
 

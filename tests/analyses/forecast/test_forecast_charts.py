@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from forecast_cases import FAST, sample_export  # noqa: E402
+from forecaster_cases import FAST, sample_export  # noqa: E402
 
 from pipeline_models.analyses.forecast.charts import plot_forecast, plot_track_record  # noqa: E402
 from pipeline_models.analyses.forecast.track import backtest  # noqa: E402

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from forecast_cases import FAST, sample_export
+from forecaster_cases import FAST, sample_export
 
 from pipeline_models.analyses.forecast.deals import (
     AGE_BAND_LABELS,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from forecast_cases import FAST, sample_export
+from forecaster_cases import FAST, sample_export
 
 from pipeline_models.analyses.forecast.tables import (
     forecast_display,

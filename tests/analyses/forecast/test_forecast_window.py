@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from forecast_cases import deals, sample_export
+from forecaster_cases import deals, sample_export
 
 from pipeline_models.analyses.forecast.window import default_target, quarter_window, run_rate
 from pipeline_models.contract.period import month_end

@@ -1,4 +1,4 @@
-"""Hand-made deals and a simulated pipeline shared by the forecaster tests."""
+"""Hand-made deals and a simulated pipeline shared by the forecaster and forecast report tests."""
 
 from __future__ import annotations
 
