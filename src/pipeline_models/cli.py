@@ -150,7 +150,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         return exc.exit_code
     print(f"Prepared {args.out} ({len(prepared.result.frame)} opportunities)")
     if not args.no_fit:
-        fit_all(Catalog.open(args.out), settings, print, {})
+        fit_all(Catalog.open(args.out), print, {})
     print(f"Open the notebooks with run_dir = {Path(args.out).resolve()}")
     return 0
 

@@ -53,3 +53,19 @@ def test_an_unprepared_or_outdated_folder_says_how_to_prepare_one(prepared, tmp_
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(CatalogError, match="prepare the folder again"):
         Catalog.open(prepared[0].catalog.folder)
+
+
+def test_prepare_replaces_a_run_folder_but_never_other_files(prepared, tmp_path):
+    from pipeline_models.run.options import EXIT_BAD_INPUT, RunError
+
+    result, export = prepared
+    sources = Sources(export=export, period="2025-03", cache_dir=tmp_path / "fits")
+    again = prepare(sources, result.catalog.folder)  # a run folder is replaced
+    assert again.catalog.opportunities().shape[0] == 3
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep")
+    with pytest.raises(RunError) as info:
+        prepare(sources, other)
+    assert info.value.exit_code == EXIT_BAD_INPUT and "not a prepared run folder" in str(info.value)
+    assert (other / "notes.txt").read_text() == "keep"

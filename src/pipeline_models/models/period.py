@@ -42,13 +42,17 @@ class PeriodModels:
     cycle_time: CycleTimeModel
     cached: dict[str, CachedFit] = field(default_factory=dict)
     """How each fit was obtained (cache hit, folder, seconds), by model name."""
+    _diagnostics: dict[str, FitDiagnostics] | None = field(default=None, init=False, repr=False)
 
     def diagnostics(self) -> dict[str, FitDiagnostics]:
-        return {
-            "win rate": self.win_rate.diagnostics(),
-            "deal size": self.revenue.diagnostics(),
-            "cycle time": self.cycle_time.diagnostics(),
-        }
+        """Each fit's convergence, computed once (R-hat and ESS read every posterior draw)."""
+        if self._diagnostics is None:
+            self._diagnostics = {
+                "win rate": self.win_rate.diagnostics(),
+                "deal size": self.revenue.diagnostics(),
+                "cycle time": self.cycle_time.diagnostics(),
+            }
+        return self._diagnostics
 
     def warnings(self) -> list[str]:
         """One line per model whose fit did not converge, for the top of a report."""

@@ -106,9 +106,11 @@ class Catalog:
     def has(self, name: str) -> bool:
         return self.meta["datasets"].get(name) is not None
 
-    def settings(self, report: str) -> dict[str, Any]:
-        """The report parameters the run's fit step used for ``report`` (its track record)."""
-        return dict(self.meta.get("settings", {}).get(report, {}))
+    def settings(self, report: str) -> dict[str, Any] | None:
+        """The report parameters the run's fit step used for ``report`` (its track record);
+        ``None`` when the run does not include that report."""
+        found = self.meta.get("settings", {}).get(report)
+        return None if found is None else dict(found)
 
     # ----------------------------------------------------------------- tables
     def _file(self, name: str) -> Path:
@@ -123,18 +125,24 @@ class Catalog:
     def previous_opportunities(self) -> pd.DataFrame | None:
         return self._table("previous_opportunities") if self.has("previous_opportunities") else None
 
-    def _table(self, name: str) -> pd.DataFrame:
-        if name not in self._tables:
-            from pipeline_models.io.canonical import read_canonical, read_canonical_leads
+    def _once(self, key: str, make):
+        """``make()`` the first time ``key`` is asked for, the kept value after."""
+        if key not in self._tables:
+            self._tables[key] = make()
+        return self._tables[key]
 
-            reader = read_canonical_leads if name == "leads" else read_canonical
-            self._tables[name] = reader(self._file(name))
-        return self._tables[name]
+    def release(self) -> None:
+        """Forget the tables and fits read so far (they are read again when asked for)."""
+        self._tables.clear()
+
+    def _table(self, name: str) -> pd.DataFrame:
+        from pipeline_models.io.canonical import read_canonical, read_canonical_leads
+
+        reader = read_canonical_leads if name == "leads" else read_canonical
+        return self._once(name, lambda: reader(self._file(name)))
 
     def validation(self) -> dict[str, Any]:
-        if "validation" not in self._tables:
-            self._tables["validation"] = json.loads(self._file("validation").read_text())
-        return self._tables["validation"]
+        return self._once("validation", lambda: json.loads(self._file("validation").read_text()))
 
     def currency(self) -> str:
         """The export's currency code, or ``""`` when it records none."""
@@ -144,7 +152,8 @@ class Catalog:
     # ----------------------------------------------------------------- fits
     def period_models(self):  # -> PeriodModels
         """The fitted win-rate, deal-size and cycle-time models of the period."""
-        if "period_models" not in self._tables:
+
+        def make():
             from pipeline_models.models.period import period_models
 
             models = period_models(
@@ -156,24 +165,27 @@ class Catalog:
             )
             for name, fit in models.cached.items():
                 self._record(f"fits.{name}", fit.hit, fit.path)
-            self._tables["period_models"] = models
-        return self._tables["period_models"]
+            return models
+
+        return self._once("period_models", make)
 
     def forecaster(self):  # -> PipelineForecaster
         """The pipeline forecaster fitted on what was known at the period's end."""
-        if "forecaster" not in self._tables:
+
+        def make():
             from pipeline_models.models.period import fit_forecaster
 
             fit = fit_forecaster(
                 self.opportunities(), self.as_of, self.cache_dir, self.digest("opportunities")
             )
-            self._record("fits.forecaster", fit.hit, fit.path)
-            self._tables["forecaster"] = fit.model
-        return self._tables["forecaster"]
+            return self._record("fits.forecaster", fit.hit, fit.path, fit.model)
+
+        return self._once("forecaster", make)
 
     def lead_funnel(self):  # -> LeadFunnelModel
         """The lead funnel (leads to opportunities to wins, with lags) at the period's end."""
-        if "lead_funnel" not in self._tables:
+
+        def make():
             from pipeline_models.models.period import fit_lead_funnel
 
             fit = fit_lead_funnel(
@@ -181,20 +193,21 @@ class Catalog:
                 self.leads(),
                 self.as_of,
                 self.cache_dir,
-                {"opportunities": self.digest("opportunities"), "leads": self.digest("leads")},
+                self._digests("opportunities", "leads"),
                 self.random_seed,
             )
-            self._record("fits.lead_funnel", fit.hit, fit.path)
-            self._tables["lead_funnel"] = fit.model
-        return self._tables["lead_funnel"]
+            return self._record("fits.lead_funnel", fit.hit, fit.path, fit.model)
+
+        return self._once("lead_funnel", make)
 
     def forecast_track(self, months: int) -> pd.DataFrame | None:
         """One-month-ahead forecasts at the last ``months`` month-ends against what happened;
         ``None`` when the history is too short for any origin."""
-        from pipeline_models.run.tracks import forecast_track
-
         key = f"backtests.forecast.{months}"
-        if key not in self._tables:
+
+        def make():
+            from pipeline_models.run.tracks import forecast_track
+
             track = forecast_track(
                 self.opportunities(),
                 self.period,
@@ -203,17 +216,18 @@ class Catalog:
                 self.digest("opportunities"),
                 self.random_seed,
             )
-            self._record(key, track.hit, track.path)
-            self._tables[key] = track.table
-        return self._tables[key]
+            return self._record(key, track.hit, track.path, track.table)
+
+        return self._once(key, make)
 
     def lead_track(self, horizon_months: int, months: int) -> pd.DataFrame | None:
         """The lead requirement's outlook at past month-ends against what was won; ``None`` when
         the history is too short for any origin."""
-        from pipeline_models.run.tracks import lead_track
-
         key = f"backtests.leads.{horizon_months}.{months}"
-        if key not in self._tables:
+
+        def make():
+            from pipeline_models.run.tracks import lead_track
+
             track = lead_track(
                 self.opportunities(),
                 self.leads(),
@@ -221,15 +235,20 @@ class Catalog:
                 horizon_months,
                 months,
                 self.cache_dir,
-                {"opportunities": self.digest("opportunities"), "leads": self.digest("leads")},
+                self._digests("opportunities", "leads"),
                 self.random_seed,
             )
-            self._record(key, track.hit, track.path)
-            self._tables[key] = track.table
-        return self._tables[key]
+            return self._record(key, track.hit, track.path, track.table)
 
-    def _record(self, name: str, hit: bool, path: Path | None) -> None:
+        return self._once(key, make)
+
+    def _digests(self, *names: str) -> dict[str, str | None]:
+        return {name: self.digest(name) for name in names}
+
+    def _record(self, name: str, hit: bool, path: Path | None, value: Any = None) -> Any:
+        """Note where ``name`` came from (see :attr:`loaded`); return ``value``."""
         self.loaded[name] = {"cache_hit": bool(hit), "path": None if path is None else str(path)}
+        return value
 
 
 def _prepare_sample_if_default(folder: Path) -> None:

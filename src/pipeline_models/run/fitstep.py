@@ -32,21 +32,21 @@ def report_settings(parameters: dict[str, dict[str, Any]]) -> dict[str, dict[str
 
 def fit_all(
     catalog: Catalog,
-    settings: dict[str, dict[str, Any]],
     progress: Callable[[str], None] | None,
     timings: dict[str, float],
 ) -> dict[str, Any]:
-    """Fit everything the run's reports use; return the manifest's ``models`` section."""
+    """Fit everything the run's reports use, with the report settings the run folder records;
+    return the manifest's ``models`` section."""
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("win rate, deal size, cycle time", catalog.period_models),
         ("forecaster", catalog.forecaster),
         ("lead funnel", catalog.lead_funnel),
     ]
-    forecast = settings.get("forecast")
+    forecast = catalog.settings("forecast")
     if forecast is not None:
         months = int(forecast.get("backtest_months", 6))
         steps.append(("forecast track record", lambda: catalog.forecast_track(months)))
-    leads = settings.get("lead_requirement")
+    leads = catalog.settings("lead_requirement")
     if leads is not None:
         horizon = int(leads.get("horizon_months", 3))
         months = int(leads.get("backtest_months", 6))

@@ -111,9 +111,15 @@ def prepare(
 
     ``settings``: report parameters the fit step uses, by report (kept in the catalog).
     """
+    folder = Path(folder)
+    if folder.exists() and any(folder.iterdir()) and not (folder / CATALOG_FILE).exists():
+        # only a run folder is replaced: anything else there may be somebody's files
+        raise RunError(
+            f"{folder} holds files and is not a prepared run folder: choose an empty or new folder",
+            EXIT_BAD_INPUT,
+        )
     result, leads = checked if checked is not None else validate(sources)
     previous = load_previous(sources)
-    folder = Path(folder)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)

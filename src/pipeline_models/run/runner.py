@@ -212,18 +212,13 @@ def _fit(state: RunState) -> None:
     if not state.options.fit_models:
         return
     t0 = time.perf_counter()
-    models = fit_all(
-        state.prepared.catalog,
-        state.prepared.catalog.meta["settings"],
-        state.progress,
-        state.timings,
-    )
+    models = fit_all(state.prepared.catalog, state.progress, state.timings)
     state.timings["model_fits"] = time.perf_counter() - t0
     state.manifest["models"] = models
     state.manifest["run_warnings"].extend(models["warnings"])
     # the reports read the run folder: the runner's copies of the tables are not needed any more
     state.prepared.result.frame = state.prepared.result.frame.iloc[0:0]
-    state.prepared.catalog._tables.clear()
+    state.prepared.catalog.release()
     release_memory()
 
 
