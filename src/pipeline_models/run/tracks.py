@@ -31,6 +31,7 @@ def forecast_track(
     origins = backtest_origins(frame, period, horizon_months=1, count=months)
     key = {
         "kind": "forecast_track",
+        "scoring": "as-of-origin, no-lost-limits",  # what is scored, as of this code
         "estimator": PipelineForecaster().config_id,
         "origins": [str(o.date()) for o in origins],
         "opportunities": str(table_digest),
@@ -64,6 +65,7 @@ def lead_track(
     origins = backtest_origins(frame, period, horizon_months, months)
     key = {
         "kind": "lead_track",
+        "scoring": "as-of-origin, no-lost-limits",
         "estimator": LeadFunnelModel().config_id,
         "origins": [str(o.date()) for o in origins],
         "horizon_months": horizon_months,

@@ -103,7 +103,11 @@ def plot_track_record(
             color=BASELINE_COLOR,
             label=model.replace("_", " "),
         )
-    ax.plot(x, wb["actual"], "o-", color=ACTUAL_COLOR, label="actual")
+    # the actual outcome of every origin scored, whichever models were scored there
+    actual = rows.drop_duplicates("origin").sort_values("origin")
+    ax.plot(
+        pd.to_datetime(actual["origin"]), actual["actual"], "o-", color=ACTUAL_COLOR, label="actual"
+    )
     ax.set_xlabel("forecast origin (month-end)")
     ax.set_ylabel(f"{target} won in the next {horizon} month{'s' if horizon > 1 else ''}")
     ax.legend(frameon=False, fontsize=8, ncols=3)

@@ -37,6 +37,17 @@ def forecast_warnings(n_deals: int) -> list[str]:
     return []
 
 
+def weighted_pipeline_label(source: str) -> str:
+    """Whose weighted pipeline the forecast table shows: ``"crm"`` (the CRM's own, from its
+    probabilities) or ``"estimate"`` (the workbench's estimate of it)."""
+    if source == "crm":
+        return "weighted pipeline: the CRM's own, amount x the CRM's probability of open deals"
+    return (
+        "weighted pipeline: the workbench's estimate of it, open amount x the win rate of closed "
+        "deals (the export carries no CRM probability)"
+    )
+
+
 def track_warnings(track: pd.DataFrame) -> list[str]:
     """Warnings about the track record: none scored when no origin had enough history."""
     if len(track):
@@ -47,4 +58,4 @@ def track_warnings(track: pd.DataFrame) -> list[str]:
     ]
 
 
-__all__ = ["forecast_warnings", "headline_items", "track_warnings"]
+__all__ = ["forecast_warnings", "headline_items", "track_warnings", "weighted_pipeline_label"]

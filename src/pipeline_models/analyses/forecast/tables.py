@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline_models.analyses.forecast.baselines import weighted_pipelines
+from pipeline_models.analyses.forecast.baselines import shown_weighted_pipelines
 from pipeline_models.analyses.forecast.deals import chance_column
 from pipeline_models.analyses.forecast.window import quarter_window, run_rate
 from pipeline_models.analyses.policy import FORECAST_INTERVAL, FORECAST_QUANTILES
@@ -65,12 +65,18 @@ def forecast_table(
 ) -> pd.DataFrame:
     """The leader's table: per window, deals and revenue won (median, the middle half and the
     planner's interval), the share from open deals, the weighted pipeline and the run-rate
-    beside them, and the chance of reaching ``target_revenue``."""
+    beside them, and the chance of reaching ``target_revenue``.
+
+    The weighted pipeline is the CRM's own where the export carries its probabilities (with
+    ``revenue_commit`` and ``revenue_best_case`` where it carries forecast categories), else the
+    workbench's estimate of it; ``attrs["weighted_pipeline"]`` says which (``"crm"`` or
+    ``"estimate"``, :func:`~pipeline_models.analyses.forecast.baselines.shown_weighted_pipelines`).
+    """
     origin = result.origin
     low, median, high = FORECAST_QUANTILES
     levels = [low, MIDDLE_HALF[0], median, MIDDLE_HALF[1], high]
     windows = _windows(result, frame, period)
-    pipelines = weighted_pipelines(frame, origin, tuple(h for _, h, _, _ in windows))
+    pipelines, source = shown_weighted_pipelines(frame, origin, tuple(h for _, h, _, _ in windows))
     rows = []
     for label, h, won_count, won_revenue in windows:
         wp = pipelines[h]
@@ -86,18 +92,24 @@ def forecast_table(
             row[f"{target}_from_open"] = min(open_share, 1.0)
             row[f"{target}_weighted_pipeline"] = wp[target] + already
             row[f"{target}_run_rate"] = rr[target] + already
+        for total in ("commit", "best_case"):
+            if total in wp:  # the CRM's open Commit / Best Case amounts, plus what is won
+                row[f"revenue_{total}"] = wp[total] + won_revenue
         if target_revenue:
             total = result.draws[(h, "revenue", "total")] + won_revenue
             row["p_reach_target"] = float(np.mean(total >= target_revenue))
         rows.append(row)
-    return pd.DataFrame(rows).set_index("window")
+    table = pd.DataFrame(rows).set_index("window")
+    table.attrs["weighted_pipeline"] = source  # "crm": the CRM's own; "estimate": the workbench's
+    return table
 
 
 def forecast_display(table: pd.DataFrame, target: str = "revenue") -> pd.DataFrame:
     """The columns of ``target`` (``revenue``, with the chance of reaching the target, or
     ``count``) of a :func:`forecast_table`, written for readers."""
     shown = table.copy()
-    for column in [c for c in shown if c.endswith(("median", "pipeline", "run_rate"))]:
+    money = ("median", "pipeline", "run_rate", "commit", "best_case")
+    for column in [c for c in shown if c.endswith(money)]:
         shown[column] = shown[column].map(format_count)
     for column in [c for c in shown if c.endswith("from_open") or c == "p_reach_target"]:
         shown[column] = shown[column].map(format_pct)

@@ -15,6 +15,14 @@ The back-test file format (one row per origin, target, horizon and model) is a p
 ``target`` is ``count`` (deals won) or ``revenue`` (revenue won) within the window after the
 origin. Baselines that give only a point leave the quantile columns empty. Scores: WAPE, bias,
 CRPS and interval coverage (:func:`score_table`).
+
+Nothing known only after an origin enters what is scored at it: deals created by then, their
+status then (a deal closed later is open), win rates and amounts of deals closed by then, never a
+deal's current stage, amount, expected close date or probability. Where the export itself cannot
+support an honest score (:mod:`~pipeline_models.analyses.forecast.honesty`: no lost deal recorded),
+the models it would flatter are left out and the table's ``attrs["not_scored"]`` says why. The
+CRM's own weighted pipeline (``crm_weighted_pipeline``) is scored only at origins with an archived
+export of that month, which gives its probabilities as they stood then.
 """
 
 from __future__ import annotations
@@ -27,7 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline_models.analyses.forecast.baselines import weighted_pipeline
+from pipeline_models.analyses.forecast.baselines import crm_weighted_pipelines, weighted_pipeline
+from pipeline_models.analyses.forecast.honesty import backtest_limits, has_crm_probability
 from pipeline_models.analyses.forecast.window import run_rate
 from pipeline_models.contract.period import backtest_origins, month_end
 from pipeline_models.data.asof import outcomes_after, pipeline_as_of
@@ -41,7 +50,7 @@ from pipeline_models.models.forecaster import (
     quantile_row,
 )
 
-MODELS = ("workbench", "weighted_pipeline", "run_rate")
+MODELS = ("workbench", "weighted_pipeline", "run_rate", "crm_weighted_pipeline")
 FORECAST_COLUMNS = ("origin", "target", "horizon_months", "point", *QUANTILE_COLUMNS, "model")
 TRACK_SEED = 20261
 """Seed of a back-test's first origin (origin ``i`` draws with ``seed + i``)."""
@@ -80,7 +89,11 @@ def backtest(
     snapshots
         Optional canonical exports by month (``YYYY-MM``): used as the pipeline at that origin
         instead of rebuilding it.
+
+    Models the export cannot score honestly are left out; ``attrs["not_scored"]`` maps each to
+    the reason (:func:`~pipeline_models.analyses.forecast.honesty.backtest_limits`).
     """
+    limits = backtest_limits(frame)
     rows = []
     config = config or ForecastConfig()
     windows = tuple(range(1, max(horizons) + 1))
@@ -107,7 +120,10 @@ def backtest(
             rows.extend(_horizon_rows(origin, horizon, result, baselines, actual))
         if progress:
             progress(f"  origin {origin.date()}: fitted on {forecaster.n_deals_} deals")
-    return pd.DataFrame(rows, columns=[*FORECAST_COLUMNS, "actual"])
+    table = pd.DataFrame(rows, columns=[*FORECAST_COLUMNS, "actual"])
+    table = table[~table["model"].isin(list(limits))].reset_index(drop=True)
+    table.attrs["not_scored"] = limits
+    return table
 
 
 def track_record(
@@ -160,6 +176,9 @@ def _rebuilt_origin(
         "weighted_pipeline": partial(weighted_pipeline, known),
         "run_rate": partial(run_rate, known),
     }
+    if snapshot is not None and has_crm_probability(known):
+        # an archived export gives the CRM's probabilities as they stood at the origin
+        baselines["crm_weighted_pipeline"] = lambda o, h: crm_weighted_pipelines(known, o, (h,))[h]
     return forecaster, result, baselines
 
 
@@ -199,7 +218,7 @@ def _row(origin, target, horizon, point, quantiles, model, actual) -> dict:
 
 def _restore_open_fields(known: pd.DataFrame, snapshot: pd.DataFrame, origin) -> pd.DataFrame:
     """Put back what an archived export of the origin month knew about its open deals."""
-    fields = ["stage", "amount", "close_date"]
+    fields = [c for c in ("stage", "amount", "close_date", "probability") if c in snapshot]
     source = snapshot.set_index("opportunity_id")[fields]
     out = known.copy()
     open_ = out["status"] == "open"

@@ -13,16 +13,29 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline_models.analyses.forecast.honesty import NO_LOST, lost_recorded
 from pipeline_models.analyses.forecast.track import quantile_row
 from pipeline_models.analyses.lead_requirement.outlook import window_months
 from pipeline_models.analyses.lead_requirement.planner import LeadPlanner
 from pipeline_models.contract.labels import NONE_LEVEL
 from pipeline_models.contract.period import backtest_origins, month_end
+from pipeline_models.models.forecaster import QUANTILE_COLUMNS
 from pipeline_models.models.funnel.config import FunnelConfig
 from pipeline_models.models.funnel.items import items_at
 from pipeline_models.models.funnel.model import LeadFunnelModel
 from pipeline_models.models.funnel.opportunities import WON, OpportunityTable, source_codes
 
+TRACK_COLUMNS = (
+    "origin",
+    "target",
+    "horizon_months",
+    "point",
+    *QUANTILE_COLUMNS,
+    "model",
+    "actual",
+    "new_leads",
+)
+"""Columns of the requirement's back-test table."""
 BACKTEST_DRAWS = 1000
 """Draws of each back-test fit without a config: enough for the intervals, half the time."""
 
@@ -134,7 +147,15 @@ def backtest_requirement(
     Rows follow the forecast back-test format (``origin, target, horizon_months, point,
     q05..q95, model, actual``) with ``new_leads``. Without a ``config`` the fits use
     :data:`BACKTEST_DRAWS` draws.
+
+    An export with won deals and no lost one cannot be scored honestly (the opportunities open
+    at an origin, and those created after it, are exactly the later winners): the table is then
+    empty and ``attrs["not_scored"]`` says why.
     """
+    if not lost_recorded(frame):
+        empty = pd.DataFrame(columns=[*TRACK_COLUMNS])
+        empty.attrs["not_scored"] = {"lead funnel": NO_LOST}
+        return empty
     has_leads = leads is not None and len(leads) > 0
     config = config or FunnelConfig(draws=BACKTEST_DRAWS)
     from_lead = _from_leads(frame, leads if has_leads else None)
@@ -171,4 +192,10 @@ def coverage_table(backtest: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["BACKTEST_DRAWS", "backtest_origins", "backtest_requirement", "coverage_table"]
+__all__ = [
+    "BACKTEST_DRAWS",
+    "TRACK_COLUMNS",
+    "backtest_origins",
+    "backtest_requirement",
+    "coverage_table",
+]
