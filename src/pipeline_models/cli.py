@@ -1,8 +1,11 @@
 """``pipeline-reports``: validate an export, run the monthly report set, make the sample.
 
-Exit codes: 0 success, 1 unexpected error, 2 bad input (export, mapping, parameters),
-3 a report failed, 4 reports carry warnings and ``--strict`` was given, 5 another run of the same
-period holds the lock.
+Exit codes: 0 success (possibly with warnings), 2 bad input (export, mapping, parameters, a
+file that cannot be read or written), 3 a report failed or the command failed unexpectedly, 4
+reports carry warnings and ``--strict`` was given, 5 another run of the same period holds the lock.
+No command exits 1 or ends in a bare traceback: an unexpected failure is reported in one plain
+sentence with the path of a log file holding the full traceback (for ``run``, ``error.log`` in the
+run's failure folder under ``reports/.failed``; the published report set is left untouched).
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from pathlib import Path
 from pipeline_models.contract.problems import ExportError
 
 SUBCOMMANDS: dict = {}
+
+EXIT_BAD_INPUT, EXIT_FAILED = 2, 3
+"""Exit codes of bad input and of a failure (the run's own codes: :mod:`.run.options`)."""
 
 
 def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +38,8 @@ def _parse_params(items: list[str]) -> dict[str, str]:
     params = {}
     for item in items or []:
         if "=" not in item:
-            raise SystemExit(f"pipeline-reports: --param {item!r}: write it as NAME=VALUE")
+            print(f"pipeline-reports: --param {item!r}: write it as NAME=VALUE", file=sys.stderr)
+            raise SystemExit(EXIT_BAD_INPUT)
         key, value = item.split("=", 1)
         params[key.strip()] = value
     return params
@@ -165,7 +172,12 @@ def cmd_params(args: argparse.Namespace) -> int:
     from pipeline_models.run.layout import notebooks_dir
     from pipeline_models.run.runner import list_notebooks, notebook_parameters
 
-    for notebook in list_notebooks(args.notebooks or notebooks_dir()):
+    folder = args.notebooks or notebooks_dir()
+    notebooks = list_notebooks(folder) if Path(folder).is_dir() else []
+    if not notebooks:
+        print(f"pipeline-reports params: no report notebooks in {folder}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for notebook in notebooks:
         print(notebook.stem)
         for name, spec in notebook_parameters(notebook).items():
             print(
@@ -176,6 +188,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
+    from pipeline_models.analyses.forecast.honesty import has_crm_probability, limit_sentences
     from pipeline_models.analyses.forecast.tables import format_scores
     from pipeline_models.analyses.forecast.track import (
         archived_snapshots,
@@ -212,6 +225,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     write_forecasts(table, args.out)
     print(f"Forecasts written to {args.out}")
     print(format_scores(score_table(table)))
+    scored_crm = "crm_weighted_pipeline" in set(table["model"])
+    for sentence in limit_sentences(
+        table.attrs.get("not_scored", {}), has_crm_probability(frame), scored_crm
+    ):
+        print(sentence)
     return 0
 
 
@@ -338,10 +356,40 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ExportError as exc:
         print(exc, file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("pipeline-reports: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"pipeline-reports {args.command}: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # one plain sentence and a log, never a bare traceback
+        return _unexpected(args.command, exc)
+
+
+def _unexpected(command: str, exc: Exception) -> int:
+    """Say an unexpected failure in one sentence, with the traceback in a log file; exit 3."""
+    import tempfile
+    import time
+    import traceback
+
+    from pipeline_models.run.runner import plain_reason
+
+    log = (
+        Path(tempfile.gettempdir())
+        / f"pipeline-reports-{command}-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    )
+    try:
+        log.write_text("".join(traceback.format_exception(exc)))
+        where = f" The full error is in {log}"
+    except OSError:
+        where = ""
+    print(
+        f"pipeline-reports {command} failed unexpectedly ({plain_reason(exc)}).{where}",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -50,6 +50,32 @@ def pipeline_as_of(
     )
 
 
+def period_end_view(frame: pd.DataFrame, end: pd.Timestamp | str) -> tuple[pd.DataFrame, dict]:
+    """The export as it stood at the end of day ``end`` (a period's last day), and what it left
+    out: ``{"created_after": n, "closed_after": m}``.
+
+    An export taken a few days after its period may already hold what happened next: a deal
+    created after ``end`` is left out; a deal closed after ``end`` is open as of ``end`` (its
+    stage then is unknown and its close date empty; its amount, the best value known, is kept).
+    Unlike :func:`pipeline_as_of`, deals open at ``end`` keep their stage and amount: the export
+    was taken days, not months, after the period. The input is not modified.
+    """
+    cutoff = pd.Timestamp(end).normalize() + pd.Timedelta(days=1)
+    created = pd.to_datetime(frame["created_date"])
+    later = (created >= cutoff).to_numpy(dtype=bool, na_value=False)
+    out = frame.loc[~later].copy()
+    closes = pd.to_datetime(out["close_date"])
+    reopened = (out["status"].isin(["won", "lost"]) & (closes >= cutoff)).to_numpy(
+        dtype=bool, na_value=False
+    )
+    out.loc[reopened, "status"] = "open"
+    if "stage" in out:
+        out.loc[reopened, "stage"] = UNKNOWN_STAGE
+    out.loc[reopened, "close_date"] = pd.NaT
+    counts = {"created_after": int(later.sum()), "closed_after": int(reopened.sum())}
+    return out.reset_index(drop=True), counts
+
+
 def _canonical(frame: pd.DataFrame) -> bool:
     """Whether every column already has the type :func:`schema.conform_opportunities` gives."""
     for name, dtype in frame.dtypes.items():

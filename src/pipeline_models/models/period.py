@@ -23,6 +23,7 @@ from pipeline_models.models.cache import (
 from pipeline_models.models.hierarchical import (
     CycleTimeModel,
     FitDiagnostics,
+    ModelRefused,
     RevenueModel,
     WinRateModel,
 )
@@ -35,24 +36,38 @@ CYCLE_GROUPS = ("product",)
 
 @dataclass
 class PeriodModels:
-    """The fitted win-rate, revenue and cycle-time models of one period."""
+    """The fitted win-rate, revenue and cycle-time models of one period.
 
-    win_rate: WinRateModel
-    revenue: RevenueModel
-    cycle_time: CycleTimeModel
+    A model the export cannot support (no closed deal, no won amount) is ``None``, and
+    :attr:`skipped` says why in one plain sentence; the reports show that sentence instead.
+    """
+
+    win_rate: WinRateModel | None
+    revenue: RevenueModel | None
+    cycle_time: CycleTimeModel | None
     cached: dict[str, CachedFit] = field(default_factory=dict)
     """How each fit was obtained (cache hit, folder, seconds), by model name."""
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Why each model that was not fitted was skipped, by model name (``win_rate`` ...)."""
     _diagnostics: dict[str, FitDiagnostics] | None = field(default=None, init=False, repr=False)
 
     def diagnostics(self) -> dict[str, FitDiagnostics]:
         """Each fit's convergence, computed once (R-hat and ESS read every posterior draw)."""
         if self._diagnostics is None:
             self._diagnostics = {
-                "win rate": self.win_rate.diagnostics(),
-                "deal size": self.revenue.diagnostics(),
-                "cycle time": self.cycle_time.diagnostics(),
+                label: model.diagnostics()
+                for label, model in (
+                    ("win rate", self.win_rate),
+                    ("deal size", self.revenue),
+                    ("cycle time", self.cycle_time),
+                )
+                if model is not None
             }
         return self._diagnostics
+
+    def reason(self, name: str) -> str | None:
+        """Why model ``name`` (``win_rate``, ``revenue``, ``cycle_time``) was not fitted."""
+        return self.skipped.get(name)
 
     def warnings(self) -> list[str]:
         """One line per model whose fit did not converge, for the top of a report."""
@@ -88,13 +103,46 @@ def period_models(
         "revenue": RevenueModel(groups=model_groups(frame, REVENUE_GROUPS)),
         "cycle_time": CycleTimeModel(groups=model_groups(frame, CYCLE_GROUPS), as_of=as_of),
     }
-    cached = {
-        name: fit_cached(model, frame, cache_dir, random_seed, table_digest)
-        for name, model in unfitted.items()
-    }
+    cached: dict[str, CachedFit] = {}
+    skipped: dict[str, str] = {}
+    for name, model in unfitted.items():
+        reason = refusal(name, frame)
+        if reason is None:
+            try:
+                cached[name] = fit_cached(model, frame, cache_dir, random_seed, table_digest)
+                continue
+            except ModelRefused as exc:
+                reason = str(exc)
+        skipped[name] = reason
+    fitted = {name: fit.model for name, fit in cached.items()}
     return PeriodModels(
-        cached["win_rate"].model, cached["revenue"].model, cached["cycle_time"].model, cached
+        fitted.get("win_rate"),
+        fitted.get("revenue"),
+        fitted.get("cycle_time"),
+        cached,
+        skipped,
     )
+
+
+def refusal(name: str, frame: pd.DataFrame) -> str | None:
+    """Why model ``name`` cannot be fitted on ``frame``, in one plain sentence (``None``: it can).
+
+    The win-rate and cycle-time models learn from closed deals; an export of open deals only
+    holds no outcome to learn from. The deal-size model learns from won deals with an amount.
+    """
+    status = frame["status"].astype(str)
+    closed = int(status.isin(["won", "lost"]).sum())
+    if name in ("win_rate", "cycle_time") and closed == 0:
+        what = "win rate" if name == "win_rate" else "time to close"
+        return f"the export holds no closed deal (won or lost), so no {what} can be estimated"
+    if name == "revenue":
+        amounts = pd.to_numeric(frame["amount"], errors="coerce")
+        if not bool(((status == "won") & (amounts > 0)).any()):
+            return (
+                "the export holds no won deal with a positive amount, so deal size cannot be "
+                "estimated"
+            )
+    return None
 
 
 def fit_forecaster(

@@ -20,11 +20,23 @@ SUMMARY_FILE = "summary.json"
 
 @dataclass(frozen=True)
 class Table:
-    """A reader table with its caption; ``max_rows`` rows are shown (the CSV holds all)."""
+    """A reader table with its caption; ``max_rows`` rows are shown (the CSV holds all).
+
+    A table without rows is shown as its ``empty`` sentence, never as a header alone.
+    """
 
     frame: pd.DataFrame
     caption: str | None = None
     max_rows: int = 50
+    empty: str | None = None
+    """The plain sentence shown instead of the table when it has no row."""
+
+    def empty_sentence(self) -> str:
+        """What a reader sees when the table has no row."""
+        if self.empty:
+            return self.empty
+        what = f" in {self.caption[0].lower()}{self.caption[1:]}" if self.caption else ""
+        return f"Nothing to show{what}: this export holds no row for it."
 
 
 @dataclass(frozen=True)
@@ -92,10 +104,16 @@ class ReportContent:
         return Warnings(tuple(self.warnings))
 
     def add_table(
-        self, name: str, frame: pd.DataFrame | None, caption: str | None = None, max_rows: int = 50
+        self,
+        name: str,
+        frame: pd.DataFrame | None,
+        caption: str | None = None,
+        max_rows: int = 50,
+        empty: str | None = None,
     ) -> None:
+        """Add a table; ``empty`` is the sentence shown when it has no row."""
         if frame is not None:
-            self.tables[name] = Table(frame, caption, max_rows)
+            self.tables[name] = Table(frame, caption, max_rows, empty)
 
     def add_note(self, name: str, template: str, **values: Any) -> None:
         self.notes[name] = Note(template, values)

@@ -103,7 +103,9 @@ def show(*items: Table | Note | Chart | Warnings | None) -> None:
     for item in items:
         if item is None:
             continue
-        if isinstance(item, Table):
+        if isinstance(item, Table) and item.frame.empty:
+            say("{sentence}", sentence=item.empty_sentence())
+        elif isinstance(item, Table):
             show_table(item.frame, item.caption, item.max_rows)
         elif isinstance(item, Note):
             say(item.template, **item.values)

@@ -65,10 +65,16 @@ def fit_all(
     if progress:
         cached = "loaded from the fit cache" if all(hits.values()) else "fitted"
         progress(f"  fits {cached}")
+    skipped = {name: reason for name, reason in models.skipped.items()}
+    for name, reason in skipped.items():
+        if progress:
+            progress(f"  {name.replace('_', ' ')} model not fitted: {reason}")
     return {
         "cache_hits": hits,
         "diagnostics": _diagnostics(catalog),
-        "warnings": models.warnings(),
+        "skipped": skipped,
+        "warnings": models.warnings()
+        + [f"{name.replace('_', ' ')} model not fitted: {why}" for name, why in skipped.items()],
     }
 
 

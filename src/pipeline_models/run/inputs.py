@@ -16,7 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline_models.contract.period import month_end, period_mismatch
-from pipeline_models.contract.problems import ExportError
+from pipeline_models.contract.problems import WARNING, ExportError, Problem
+from pipeline_models.contract.schema import conform_opportunities
+from pipeline_models.data.asof import period_end_view
 from pipeline_models.io.canonical import write_canonical, write_canonical_leads
 from pipeline_models.io.opportunities import LoadResult, load_export
 from pipeline_models.run.catalog import FORMAT, Catalog
@@ -80,7 +82,33 @@ def validate(sources: Sources) -> tuple[LoadResult, LoadResult | None]:
     mismatch = period_mismatch(result.frame, sources.period)
     if mismatch:
         raise RunError(f"{sources.export}: --period {sources.period}: {mismatch}", EXIT_BAD_INPUT)
+    _as_of_period_end(result, sources, period_end)
     return result, leads
+
+
+def _as_of_period_end(result: LoadResult, sources: Sources, period_end: pd.Timestamp) -> None:
+    """Rebuild an export taken after its period as it stood at the period's end, and say so."""
+    frame, later = period_end_view(result.frame, period_end)
+    if not (later["created_after"] or later["closed_after"]):
+        return
+    result.frame = conform_opportunities(frame)
+    result.info["after_period"] = {**later, "period_end": str(period_end.date())}
+    result.problems.append(
+        Problem(
+            file=str(sources.export),
+            reason=after_period_sentence(later, period_end),
+            severity=WARNING,
+        )
+    )
+
+
+def after_period_sentence(later: dict, period_end: pd.Timestamp | str) -> str:
+    """What the rebuild as of the period's end left out, in one sentence."""
+    return (
+        f"the export holds events after the period ended ({pd.Timestamp(period_end).date()}): "
+        f"the reports show it as it stood that day, leaving out {later['created_after']} deal(s) "
+        f"created later and counting {later['closed_after']} deal(s) closed later as still open"
+    )
 
 
 def load_previous(sources: Sources) -> pd.DataFrame | None:

@@ -63,6 +63,7 @@ def start(state: RunState, sources: Sources) -> dict:
         },
         "parameters": {
             "period": options.period,
+            "export_path": str(archived["export"].resolve()),
             "run_dir": str(catalog.folder),
             "cache_dir": str(catalog.cache_dir),
             "random_seed": int(options.random_seed),

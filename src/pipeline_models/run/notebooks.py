@@ -40,7 +40,7 @@ def notebook_parameters(path: Path) -> dict[str, dict]:
 
     params = papermill.inspect_notebook(str(path))
     if not params:
-        raise RunError(f"{path}: no cell tagged 'parameters'")
+        raise RunError(f"{path}: no cell tagged 'parameters'", EXIT_REPORT_FAILED)
     return params
 
 

@@ -9,13 +9,15 @@ STANDARD_PARAMETERS = ("run_dir", "output_dir")
 """Parameters the runner passes to every report notebook; each notebook must declare them all.
 A notebook reads its datasets and fits from the run folder's catalog, never from file paths."""
 
-EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_REPORT_FAILED, EXIT_STRICT, EXIT_BUSY = 0, 1, 2, 3, 4, 5
+EXIT_OK, EXIT_BAD_INPUT, EXIT_REPORT_FAILED, EXIT_STRICT, EXIT_BUSY = 0, 2, 3, 4, 5
+"""How a run ends. No outcome exits 1: an unexpected failure is a failed run (exit 3)."""
 
 
 class RunError(Exception):
-    """A run could not complete; ``exit_code`` says why (see the EXIT_* constants)."""
+    """A run could not complete; ``exit_code`` says why (see the EXIT_* constants): by default
+    what it was asked to do is wrong (exit 2)."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_ERROR):
+    def __init__(self, message: str, exit_code: int = EXIT_BAD_INPUT):
         super().__init__(message)
         self.exit_code = exit_code
 

@@ -4,6 +4,11 @@ A run writes into a staging folder and publishes only when every report succeede
 ``reports/<period>`` then moves to the new run in one atomic step, so a failed or killed run never
 damages the report set of an earlier successful run. A lock keeps two runs of one period apart.
 
+A run ends in a :class:`RunError` only with exit 2 (bad input), 3 (a report or the run failed)
+or 5 (busy). An unexpected failure in any step is a failed run: the staging folder is kept as the
+failure folder, the full traceback is written to ``error.log`` in it, and the message is one plain
+sentence with the log's path.
+
 :func:`run` is a short list of steps over one :class:`RunState`; each step is a function below.
 """
 
@@ -13,6 +18,7 @@ import json
 import os
 import shutil
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +29,13 @@ from pipeline_models.present.files import write_csv
 from pipeline_models.run import manifest as manifests
 from pipeline_models.run.archive import archive_export, find_previous_export
 from pipeline_models.run.fitstep import fit_all, report_settings
-from pipeline_models.run.inputs import Prepared, Sources, prepare, validate
+from pipeline_models.run.inputs import (
+    Prepared,
+    Sources,
+    after_period_sentence,
+    prepare,
+    validate,
+)
 from pipeline_models.run.layout import (
     MANIFEST_FILE,
     QUARANTINE_FILE,
@@ -72,6 +84,8 @@ class RunState:
     parameters: dict[str, dict] = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    step: str = "starting"
+    """What the run is doing, in words (an unexpected failure names it)."""
 
     def say(self, message: str) -> None:
         if self.progress:
@@ -85,7 +99,7 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = print) -> 
     folder = options.notebooks or notebooks_dir()
     notebooks = list_notebooks(folder, options.only)
     if not notebooks:
-        raise RunError(f"no report notebooks in {folder}")
+        raise RunError(f"no report notebooks in {folder}", EXIT_BAD_INPUT)
     declared = check_parameters(notebooks, options.params)
     paths = RunPaths(
         reports=Path(options.reports_dir),
@@ -95,9 +109,49 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = print) -> 
     )
     state = RunState(options, paths, notebooks, declared, started, progress)
     with period_lock(paths.lock):
-        for step in (_archive, _prepare, _fit, _execute, _finish):
-            step(state)
+        try:
+            for step, doing in STEPS:
+                state.step = doing
+                step(state)
+        except RunError:
+            raise
+        except Exception as exc:  # an unexpected failure is a failed run, never a traceback
+            raise _unexpected(state, exc) from None
     return _result(state)
+
+
+ERROR_LOG = "error.log"
+"""The file in a failure folder that holds the full traceback of an unexpected failure."""
+
+
+def _unexpected(state: RunState, exc: Exception) -> RunError:
+    """Keep what the run made as its failure folder, log the traceback there, and say it plainly."""
+    failed = state.paths.failed
+    failed.parent.mkdir(parents=True, exist_ok=True)
+    if state.paths.staging.exists() and not failed.exists():
+        shutil.move(str(state.paths.staging), str(failed))
+    failed.mkdir(parents=True, exist_ok=True)
+    log = failed / ERROR_LOG
+    log.write_text("".join(traceback.format_exception(exc)))
+    reason = plain_reason(exc)
+    if state.manifest:
+        _record_moved_paths(state, failed)
+        state.manifest.update(
+            finished=datetime.now(UTC).isoformat(timespec="seconds"),
+            error=f"{state.step}: {reason}",
+        )
+        (failed / MANIFEST_FILE).write_text(json.dumps(state.manifest, indent=2, default=str))
+    return RunError(
+        f"the run failed while {state.step} ({reason}); the previous report set is untouched. "
+        f"The full error is in {log}",
+        EXIT_REPORT_FAILED,
+    )
+
+
+def plain_reason(exc: BaseException) -> str:
+    """An exception as one short line: its kind and the first line of its message."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _check_options(options: RunOptions) -> None:
@@ -187,6 +241,11 @@ def _prepare(state: RunState) -> None:
     if not result.quarantine.empty:
         write_csv(result.quarantine, state.paths.staging / QUARANTINE_FILE)
     state.manifest = manifests.start(state, sources)
+    later = result.info.get("after_period")
+    if later:
+        state.manifest["run_warnings"].append(
+            after_period_sentence(later, later["period_end"]).replace("the", "The", 1) + "."
+        )
 
 
 def _report_parameters(state: RunState) -> dict[str, dict]:
@@ -273,6 +332,7 @@ def _finish(state: RunState) -> None:
     """Publish the run, or keep a failed one aside and leave the published set untouched."""
     manifest = state.manifest
     manifest["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    _record_moved_paths(state, state.paths.failed if state.failures else state.paths.final)
     if state.failures:
         failed = state.paths.failed
         failed.parent.mkdir(parents=True, exist_ok=True)
@@ -291,6 +351,30 @@ def _finish(state: RunState) -> None:
     state.say(f"Published {state.archived['published']}/index.html")
 
 
+def _record_moved_paths(state: RunState, target: Path) -> None:
+    """Point the manifest's folders at where the staging folder is moved to (it is then gone)."""
+    staging = str(state.paths.staging.resolve())
+
+    def moved(value):
+        text = str(value)
+        return str(target.resolve()) + text[len(staging) :] if text.startswith(staging) else value
+
+    parameters = state.manifest["parameters"]
+    parameters["run_dir"] = moved(parameters["run_dir"])
+    for entry in state.manifest["reports"].values():
+        entry["parameters"] = {k: moved(v) for k, v in entry.get("parameters", {}).items()}
+
+
+STEPS = (
+    (_archive, "archiving the export"),
+    (_prepare, "validating the export"),
+    (_fit, "fitting the models"),
+    (_execute, "executing the reports"),
+    (_finish, "publishing the report set"),
+)
+"""The steps of a run, each with what it is doing in words."""
+
+
 def _result(state: RunState) -> RunResult:
     warned = any(r.get("warnings") for r in state.manifest["reports"].values())
     code = EXIT_STRICT if state.options.strict and warned else EXIT_OK
@@ -300,6 +384,7 @@ def _result(state: RunState) -> RunResult:
 
 
 __all__ = [
+    "ERROR_LOG",
     "EXIT_BAD_INPUT",
     "EXIT_BUSY",
     "EXIT_REPORT_FAILED",
@@ -314,6 +399,7 @@ __all__ = [
     "list_notebooks",
     "notebook_parameters",
     "period_lock",
+    "plain_reason",
     "render_html",
     "run",
 ]

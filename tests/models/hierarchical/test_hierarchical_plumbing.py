@@ -525,8 +525,10 @@ def test_cache_finds_a_fit_by_table_digest_without_aggregating(tmp_path, monkeyp
 
 
 def test_fitting_without_usable_deals_says_so() -> None:
+    from pipeline_models.models.hierarchical import ModelRefused
+
     frame = small_export().assign(status="open")
-    with pytest.raises(ValueError, match="no deals this model can use"):
+    with pytest.raises(ModelRefused, match="no deal closed as won or lost, so no win rate"):
         WinRateModel().fit(frame)
-    with pytest.raises(ValueError, match="no deals this model can use"):
+    with pytest.raises(ModelRefused, match="positive amount, so deal size cannot be estimated"):
         RevenueModel().fit(frame)

@@ -9,6 +9,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from pipeline_models.analyses.forecast import charts, deals, narrative, tables, window
+from pipeline_models.analyses.forecast.honesty import (
+    backtest_limits,
+    has_crm_probability,
+    limit_sentences,
+)
 from pipeline_models.analyses.forecast.track import score_table
 from pipeline_models.present.content import ReportContent
 
@@ -39,15 +44,33 @@ def build(catalog: Catalog, target_revenue: float = 0.0, backtest_months: int = 
     content = ReportContent(title="Forecast")
     content.warnings = narrative.forecast_warnings(forecaster.n_deals_)
     content.headline = narrative.headline_items(table, quarter, target, currency)
-    content.add_table("revenue", tables.forecast_display(table, "revenue"), "Revenue won")
-    content.add_table("count", tables.forecast_display(table, "count"), "Deals won")
+    no_revenue = _no_revenue(frame)
+    if no_revenue:
+        content.warnings.append(f"Revenue is not forecast: {no_revenue}.")
+        content.headline = _count_headline(table, quarter, no_revenue)
+    elif not target > 0:
+        content.headline[-1] = (
+            f"chance of reaching a target in {quarter}",
+            "no target: set target_revenue (no revenue was won in the trailing months)",
+        )
+    revenue = tables.forecast_display(table, "revenue")
+    wp_label = narrative.weighted_pipeline_label(table.attrs.get("weighted_pipeline", "estimate"))
+    content.add_table(
+        "revenue",
+        revenue.iloc[0:0] if no_revenue else revenue,
+        f"Revenue won ({wp_label})",
+        empty=f"Revenue won cannot be forecast: {no_revenue}. Deals won are forecast below.",
+    )
+    content.add_table("count", tables.forecast_display(table, "count"), f"Deals won ({wp_label})")
     content.add_chart("outlook", lambda: _outlook_chart(outlook, frame))
     for column in ("product", "region"):
         if frame[column].notna().any():
+            shown = tables.group_display(outlook, column, GROUP_HORIZON)
             content.add_table(
                 f"by_{column}",
-                tables.group_display(outlook, column, GROUP_HORIZON),
+                shown.iloc[0:0] if no_revenue else shown,
                 f"Revenue won in the next three months by {column}",
+                empty=f"Revenue by {column} cannot be forecast: {no_revenue}.",
             )
     outlooks = deals.open_deal_outlook(forecaster, open_deals, horizon=GROUP_HORIZON)
     content.add_table(
@@ -59,8 +82,9 @@ def build(catalog: Catalog, target_revenue: float = 0.0, backtest_months: int = 
         "top_deals",
         tables.open_deals_display(outlooks, GROUP_HORIZON, TOP_DEALS),
         "Open deals most likely to close won",
+        empty="No open deal as of the period's end: the forecast rests on deals not yet created.",
     )
-    wape = _track_parts(content, catalog.forecast_track(backtest_months))
+    wape = _track_parts(content, catalog.forecast_track(backtest_months), frame)
     next_month, quarter_row = table.iloc[0], table.iloc[-1]
     content.files["forecast_table"] = table.reset_index()
     content.figures = {
@@ -77,6 +101,25 @@ def build(catalog: Catalog, target_revenue: float = 0.0, backtest_months: int = 
     return content
 
 
+def _no_revenue(frame: pd.DataFrame) -> str:
+    """Why revenue cannot be forecast on this export (``""``: it can)."""
+    won = frame[frame["status"] == "won"]
+    if won.empty:
+        return "the export holds no won deal to learn deal amounts from"
+    if not (pd.to_numeric(won["amount"], errors="coerce") > 0).any():
+        return "the export records no positive amount on any won deal"
+    return ""
+
+
+def _count_headline(table: pd.DataFrame, quarter: str, why: str) -> list[tuple[str, str]]:
+    """The headline in deals won, for an export whose revenue cannot be forecast."""
+    return [
+        ("deals won next month (median)", f"{table.iloc[0]['count_median']:,.0f}"),
+        (f"deals won {quarter} (median)", f"{table.iloc[-1]['count_median']:,.0f}"),
+        ("revenue", f"not forecast: {why}"),
+    ]
+
+
 def _outlook_chart(outlook, frame):
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     charts.plot_forecast(outlook, frame, "revenue", ax=axes[0])
@@ -85,11 +128,21 @@ def _outlook_chart(outlook, frame):
     return fig
 
 
-def _track_parts(content: ReportContent, track) -> dict[str, float] | None:
-    """The track record's chart and scores; ``None`` when there is no track record."""
+def _track_parts(content: ReportContent, track, frame: pd.DataFrame) -> dict[str, float] | None:
+    """The track record's chart and scores, with what it cannot score honestly on this export;
+    ``None`` when there is no track record."""
+    not_scored = backtest_limits(frame)
+    if track is not None:  # a track record kept from before these limits applied
+        track = track[~track["model"].isin(list(not_scored))]
+    limits = limit_sentences(
+        not_scored,
+        has_crm_probability(frame),
+        track is not None and "crm_weighted_pipeline" in set(track["model"]),
+    )
     if track is None or track.empty:
-        content.add_box("track", narrative.track_warnings(pd.DataFrame()))
+        content.add_box("track", narrative.track_warnings(pd.DataFrame()) + limits)
         return None
+    content.add_box("track", limits)
     scores = score_table(track)
     content.files["backtest"] = track
 

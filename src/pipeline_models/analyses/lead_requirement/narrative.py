@@ -26,12 +26,17 @@ def funnel_warnings(model: LeadFunnelModel, metric: str = "count") -> list[str]:
             "lean on the other sources and have wide intervals."
         )
     wins = int(model.opp_counts_["won"].sum())
-    if wins < FEW_WINS:
+    if wins == 0:
+        out.append(
+            f"No deal was won in the last {cfg.lookback_months} months: conversion rates and lags "
+            "cannot be learned from this export, and the requirement is a rough guide only."
+        )
+    elif wins < FEW_WINS:
         out.append(
             f"Only {wins} deals won in the last {cfg.lookback_months} months: "
             "conversion rates and lags are uncertain, and so is the requirement."
         )
-    if len(model.paths_) < cfg.min_lag_samples:
+    if wins and len(model.paths_) < cfg.min_lag_samples:
         out.append(
             f"Only {len(model.paths_)} won deals with a known time from lead to won: the time "
             "new leads take to close is uncertain."

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 
+from pipeline_models.analyses.forecast.honesty import NO_LOST, lost_recorded
 from pipeline_models.analyses.lead_requirement import charts, narrative, tables, targets
 from pipeline_models.analyses.lead_requirement.planner import LeadPlanner
 from pipeline_models.analyses.lead_requirement.requirement import funnel_ratio_leads
@@ -71,7 +72,11 @@ def build(
         f"New leads needed if one source's rate changes by {SENSITIVITY:.0%}",
     )
     coverage = _track_parts(
-        content, catalog.lead_track(horizon_months, backtest_months), model, horizon_months
+        content,
+        catalog.lead_track(horizon_months, backtest_months),
+        model,
+        horizon_months,
+        lost_recorded(catalog.opportunities()),
     )
     content.files["funnel"] = tables.funnel_display(model).reset_index()
     content.files["requirement_curve"] = req.curve
@@ -206,7 +211,10 @@ def _mix_parts(content, plan, model, currency):
     content.add_box("mix", narrative.mix_warnings(plan))
 
 
-def _track_parts(content, track, model, horizon_months):
+def _track_parts(content, track, model, horizon_months, lost_known=True):
+    if not lost_known:  # no honest score on an export without lost deals
+        content.add_box("track", [f"No track record: {NO_LOST}."])
+        return None
     if track is None or track.empty:
         content.add_box(
             "track",

@@ -30,15 +30,25 @@ def build(catalog: Catalog) -> ReportContent:
     content.headline = [
         ("opportunities", format_count(len(frame))),
         ("open deals", format_count(status.loc["open", "deals"])),
-        ("open pipeline", format_money(status.loc["open", "amount"], currency)),
-        ("win rate (closed deals)", format_pct(rate)),
-        ("revenue won", format_money(status.loc["won", "amount"], currency)),
+        ("open pipeline", _money_or_why(frame, status, "open", currency)),
+        ("win rate (closed deals)", format_pct(rate) if rate == rate else "no closed deal yet"),
+        ("revenue won", _money_or_why(frame, status, "won", currency)),
     ]
     content.add_table("status", status, "Deals and amount by status")
     monthly = figures.monthly_volume(frame)
     content.add_chart("volume", lambda: _volume_chart(monthly, frame))
-    content.add_table("recent_months", monthly.tail(RECENT_MONTHS), "The last twelve months")
-    content.add_table("stages", figures.stage_mix(frame, catalog.as_of), "Open deals by stage")
+    content.add_table(
+        "recent_months",
+        monthly.tail(RECENT_MONTHS),
+        "The last twelve months",
+        empty="No deal has a creation or close date: there is no monthly volume to show.",
+    )
+    content.add_table(
+        "stages",
+        figures.stage_mix(frame, catalog.as_of),
+        "Open deals by stage",
+        empty="No open deal as of the period's end: there is no stage mix to show.",
+    )
     content.add_table(
         "products",
         figures.product_table(frame, "product"),
@@ -47,6 +57,13 @@ def build(catalog: Catalog) -> ReportContent:
     _validation_parts(content, validation, catalog)
     problems = [f"{p['column'] or 'export'}: {p['reason']}" for p in validation["problems"]]
     content.warnings = [w for w in problems if "rows skipped" in w]
+    later = validation["info"].get("after_period")
+    if later:
+        content.warnings.append(
+            f"The export holds events after the period ended ({later['period_end']}); it is shown "
+            f"as it stood that day: {later['created_after']} deal(s) created later are left out "
+            f"and {later['closed_after']} deal(s) closed later count as still open."
+        )
     content.figures = {
         "opportunities": len(frame),
         "status": status["deals"].to_dict(),
@@ -55,6 +72,16 @@ def build(catalog: Catalog) -> ReportContent:
     }
     content.fits = dict(catalog.loaded)
     return content
+
+
+def _money_or_why(frame: pd.DataFrame, status: pd.DataFrame, which: str, currency: str) -> str:
+    """The amount of the ``which`` deals, or why there is none to show."""
+    deals = frame[frame["status"] == which]
+    if deals.empty:
+        return f"no {which} deal"
+    if not (pd.to_numeric(deals["amount"], errors="coerce") > 0).any():
+        return f"no amount recorded on {which} deals"
+    return format_money(status.loc[which, "amount"], currency)
 
 
 def _volume_chart(monthly: pd.DataFrame, frame: pd.DataFrame):
@@ -77,7 +104,12 @@ def _validation_parts(content: ReportContent, validation: dict, catalog: Catalog
         validation["problems"], columns=["severity", "column", "reason", "rows"]
     )
     problems["rows"] = problems["rows"].map(len)
-    content.add_table("problems", problems, f"{len(problems)} warning(s) from validation")
+    content.add_table(
+        "problems",
+        problems,
+        f"{len(problems)} warning(s) from validation",
+        empty="Validation found no problem in the export.",
+    )
     leads = catalog.leads()
     if leads is not None:
         content.add_note(

@@ -210,12 +210,21 @@ def all_effects(
         notes.append("Too few closed deals with both dates to compare cycle lengths.")
     else:
         parts.append(band_effects(frame, cycle, "cycle length", interval=interval))
-    return pd.concat([p for p in parts if len(p)], ignore_index=True), notes
+    kept = [p for p in parts if len(p)]
+    return (pd.concat(kept, ignore_index=True) if kept else no_effects()), notes
+
+
+def no_effects() -> pd.DataFrame:
+    """The table of :func:`all_effects` without an effect (no closed deal to compare)."""
+    out = pd.DataFrame(columns=EFFECT_COLUMNS)
+    out["credible"] = out["credible"].astype(bool)
+    return out
 
 
 __all__ = [
     "EFFECT_COLUMNS",
     "N_BANDS",
+    "no_effects",
     "all_effects",
     "band_effects",
     "cycle_band",

@@ -123,6 +123,8 @@ def _change_line(bars: pd.DataFrame | None, currency: str) -> tuple[str, str]:
 
 def _effect_line(effects: pd.DataFrame) -> tuple[str, str]:
     # owners have their own section; a cycle length is known only at the close
+    if effects.attrs.get("unavailable"):
+        return ("strongest effect on win rate", f"cannot be shown: {effects.attrs['unavailable']}")
     credible = effects[effects["credible"] & ~effects["term"].isin(["owner", "cycle length"])]
     if not len(credible):
         return ("strongest effect on win rate", "none credible")
@@ -145,7 +147,13 @@ def headline(
     """The report's headline figures for the index page, as (figure, value) pairs."""
     out = _stage_lines(conversion, currency)
     risk = float(stalled["value_at_risk"].sum()) if len(stalled) else 0.0
-    out.append(("stalled deals", f"{len(stalled):,} ({format_money(risk, currency)} at risk)"))
+    amounts = stalled["amount"] if "amount" in stalled else stalled.get("value_at_risk")
+    known = len(stalled) and pd.to_numeric(amounts, errors="coerce").gt(0).any()
+    at_risk = f"{format_money(risk, currency)} at risk" if known else "no amounts recorded"
+    if stalled.attrs.get("unavailable"):
+        out.append(("stalled deals", f"cannot be shown: {stalled.attrs['unavailable']}"))
+    else:
+        out.append(("stalled deals", f"{len(stalled):,} ({at_risk})" if len(stalled) else "none"))
     out.append(_change_line(bars, currency))
     out.append(_effect_line(effects))
     if owners is not None:
@@ -165,7 +173,11 @@ def thin_data_warnings(
     out = []
     status = deal_status(frame)
     closed = int(status.isin(CLOSED).sum())
-    if closed < min_closed:
+    if closed == 0:
+        out.append(
+            "No closed deal yet: win drivers, owner comparisons and cohorts cannot be shown."
+        )
+    elif closed < min_closed:
         out.append(
             f"Only {closed} closed deals: win drivers, owner comparisons and cohorts are rough."
         )

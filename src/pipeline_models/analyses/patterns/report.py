@@ -8,16 +8,19 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 
 from pipeline_models.analyses.patterns import changes, charts, cohorts, narrative, stages, tables
-from pipeline_models.analyses.patterns.effects import all_effects
+from pipeline_models.analyses.patterns.effects import all_effects, no_effects
 from pipeline_models.analyses.patterns.owners import owner_table
 from pipeline_models.analyses.patterns.stalled import (
     flag_stalled,
+    has_won_cycle,
     old_deals,
     stalled_hotspots,
     stalled_outlook,
+    stalled_outlook_empty,
     won_cycle_limits,
 )
 from pipeline_models.analyses.policy import INTERVAL
+from pipeline_models.analyses.unavailable import missing_models
 from pipeline_models.present.content import ReportContent
 from pipeline_models.present.formats import format_count, format_money, format_pct, format_points
 
@@ -87,6 +90,7 @@ def _stage_parts(content, frame, order, comparison, conversion, as_of, currency,
             "open_stages",
             tables.with_money(table, ["open amount"], currency),
             "Open deals by stage",
+            empty="No open deal as of the period's end: there is no open pipeline by stage.",
         )
         return
     content.add_note(
@@ -139,6 +143,18 @@ def _bottleneck_note(content, conversion, currency):
 def _stalled_parts(
     content, frame, as_of, comparison, models, quantile, currency, catalog, max_rows
 ):
+    missing = missing_models(models, ("cycle_time",))
+    if missing or not has_won_cycle(frame):
+        why = "; ".join(missing) or "no won deal has both a creation and a close date"
+        content.add_note(
+            "stalled",
+            "Stalled deals cannot be shown: a deal is stalled when it is older than won deals "
+            "usually take, and {why}.",
+            why=why,
+        )
+        unknown = stalled_outlook_empty()
+        unknown.attrs["unavailable"] = "no won cycle to compare with"
+        return unknown, stalled_hotspots(frame.iloc[0:0]), frame.iloc[0:0]
     limits = won_cycle_limits(frame, q=quantile)
     flagged = flag_stalled(frame, as_of, limits)
     unchanged = None if comparison is None else changes.same_stage(comparison.changes)
@@ -162,6 +178,7 @@ def _stalled_parts(
         tables.stalled_display(stalled, currency),
         "Stalled deals, largest value at risk first",
         max_rows=max_rows,
+        empty="No open deal is older than won deals usually take: nothing has stalled.",
     )
     content.files["stalled_deals"] = stalled
     hotspots = stalled_hotspots(old_deals(frame, as_of, limits))
@@ -208,6 +225,7 @@ def _change_parts(content, frame, comparison, bars, as_of, currency, max_rows):
             tables.with_money(slipping, currency=currency),
             "Deals pushed by more than a month or while overdue",
             max_rows=max_rows,
+            empty="No open deal was pushed by more than a month or while overdue.",
         )
         content.files["slipping_deals"] = slipping
     overdue = changes.overdue_deals(frame, as_of)
@@ -227,6 +245,15 @@ def _change_parts(content, frame, comparison, bars, as_of, currency, max_rows):
 
 
 def _effect_parts(content, frame, models, seed):
+    missing = missing_models(models, ("win_rate",))
+    if missing:
+        content.add_note(
+            "effects", "What wins cannot be shown: {why}.", why=missing[0].split(": ", 1)[1]
+        )
+        content.add_note("owners", "Owners cannot be compared on win rate without closed deals.")
+        unknown = no_effects()
+        unknown.attrs["unavailable"] = "no closed deal"
+        return unknown, None
     effects, notes = all_effects(frame, models.win_rate)
     shown = effects[effects["term"] != "owner"]
     findings = narrative.effect_sentences(shown, top=TOP_FINDINGS)

@@ -51,6 +51,18 @@ def won_cycle_limits(
     return limits
 
 
+def has_won_cycle(frame: pd.DataFrame) -> bool:
+    """Whether some won deal has both dates, so :func:`won_cycle_limits` has a cycle to read."""
+    won = frame[deal_status(frame).eq(WON).to_numpy()]
+    days = (pd.to_datetime(won["close_date"]) - pd.to_datetime(won["created_date"])).dt.days
+    return bool((days.notna() & (days >= 0)).any())
+
+
+def stalled_outlook_empty() -> pd.DataFrame:
+    """The table of :func:`stalled_outlook` without a deal (nothing can be called stalled)."""
+    return pd.DataFrame(columns=[*_OUTLOOK, *_OUTLOOK_ADDED])
+
+
 def _limit_days(frame: pd.DataFrame, limits: pd.Series, by: str) -> np.ndarray:
     """Each deal's limit: its level's, else ``limits.attrs["overall"]``."""
     level = level_text(frame[by]) if by in frame else pd.Series(NONE_LEVEL, index=frame.index)
@@ -177,7 +189,7 @@ def stalled_outlook(
     """
     deals = flagged[flagged["stalled"]].copy()
     if deals.empty:
-        return pd.DataFrame(columns=[*_OUTLOOK, *_OUTLOOK_ADDED])
+        return stalled_outlook_empty()
     deals["p_won_ever"] = _won_ever(deals, cycle_model, random_seed, n_samples)
     amount, estimated = _filled_amounts(deals, revenue_model, random_seed)
     deals["amount"] = amount
@@ -304,7 +316,9 @@ def stalled_hotspots(
     """The groups of :func:`stalled_ratios` whose adjusted ratio credibly differs from 1,
     highest ratio first."""
     ratios = stalled_ratios(deals, by, interval=interval)
-    out = ratios[ratios["credible"]].sort_values("ratio", ascending=False, ignore_index=True)
+    # rows by a boolean mask: an empty object column would otherwise select columns
+    credible = ratios["credible"].astype(bool).to_numpy()
+    out = ratios.loc[credible].sort_values("ratio", ascending=False, ignore_index=True)
     out.attrs = ratios.attrs
     return out
 
@@ -314,8 +328,10 @@ __all__ = [
     "MIN_WON",
     "WON_CYCLE_QUANTILE",
     "flag_stalled",
+    "has_won_cycle",
     "old_deals",
     "stalled_hotspots",
+    "stalled_outlook_empty",
     "stalled_outlook",
     "stalled_ratios",
     "won_cycle_limits",

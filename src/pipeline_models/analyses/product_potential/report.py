@@ -12,6 +12,7 @@ from pipeline_models.analyses.product_potential import charts, draws, levers, mi
 from pipeline_models.analyses.product_potential import ranking as ranks
 from pipeline_models.analyses.product_potential import raw as raws
 from pipeline_models.analyses.product_potential import spread as spreads
+from pipeline_models.analyses.unavailable import count_headline, missing_models, status_counts
 from pipeline_models.present.content import ReportContent
 from pipeline_models.present.formats import format_pct
 
@@ -37,6 +38,9 @@ def build(
     """Everything the product potential report shows, from the run's catalog and fits."""
     frame, as_of, seed = catalog.opportunities(), catalog.as_of, catalog.random_seed
     models = catalog.period_models()
+    missing = missing_models(models)
+    if missing:
+        return _unavailable(catalog, frame, missing)
     raw = raws.raw_figures(frame, as_of, volume_months=volume_months)
     drawn = draws.posterior_draws(
         models, frame, as_of, volume_months=volume_months, leads=catalog.leads(), random_seed=seed
@@ -76,6 +80,26 @@ def build(
         "ranking": ranking.reset_index(),
     }
     content.figures = {**head.figures, "lever_pct": lever_pct, "horizon_months": horizon_months}
+    content.fits = dict(catalog.loaded)
+    return content
+
+
+def _unavailable(catalog: Catalog, frame: pd.DataFrame, missing: list[str]) -> ReportContent:
+    """The report on an export that cannot support it: why, and the deals each product holds."""
+    content = ReportContent(title="Product potential")
+    content.warnings = [f"Product potential cannot be estimated: {why}." for why in missing]
+    content.headline = count_headline(frame)
+    content.add_note(
+        "reading",
+        "This export cannot show product potential: it weighs each product's win rate, deal "
+        "size and time to close together, and the export cannot support {which}. The deals each "
+        "product holds are shown instead; the rest of the report needs closed deals with "
+        "amounts.",
+        which=", ".join(why.split(":")[0] for why in missing),
+    )
+    by = "product" if frame["product"].notna().any() else None
+    content.add_table("win_size", status_counts(frame, by), "Deals by product and status")
+    content.figures = {"unavailable": missing}
     content.fits = dict(catalog.loaded)
     return content
 

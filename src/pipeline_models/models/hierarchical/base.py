@@ -63,6 +63,10 @@ def stack_draws(tree: xr.DataTree, name: str, dims: Sequence[str] = ()) -> np.nd
     return np.asarray(da.values, dtype=float)
 
 
+class ModelRefused(ValueError):
+    """The export holds nothing a model can be fitted on; the message says why, plainly."""
+
+
 class PipelineModel(Estimator):
     """Base of the pipeline models: configuration, sampling, diagnostics, persistence.
 
@@ -103,6 +107,8 @@ class PipelineModel(Estimator):
 
     model_type: ClassVar[str] = ""
     response: ClassVar[str] = ""
+    needs: ClassVar[str] = "this model can use"
+    """What a deal must be for this model to use it, in words (the refusal names it)."""
     """Left side of the model's formula, e.g. ``won | trials(n)``."""
     default_groups: ClassVar[tuple[str, ...]] = ()
     default_priors: ClassVar[Mapping[str, Prior]] = {}
@@ -230,7 +236,7 @@ class PipelineModel(Estimator):
     def _set_inputs(self, inputs: pd.DataFrame, random_seed: int | None) -> None:
         terms = list(inputs.attrs.get("terms", []))
         if len(inputs) == 0:
-            raise ValueError(f"{type(self).__name__}: the export has no deals this model can use")
+            raise ModelRefused(f"the export holds no deal {self.needs}")
         self.inputs_ = inputs.copy()
         self.inputs_.attrs = dict(inputs.attrs)
         self.data_hash_ = table_hash(inputs)

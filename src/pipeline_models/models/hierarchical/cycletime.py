@@ -48,6 +48,7 @@ class CycleTimeModel(PipelineModel):
     model_type = "cycle_time"
     version = 1
     response = "outcome + log(days) | censored(age)"
+    needs = "with a creation date, so time to close cannot be estimated"
     default_groups = ("product",)
     default_priors = CYCLE_PRIORS
     _extra_config = ("as_of",)

@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from pipeline_models.data.aggregate import amount_stats
-from pipeline_models.models.hierarchical.base import PipelineModel, stack_draws
+from pipeline_models.models.hierarchical.base import ModelRefused, PipelineModel, stack_draws
 from pipeline_models.models.hierarchical.effects import term_levels
 from pipeline_models.models.hierarchical.priors import REVENUE_PRIORS
 from pipeline_models.models.hierarchical.winrate import _labelled, _row
@@ -52,6 +52,7 @@ class RevenueModel(PipelineModel):
     version = 1
     response = "log(amount)"
     default_groups = ("product", "region", "segment", "owner")
+    needs = "won with a positive amount, so deal size cannot be estimated"
     default_priors = REVENUE_PRIORS
 
     def _aggregate(self, frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -65,7 +66,10 @@ class RevenueModel(PipelineModel):
         table = self.inputs_
         used = table[table["n"] > 0].reset_index(drop=True)
         if used.empty:
-            raise ValueError("no won deal with a positive amount: nothing to fit deal size on")
+            raise ModelRefused(
+                "the export holds no won deal with a positive amount, so deal size cannot be "
+                "estimated"
+            )
         self.used_ = used
         n = used["n"].to_numpy(dtype=float)
         total = float(n.sum())

@@ -41,6 +41,7 @@ class WinRateModel(PipelineModel):
     model_type = "win_rate"
     version = 1
     response = "won | trials(n)"
+    needs = "closed as won or lost, so no win rate can be estimated"
     default_groups = ("product", "region", "owner", "lead_source")
     default_priors = WINRATE_PRIORS
 
