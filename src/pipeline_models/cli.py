@@ -32,6 +32,11 @@ def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--mapping", type=Path, help="mapping YAML file (source column -> canonical)"
     )
+    parser.add_argument(
+        "--pipeline",
+        metavar="NAME",
+        help="the CRM pipeline to read, where the export holds several (HubSpot, Pipedrive)",
+    )
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:
@@ -50,7 +55,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     try:
         result = load_export(
-            args.export, preset=args.preset, mapping=args.mapping, on_bad_rows=args.on_bad_rows
+            args.export,
+            preset=args.preset,
+            mapping=args.mapping,
+            pipeline=args.pipeline,
+            on_bad_rows=args.on_bad_rows,
         )
     except ExportError as exc:
         print(exc, file=sys.stderr)
@@ -66,6 +75,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
             else ""
         )
     )
+    if info.get("layout"):
+        print(f"  layout recognised: {info['layout']}")
+    if info.get("pipeline"):
+        left_out = info.get("other_pipelines_left_out")
+        print(
+            f"  pipeline: {info['pipeline']}"
+            + (f" ({left_out} deals of other pipelines left out)" if left_out else "")
+        )
     for canonical, source in info.get("columns", {}).items():
         print(f"  {canonical:<15} <- {source}")
     for lookup in info.get("lookups", []):
@@ -111,6 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         data_dir=args.data,
         preset=args.preset,
         mapping=args.mapping,
+        pipeline=args.pipeline,
         leads=args.leads,
         previous_export=args.previous_export,
         params=_parse_params(args.param),
@@ -143,6 +161,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         period=args.period,
         preset=args.preset,
         mapping=args.mapping,
+        pipeline=args.pipeline,
         leads=args.leads,
         previous_export=args.previous_export,
         on_bad_rows=args.on_bad_rows,
@@ -207,11 +226,19 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         return 2
     try:
         frame = load_export(
-            args.export, preset=args.preset, mapping=args.mapping, on_bad_rows=args.on_bad_rows
+            args.export,
+            preset=args.preset,
+            mapping=args.mapping,
+            pipeline=args.pipeline,
+            on_bad_rows=args.on_bad_rows,
         ).frame
         snapshots = {
             month: load_export(
-                path, preset=args.preset, mapping=args.mapping, on_bad_rows="skip"
+                path,
+                preset=args.preset,
+                mapping=args.mapping,
+                pipeline=args.pipeline,
+                on_bad_rows="skip",
             ).frame
             for month, path in archived_snapshots(args.snapshots).items()
         }

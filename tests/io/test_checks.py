@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 from io_exports import GOOD_ROWS, problems_of, write
@@ -74,9 +73,13 @@ def test_data_warnings_read_zero_amounts_as_missing_without_changing_the_frame()
     col = Collector("export.csv", frame)
     warned = data_warnings(frame, col, PRESETS["maven"])
     pd.testing.assert_frame_equal(frame, before)
-    assert np.isnan(warned.loc[0, "amount"]) and warned["amount"].tolist()[1:] == [10.0, 0.0]
-    zero = [p for p in col.problems if "carry amount 0" in p.reason]
-    assert zero and zero[0].reason.startswith("1 lost deals") and zero[0].rows == (2,)
+    # lost deals of amount 0 by the mapping's rule, won deals of amount 0 in every mapping
+    assert warned["amount"].isna().tolist() == [True, False, True]
+    assert warned.loc[1, "amount"] == 10.0
+    zero = {
+        p.reason.split(" carry")[0]: p.rows for p in col.problems if "carry amount 0" in p.reason
+    }
+    assert zero == {"1 won deals": (4,), "1 lost deals": (2,)}
 
 
 @pytest.mark.shared_data
@@ -92,3 +95,54 @@ def test_maven_export_reports_its_known_problems(maven_pipeline):
     assert "'GTXPro' is spelled 'GTX Pro' there" in text
     assert "2473 lost deals carry amount 0" in text
     assert result.frame["region"].notna().all()  # joined from sales_teams.csv
+
+
+def test_closes_before_a_shared_bulk_load_timestamp_name_the_cause(tmp_path):
+    from pipeline_models.contract.problems import ExportError
+    from pipeline_models.io.opportunities import load_export
+
+    rows = "".join(f"D{i},2024-06-01 03:00:00,2024-0{1 + i % 5}-15,won,Won\n" for i in range(6))
+    export = tmp_path / "bulk.csv"
+    export.write_text(
+        "opportunity_id,created_date,close_date,status,stage\n"
+        + rows
+        + "D9,2024-06-01 03:00:00,2024-07-20,open,Demo\n"
+    )
+    with pytest.raises(ExportError) as caught:
+        load_export(export, as_of="2025-01-01")
+    problem = next(p for p in caught.value.problems if "before created_date" in p.reason)
+    assert "7 rows share one created timestamp (2024-06-01 03:00:00)" in problem.reason
+    assert len(problem.rows) == 6
+
+
+def test_a_single_close_before_creation_keeps_the_plain_reason(tmp_path):
+    from pipeline_models.contract.problems import ExportError
+    from pipeline_models.io.opportunities import load_export
+
+    export = tmp_path / "one.csv"
+    export.write_text(
+        "opportunity_id,created_date,close_date,status,stage\n"
+        "A,2024-06-01,2024-05-01,won,Won\nB,2024-01-01,2024-02-01,lost,Lost\n"
+    )
+    with pytest.raises(ExportError) as caught:
+        load_export(export, as_of="2025-01-01")
+    assert any(p.reason == "close_date is before created_date" for p in caught.value.problems)
+
+
+@pytest.mark.parametrize(
+    "statuses, warned", [(["won", "won", "open"], True), (["won", "lost"], False)]
+)
+def test_an_export_without_lost_deals_is_named_as_such(statuses, warned):
+    n = len(statuses)
+    frame = pd.DataFrame(
+        {
+            "_row": list(range(2, 2 + n)),
+            "status": statuses,
+            "amount": [5.0] * n,
+            "created_date": pd.to_datetime(["2025-01-01"] * n),
+            "close_date": pd.to_datetime(["2025-02-01"] * n),
+        }
+    )
+    col = Collector("export.csv", frame)
+    data_warnings(frame, col, PRESETS["canonical"])
+    assert any("no lost deal" in p.reason for p in col.problems) is warned

@@ -138,3 +138,216 @@ def test_every_invalid_setting_of_a_mapping_file_is_listed_in_order(tmp_path):
         "'defaults:' must map canonical columns to values",
     ]
     assert info.value.headline == f"mapping file {mapping} is invalid"
+
+
+def test_a_salesforce_api_export_loads_with_its_flags_deciding_the_status():
+    # Data Loader writes API field names in upper case; a custom closed-lost stage
+    # ("Closed - Lost to Competitor") is lost because IsClosed=true and IsWon=false
+    result = load_export(PRESETS / "salesforce_api.csv", preset="salesforce", as_of="2026-02-01")
+    frame = result.frame
+    assert frame["status"].tolist() == ["won", "lost", "open", "open"]
+    assert frame.loc[1, "stage"] == "Closed - Lost to Competitor"
+    # relationship columns give names, Type is the segment (not a product)
+    assert frame["owner"].tolist() == ["Jane Roe", "John Doe", "Jane Roe", "John Doe"]
+    assert frame.loc[0, "account"] == "Acme Corp"
+    assert pd.isna(frame.loc[3, "account"])
+    assert frame.loc[0, "segment"] == "Existing Customer - Upgrade"
+    assert frame["product"].isna().all()
+    assert frame.loc[0, "created_date"].date() == pd.Timestamp("2025-01-20").date()
+    assert guess_preset(list(pd.read_csv(PRESETS / "salesforce_api.csv", nrows=0))) == "salesforce"
+
+
+@pytest.mark.parametrize(
+    "won, closed, status",
+    [("1", "1", "won"), ("0", "1", "lost"), ("0", "0", "open"), ("TRUE", "TRUE", "won")],
+)
+def test_a_mapping_file_can_map_won_and_closed_flags(tmp_path, won, closed, status):
+    export = tmp_path / "deals.csv"
+    export.write_text(
+        "Deal,Opened,Closed on,Phase,Won?,Done?\n"
+        f"D1,2025-01-02,2025-02-03,Custom phase,{won},{closed}\n"
+    )
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(
+        "columns:\n  Deal: opportunity_id\n  Opened: created_date\n  Closed on: close_date\n"
+        "  Phase: stage\n  Won?: is_won\n  Done?: is_closed\n"
+    )
+    frame = load_export(export, mapping=mapping, as_of="2026-01-01").frame
+    assert frame["status"].tolist() == [status]
+
+
+def test_a_flag_cell_that_is_not_yes_or_no_is_an_error_naming_its_row(tmp_path):
+    export = tmp_path / "deals.csv"
+    export.write_text(
+        "Id,CreatedDate,CloseDate,StageName,IsWon,IsClosed\n"
+        "A,2025-01-02,2025-02-03,Closed Won,true,true\n"
+        "B,2025-01-02,2025-02-03,Closed Won,maybe,true\n"
+    )
+    with pytest.raises(ExportError) as caught:
+        load_export(export, preset="salesforce", as_of="2026-01-01")
+    problem = next(p for p in caught.value.problems if p.column == "is_won")
+    assert problem.rows == (3,)
+    assert "flag" in problem.reason
+
+
+def test_unknown_keys_under_defaults_are_refused_naming_the_key(tmp_path):
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(
+        "columns:\n  Deal: opportunity_id\ndefaults:\n  created_date: 2025-01-01\n  currency: EUR\n"
+    )
+    with pytest.raises(ExportError) as caught:
+        load_mapping(mapping)
+    reasons = [p.reason for p in caught.value.problems]
+    assert any("'created_date' under 'defaults:'" in r and "currency" in r for r in reasons)
+    assert not any("'currency'" in r for r in reasons)
+
+
+def test_a_header_no_layout_fits_is_pointed_to_a_mapping_file(tmp_path):
+    export = tmp_path / "deals.csv"
+    export.write_text("Deal,Opened,Phase\nD1,2025-01-02,Demo\n")
+    with pytest.raises(ExportError) as caught:
+        load_export(export, as_of="2026-01-01")
+    assert any("--mapping FILE" in p.reason for p in caught.value.problems)
+
+
+@pytest.mark.parametrize(
+    "fixture, layout",
+    [
+        ("salesforce_api.csv", "salesforce, API field names"),
+        ("salesforce.csv", "salesforce, report export"),
+        ("hubspot.csv", "hubspot"),
+        ("hubspot_pipelines.csv", "hubspot, deals export with its won/closed flags"),
+        ("pipedrive.csv", "pipedrive, 'Deal - ' columns"),
+        ("pipedrive_plain.csv", "pipedrive, columns without prefix"),
+    ],
+)
+def test_the_load_says_which_layout_it_recognised(fixture, layout):
+    preset = fixture.split("_")[0].removesuffix(".csv")
+    info = load_export(
+        PRESETS / fixture,
+        preset=preset,
+        pipeline="Renewals" if "pipelines" in fixture else None,
+        as_of="2026-02-01",
+    ).info
+    assert info["layout"] == layout
+    header = list(pd.read_csv(PRESETS / fixture, nrows=0))
+    assert guess_preset(header) == preset
+
+
+def test_the_crm_probability_and_forecast_category_are_read_as_the_crm_writes_them():
+    # Salesforce writes Probability in percent; the canonical probability is a share
+    frame = load_export(
+        PRESETS / "salesforce_api.csv", preset="salesforce", as_of="2026-02-01"
+    ).frame
+    assert frame["probability"].tolist() == [1.0, 0.0, 0.9, 0.1]
+    assert frame["forecast_category"].tolist() == ["Closed", "Omitted", "Commit", "Pipeline"]
+    # Pipedrive writes it in percent too, with blanks for deals without one
+    frame = load_export(
+        PRESETS / "pipedrive_plain.csv", preset="pipedrive", as_of="2026-02-01"
+    ).frame
+    assert frame["probability"].tolist()[:1] == [1.0]
+    assert frame["probability"].iloc[2] == pytest.approx(0.4)
+    assert frame["probability"].iloc[[1, 3]].isna().all()
+
+
+def test_an_export_of_several_pipelines_needs_one_named():
+    with pytest.raises(ExportError) as caught:
+        load_export(PRESETS / "hubspot_pipelines.csv", preset="hubspot", as_of="2026-02-01")
+    reason = " ".join(p.reason for p in caught.value.problems)
+    assert "2 pipelines" in reason and "'Sales Pipeline' (4 deals)" in reason
+    assert "'Renewals' (2 deals)" in reason and "--pipeline NAME" in reason
+
+
+def test_a_named_pipeline_keeps_its_deals_and_their_row_numbers():
+    result = load_export(
+        PRESETS / "hubspot_pipelines.csv",
+        preset="hubspot",
+        pipeline="sales pipeline",
+        as_of="2026-02-01",
+    )
+    frame = result.frame
+    assert frame["opportunity_id"].tolist() == [
+        "9876543210",
+        "9876543211",
+        "9876543212",
+        "9876543213",
+    ]
+    # the flags decide: a custom closed-lost stage is lost, never open
+    assert frame["status"].tolist() == ["won", "lost", "open", "open"]
+    assert frame["probability"].tolist()[:3] == [1.0, 0.0, 0.9]
+    assert frame.loc[2, "forecast_category"] == "Commit"
+    assert frame.loc[0, "segment"] == "newbusiness"  # Deal Type is a segment, not a product
+    assert frame["product"].isna().all()
+    assert result.info["pipeline"] == "sales pipeline"
+    assert result.info["other_pipelines_left_out"] == 2
+    renewals = load_export(
+        PRESETS / "hubspot_pipelines.csv", preset="hubspot", pipeline="Renewals", as_of="2026-02-01"
+    ).frame
+    assert renewals["amount"].tolist() == [1200.0, 1100.0]
+
+
+def test_an_unknown_pipeline_lists_the_ones_there():
+    with pytest.raises(ExportError) as caught:
+        load_export(
+            PRESETS / "hubspot_pipelines.csv",
+            preset="hubspot",
+            pipeline="Partners",
+            as_of="2026-02-01",
+        )
+    reason = caught.value.problems[-1].reason
+    assert "no deal of pipeline 'Partners'" in reason and "'Renewals' (2 deals)" in reason
+
+
+def test_a_pipeline_named_for_an_export_without_one_is_refused():
+    with pytest.raises(ExportError) as caught:
+        load_export(PRESETS / "salesforce.csv", preset="salesforce", pipeline="Sales")
+    assert "no pipeline column" in caught.value.problems[-1].reason
+
+
+def test_a_pipedrive_export_without_prefixes_loads(tmp_path):
+    frame = load_export(
+        PRESETS / "pipedrive_plain.csv", preset="pipedrive", as_of="2026-02-01"
+    ).frame
+    assert frame["status"].tolist() == ["won", "lost", "open", "open"]
+    # the close date is when the deal was won or lost; the expected one while open
+    assert [d.date().isoformat() for d in frame["close_date"][:3]] == [
+        "2025-03-15",
+        "2025-04-02",
+        "2025-12-20",
+    ]
+    assert pd.isna(frame.loc[3, "close_date"])
+    assert frame["amount"].tolist()[:3] == [1500.0, 900.0, 2500.0]
+    assert frame.loc[0, "owner"] == "Jane Roe" and frame.loc[0, "account"] == "Acme Corp"
+
+
+def test_a_mapping_file_can_name_a_pipeline_and_a_probability(tmp_path):
+    export = tmp_path / "deals.csv"
+    export.write_text(
+        "Deal,Opened,Closed on,Phase,Outcome,Board,Chance\n"
+        "D1,2025-01-02,2025-02-03,Signed,won,North,100%\n"
+        "D2,2025-01-05,2025-06-03,Demo,open,North,35%\n"
+        "D3,2025-01-05,2025-06-03,Demo,open,South,35%\n"
+    )
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text(
+        "columns:\n  Deal: opportunity_id\n  Opened: created_date\n  Closed on: close_date\n"
+        "  Phase: stage\n  Outcome: status\n  Board: pipeline\n  Chance: probability\n"
+    )
+    frame = load_export(export, mapping=mapping, pipeline="North", as_of="2026-01-01").frame
+    assert frame["opportunity_id"].tolist() == ["D1", "D2"]
+    assert frame["probability"].tolist() == [1.0, 0.35]
+
+
+@pytest.mark.parametrize("cell", ["150", "-10", "about half"])
+def test_a_probability_that_is_not_one_is_an_error_naming_its_row(tmp_path, cell):
+    export = tmp_path / "deals.csv"
+    export.write_text(
+        "Id,CreatedDate,CloseDate,StageName,IsWon,IsClosed,Probability\n"
+        "A,2025-01-02,2025-02-03,Closed Won,true,true,100\n"
+        f"B,2025-01-02,2025-06-03,Proposal,false,false,{cell}\n"
+    )
+    with pytest.raises(ExportError) as caught:
+        load_export(export, preset="salesforce", as_of="2026-01-01")
+    problem = next(p for p in caught.value.problems if p.column == "probability")
+    assert problem.rows == (3,)
+    assert "between 0 and 100 percent" in problem.reason

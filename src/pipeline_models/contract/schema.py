@@ -15,6 +15,11 @@ STATUSES = ("won", "lost", "open")
 GROUP_COLUMNS = ("product", "region", "segment", "owner", "account", "lead_source")
 """Optional grouping columns; any subset may be present."""
 
+CRM_VIEW_COLUMNS = ("probability", "forecast_category")
+"""Optional: the CRM's own view of a deal, its ``probability`` (a share, 0 to 1) and
+``forecast_category`` (Commit, Best Case, Pipeline, Omitted, Closed), kept so the weighted
+pipeline shown beside the forecast is the number the CRM's users know."""
+
 OPPORTUNITY_COLUMNS = (
     "opportunity_id",
     "created_date",
@@ -25,6 +30,7 @@ OPPORTUNITY_COLUMNS = (
     "currency",
     *GROUP_COLUMNS,
     "lead_id",
+    *CRM_VIEW_COLUMNS,
 )
 """Canonical opportunity columns, in display order."""
 
@@ -49,6 +55,8 @@ OPPORTUNITIES = pa.DataFrameSchema(
         "currency": pa.Column(str, **_text),
         **{name: pa.Column(str, **_text) for name in GROUP_COLUMNS},
         "lead_id": pa.Column(str, **_text),
+        "probability": pa.Column(float, pa.Check.in_range(0, 1), nullable=True, coerce=True),
+        "forecast_category": pa.Column(str, **_text),
     },
     checks=[
         pa.Check(
@@ -72,6 +80,24 @@ OPPORTUNITIES = pa.DataFrameSchema(
 )
 """pandera schema of the canonical opportunities table."""
 
+HISTORY_COLUMNS = (
+    "opportunity_id",
+    "changed_date",
+    "stage",
+    "amount",
+    "close_date",
+    "probability",
+)
+"""Canonical stage-history columns: one row per change of a deal, in display order.
+
+``changed_date`` is when the change was made; ``stage``, ``amount``, ``close_date`` and
+``probability`` are the deal's values from that moment on, blank where the row does not record
+them (a field-history row records one field; the stage is then carried forward from the rows
+before it)."""
+
+REQUIRED_HISTORY_COLUMNS = ("opportunity_id", "changed_date")
+"""Columns a stage history must provide; each row must also carry at least one value."""
+
 LEADS = pa.DataFrameSchema(
     {
         "lead_id": pa.Column(str, unique=True, nullable=False, coerce=True),
@@ -84,6 +110,21 @@ LEADS = pa.DataFrameSchema(
     name="leads",
 )
 """pandera schema of the canonical leads table."""
+
+
+HISTORY = pa.DataFrameSchema(
+    {
+        "opportunity_id": pa.Column(str, nullable=False, coerce=True),
+        "changed_date": pa.Column("datetime64[ns]", nullable=False, coerce=True),
+        "stage": pa.Column(str, **_text),
+        "amount": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+        "close_date": pa.Column("datetime64[ns]", nullable=True, coerce=True),
+        "probability": pa.Column(float, pa.Check.in_range(0, 1), nullable=True, coerce=True),
+    },
+    strict="filter",
+    name="history",
+)
+"""pandera schema of the canonical stage-history table (probability as a share, 0 to 1)."""
 
 
 def empty_opportunities() -> pd.DataFrame:
@@ -105,7 +146,7 @@ def conform_opportunities(frame: pd.DataFrame) -> pd.DataFrame:
             if column is None or column.dtype != "datetime64[ns]":
                 column = pd.to_datetime(column, errors="coerce").astype("datetime64[ns]")
             out[name] = column
-        elif name == "amount":
+        elif name in ("amount", "probability"):
             if column is None or column.dtype != "float64":
                 column = pd.to_numeric(column, errors="coerce").astype("float64")
             out[name] = column

@@ -66,6 +66,23 @@ def check_broken_records(raw: pd.DataFrame, info: dict, col: Collector) -> pd.Da
     return raw.loc[~broken.to_numpy()]
 
 
+def _close_before_created_reason(created: pd.Series, before: pd.Series) -> str:
+    """Why closed deals close before they were created; names a bulk load as the cause when
+    most of those rows share one created timestamp."""
+    reason = "close_date is before created_date"
+    if int(before.sum()) < 3:
+        return reason
+    shared = created[before.fillna(False).to_numpy()].value_counts()
+    if shared.empty or shared.iloc[0] < 0.5 * before.sum():
+        return reason
+    count = int((created == shared.index[0]).sum())
+    return (
+        f"{reason}: {count} rows share one created timestamp ({shared.index[0]}), which looks "
+        "like a bulk load into the CRM rather than when the deals began; map created_date to "
+        "another column (for example the first stage change) in a mapping file"
+    )
+
+
 def check_rows(
     out: pd.DataFrame, col: Collector, as_of: pd.Timestamp, unreadable: dict | None = None
 ) -> None:
@@ -82,11 +99,8 @@ def check_rows(
             "closed deal without created_date", "created_date", closed & created.isna() & no_created
         )
         col.add("closed deal without close_date", "close_date", closed & close.isna() & no_close)
-    col.add(
-        "close_date is before created_date",
-        "close_date",
-        closed & (close < created),
-    )
+    before = closed & (close < created)
+    col.add(_close_before_created_reason(created, before), "close_date", before)
     col.add(
         "expected close_date of an open deal is before its created_date",
         "close_date",
@@ -174,6 +188,13 @@ def data_warnings(frame: pd.DataFrame, col: Collector, mapping: Mapping) -> pd.D
         severity=WARNING,
     )
     frame = _amount_warnings(frame, col, mapping)
+    if frame["status"].eq("won").any() and not frame["status"].eq("lost").any():
+        col.add(
+            "the export records won deals but no lost deal: the CRM may delete lost deals, so "
+            "win rates read 100% and a back-test of the open pipeline would see the future",
+            "status",
+            severity=WARNING,
+        )
     _group_warnings(frame, col)
     _history_warnings(frame, col)
     return frame
@@ -181,7 +202,8 @@ def data_warnings(frame: pd.DataFrame, col: Collector, mapping: Mapping) -> pd.D
 
 def _amount_warnings(frame: pd.DataFrame, col: Collector, mapping: Mapping) -> pd.DataFrame:
     status = frame["status"]
-    for status_name in mapping.zero_amount_missing_for:
+    # a won deal of amount 0 is a blank the CRM filled in, in every CRM: one rule for all
+    for status_name in dict.fromkeys(("won", *mapping.zero_amount_missing_for)):
         zero = status.eq(status_name).fillna(False) & frame["amount"].eq(0).fillna(False)
         if zero.any():
             col.add(

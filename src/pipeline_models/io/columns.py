@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline_models.contract.problems import WARNING, Problem
+from pipeline_models.contract.problems import WARNING, ExportError, Problem
 from pipeline_models.contract.schema import GROUP_COLUMNS, REQUIRED_OPPORTUNITY_COLUMNS
 
 from .cells import BROKEN, is_blank, label_key, map_values, strip
@@ -25,7 +25,7 @@ from .sniffing import read_header
 LOOKUP_PREFIX = "__lookup_"
 """Prefix of the columns a side table adds to the export."""
 
-TEXT_COLUMNS = ("stage", "currency", *GROUP_COLUMNS, "lead_id")
+TEXT_COLUMNS = ("stage", "currency", *GROUP_COLUMNS, "lead_id", "forecast_category")
 """Canonical columns read as text, stripped, blank as missing."""
 
 
@@ -41,8 +41,10 @@ def resolve_columns(
             found[canonical] = present
     problems = []
     for canonical in required:
-        if canonical == "status" and (mapping.status or mapping.open_stages):
-            continue  # derived from the stage
+        if canonical == "status" and (
+            mapping.status or mapping.open_stages or {"is_won", "is_closed"} & set(found)
+        ):
+            continue  # derived from the stage or the won/closed flags
         if canonical not in found:
             wanted = " or ".join(f"'{s}'" for s in mapping.sources(canonical)) or f"'{canonical}'"
             problems.append(
@@ -170,3 +172,64 @@ def _report_unmatched(
             values=values_of(keys, unmatched),
         )
     )
+
+
+def select_pipeline(
+    raw: pd.DataFrame, found: dict, mapping: Mapping, name: str, info: dict
+) -> pd.DataFrame:
+    """The rows of the pipeline the mapping asks for (all rows when the export holds one).
+
+    Each CRM pipeline has stages of its own, so a load never mixes pipelines: an export of several
+    needs one named (``--pipeline NAME``, compared ignoring case).
+
+    Raises
+    ------
+    ExportError
+        When the export holds several pipelines and none was named, when the named one is not in
+        the export, or when a pipeline is named but the export has no pipeline column.
+    """
+    if "pipeline" not in found:
+        if mapping.pipeline:
+            wanted = " or ".join(f"'{s}'" for s in mapping.sources("pipeline")) or "a column"
+            raise ExportError(
+                [
+                    Problem(
+                        name,
+                        f"--pipeline {mapping.pipeline!r} was given but the export has no "
+                        f"pipeline column ({wanted} mapped to 'pipeline')",
+                    )
+                ]
+            )
+        return raw
+    cells = strip(coalesce(raw, found["pipeline"]))
+    counts = cells[~is_blank(cells)].value_counts()
+    listed = ", ".join(f"{p!r} ({n} deals)" for p, n in counts.items())
+    if mapping.pipeline is None:
+        if len(counts) > 1:
+            raise ExportError(
+                [
+                    Problem(
+                        name,
+                        f"the export holds {len(counts)} pipelines, each with stages of its "
+                        f"own: {listed}; choose one with --pipeline NAME",
+                        column="pipeline",
+                    )
+                ],
+                headline=f"{name} holds several pipelines",
+            )
+        info["pipeline"] = str(counts.index[0]) if len(counts) else None
+        return raw
+    keep = (cells.str.casefold() == mapping.pipeline.casefold()).fillna(False)
+    if not keep.any():
+        raise ExportError(
+            [
+                Problem(
+                    name,
+                    f"no deal of pipeline {mapping.pipeline!r}; the export holds: {listed}",
+                    column="pipeline",
+                )
+            ]
+        )
+    info["pipeline"] = mapping.pipeline
+    info["other_pipelines_left_out"] = int((~keep).sum())
+    return raw.loc[keep.to_numpy()]

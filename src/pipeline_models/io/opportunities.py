@@ -9,6 +9,7 @@ The file itself is never changed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +34,11 @@ from .columns import (
     columns_to_read,
     read_text_columns,
     resolve_columns,
+    select_pipeline,
 )
 from .dates import read_date_columns
-from .presets import Mapping, get_mapping, guess_preset
+from .presets import Mapping, describe_layout, get_mapping, guess_preset
+from .probability import read_probability_column
 from .readers import read_table
 from .result import LoadResult
 from .status import derive_status
@@ -50,6 +53,7 @@ def load_export(
     mapping: Mapping | str | Path | None = None,
     on_bad_rows: str = "error",
     as_of: pd.Timestamp | str | None = None,
+    pipeline: str | None = None,
 ) -> LoadResult:
     """Load an opportunities export into the canonical table.
 
@@ -68,6 +72,8 @@ def load_export(
         columns the mapping uses from a well-formed UTF-8 CSV.
     as_of
         Dates after this instant are "in the future" (default: now).
+    pipeline
+        The CRM pipeline to read, where the export holds several (each has stages of its own).
 
     Raises
     ------
@@ -78,7 +84,9 @@ def load_export(
         raise ValueError(f"on_bad_rows must be one of {BAD_ROWS_MODES}, not {on_bad_rows!r}")
     path = Path(path)
     if not isinstance(mapping, Mapping):
-        mapping = get_mapping(preset, mapping)
+        mapping = get_mapping(preset, mapping, pipeline)
+    elif pipeline:
+        mapping = replace(mapping, pipeline=pipeline)
     if mapping.name == "canonical" and is_runner_table(path):
         return _runner_table(path)
 
@@ -133,10 +141,20 @@ def _read_export(
             missing.append(
                 Problem(name, f"the header looks like a '{guessed}' export: try --preset {guessed}")
             )
+        elif guessed is None:
+            missing.append(
+                Problem(
+                    name,
+                    "no built-in layout fits this header: name its columns in a mapping file "
+                    "and pass --mapping FILE (the format is in README.md, 'Other layouts')",
+                )
+            )
         raise ExportError(
             problems + missing, headline=f"{name} does not fit the '{mapping.name}' mapping"
         )
     info["columns"] = {c: " / ".join(s) for c, s in found.items()}
+    info["layout"] = describe_layout(header) or "a layout of its own"
+    raw = select_pipeline(raw, found, mapping, name, info)
     raw = apply_lookups(raw, mapping, path, info, problems)
     return raw, info, problems, found
 
@@ -153,6 +171,7 @@ def _read_columns(
     read_text_columns(parse, out, found, mapping, col)
     unreadable = read_date_columns(parse, out, found, mapping, col, info)
     read_amount_column(parse, out, found, mapping, col)
+    read_probability_column(parse, out, found, col)
     derive_status(parse, out, found, mapping, col)
     return out, unreadable
 

@@ -14,6 +14,9 @@ cover the common CRM report exports; a user mapping file (YAML) covers the rest:
     status:                  # stage -> status (won / lost / open)
       Signed: won
       Dropped: lost
+      Won?: is_won           # optional: a yes/no flag (true/false, 1/0) ...
+      Closed?: is_closed     # ... the flags then decide the status, the stage is a fallback
+      Board: pipeline        # optional: the CRM's pipeline; a run reads one (--pipeline NAME)
     open_stages: [Lead, Demo, Offer]   # optional: with it, any other stage is an error
     date_format: "%d.%m.%Y"            # optional: else inferred (day-first detected)
     decimal: ","                       # optional: the decimal mark of amounts, else inferred
@@ -23,15 +26,22 @@ cover the common CRM report exports; a user mapping file (YAML) covers the rest:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
 from pipeline_models.contract.problems import ExportError, Problem
-from pipeline_models.contract.schema import LEAD_COLUMNS, OPPORTUNITY_COLUMNS
+from pipeline_models.contract.schema import GROUP_COLUMNS, LEAD_COLUMNS, OPPORTUNITY_COLUMNS
 
-CANONICAL_TARGETS = set(OPPORTUNITY_COLUMNS)
+FLAG_TARGETS = ("is_won", "is_closed")
+"""Mapping targets for the CRM's yes/no won and closed flags, which decide the status."""
+
+PIPELINE_TARGET = "pipeline"
+"""Mapping target for the CRM's pipeline name: a run reads one pipeline (``--pipeline NAME``),
+since each pipeline has stages of its own."""
+
+CANONICAL_TARGETS = set(OPPORTUNITY_COLUMNS) | set(FLAG_TARGETS) | {PIPELINE_TARGET}
 
 MAPPING_KEYS = (
     "columns",
@@ -73,6 +83,7 @@ class Mapping:
     zero_amount_missing_for: tuple[str, ...] = ()  # statuses whose amount 0 means "not recorded"
     status_values: dict[str, str] = field(default_factory=dict)  # raw status cell -> status
     description: str = ""
+    pipeline: str | None = None  # the one pipeline to read, where the export holds several
 
     def sources(self, canonical: str) -> list[str]:
         """The source columns that feed ``canonical``, in the order they are tried."""
@@ -100,63 +111,87 @@ PRESETS: dict[str, Mapping] = {
     ),
     "salesforce": Mapping(
         name="salesforce",
-        description="Salesforce 'Opportunities' report exported as CSV or Excel.",
+        description="Salesforce opportunities: a report exported as CSV or Excel, or the API "
+        "field names of Data Export, Data Loader, Workbench or a SOQL query (IsWon / IsClosed, "
+        "or the report's Won / Closed, decide the status; stage names are the fallback).",
         columns={
-            "opportunity_id": ["Opportunity ID", "Opportunity ID (18)", "Opportunity Name"],
-            "created_date": "Created Date",
-            "close_date": "Close Date",
-            "stage": "Stage",
+            "opportunity_id": ["Opportunity ID", "Opportunity ID (18)", "Id", "Opportunity Name"],
+            "created_date": ["Created Date", "CreatedDate"],
+            "close_date": ["Close Date", "CloseDate"],
+            "stage": ["Stage", "StageName"],
             "amount": ["Amount", "Amount (converted)"],
-            "currency": ["Opportunity Currency", "Amount Currency"],
-            "product": ["Product Name", "Product Family", "Type"],
+            "currency": ["Opportunity Currency", "Amount Currency", "CurrencyIsoCode"],
+            "product": ["Product Name", "Product Family", "Product2.Name", "Product2.Family"],
             "region": ["Billing State/Province", "Region", "Billing Country"],
-            "segment": ["Industry", "Segment"],
-            "owner": "Opportunity Owner",
-            "account": "Account Name",
-            "lead_source": "Lead Source",
+            "segment": ["Type", "Segment", "Industry", "Account.Industry"],
+            "owner": ["Opportunity Owner", "Owner.Name", "OwnerId"],
+            "account": ["Account Name", "Account.Name", "AccountId"],
+            "lead_source": ["Lead Source", "LeadSource"],
+            "probability": ["Probability (%)", "Probability"],
+            "forecast_category": ["Forecast Category", "ForecastCategoryName", "ForecastCategory"],
+            "is_won": ["IsWon", "Won"],
+            "is_closed": ["IsClosed", "Closed"],
         },
         status={"closed won": "won", "closed lost": "lost"},
     ),
     "hubspot": Mapping(
         name="hubspot",
-        description="HubSpot 'Deals' export (default sales pipeline).",
+        description="HubSpot 'Deals' export (Is Closed Won / Is closed decide the status where "
+        "present; an export of several pipelines needs --pipeline NAME).",
         columns={
             "opportunity_id": ["Record ID", "Deal ID"],
             "created_date": ["Create Date", "Create date"],
             "close_date": ["Close Date", "Close date"],
             "stage": ["Deal Stage", "Deal stage"],
-            "amount": "Amount",
+            "amount": ["Amount", "Amount in company currency"],
             "currency": ["Currency", "Deal currency code"],
-            "product": ["Deal Type", "Product"],
+            "product": ["Product", "Product name"],
             "region": ["Region", "Country/Region"],
-            "segment": ["Segment", "Industry"],
+            "segment": ["Deal Type", "Deal type", "Segment", "Industry"],
             "owner": ["Deal owner", "Deal Owner"],
             "account": ["Associated Company", "Associated Company (Primary)", "Company name"],
             "lead_source": ["Original Source Type", "Original Traffic Source", "Lead source"],
+            "probability": ["Deal probability", "Deal Probability"],
+            "forecast_category": ["Forecast category", "Forecast Category"],
+            "is_won": ["Is Closed Won", "Is closed won"],
+            "is_closed": ["Is Closed", "Is closed"],
+            "pipeline": "Pipeline",
         },
         status={"closed won": "won", "closed lost": "lost"},
     ),
     "pipedrive": Mapping(
         name="pipedrive",
-        description="Pipedrive 'Deals' export (Deal - ... columns).",
+        description="Pipedrive 'Deals' export, with 'Deal - ' prefixes or without (Status decides "
+        "won / lost / open; Won time or Lost time is the close date; an export of several "
+        "pipelines needs --pipeline NAME).",
         columns={
-            "opportunity_id": "Deal - ID",
-            "created_date": "Deal - Deal created",
+            "opportunity_id": ["Deal - ID", "ID"],
+            "created_date": ["Deal - Deal created", "Deal created"],
             "close_date": [
                 "Deal - Won time",
                 "Deal - Lost time",
                 "Deal - Expected close date",
+                "Won time",
+                "Lost time",
+                "Expected close date",
             ],
-            "stage": "Deal - Stage",
-            "status": "Deal - Status",
-            "amount": "Deal - Value",
-            "currency": "Deal - Currency",
-            "product": ["Deal - Product name", "Deal - Pipeline"],
+            "stage": ["Deal - Stage", "Stage"],
+            "status": ["Deal - Status", "Status"],
+            "amount": ["Deal - Value", "Value"],
+            "currency": ["Deal - Currency", "Currency of Value", "Currency"],
+            "product": ["Deal - Product name", "Product name"],
             "region": ["Deal - Region", "Organization - Country"],
             "segment": ["Deal - Segment", "Organization - Industry"],
-            "owner": ["Deal - Owner", "Deal - Creator"],
-            "account": "Deal - Organization",
-            "lead_source": ["Deal - Source", "Deal - Source channel", "Deal - Lead source"],
+            "owner": ["Deal - Owner", "Owner", "Deal - Creator"],
+            "account": ["Deal - Organization", "Organization"],
+            "lead_source": [
+                "Deal - Source",
+                "Deal - Source channel",
+                "Deal - Lead source",
+                "Source channel",
+            ],
+            "probability": ["Deal - Probability", "Probability"],
+            "pipeline": ["Deal - Pipeline", "Pipeline"],
         },
         status_values={"won": "won", "lost": "lost", "open": "open", "deleted": "lost"},
     ),
@@ -247,7 +282,7 @@ def _mapped_columns(raw: dict, name: str, problems: list[Problem]) -> dict[str, 
                 Problem(
                     name,
                     f"'{source}' maps to '{target}', which is not a canonical column "
-                    f"(one of: {', '.join(OPPORTUNITY_COLUMNS)})",
+                    f"(one of: {', '.join(sorted(CANONICAL_TARGETS))})",
                     column=str(source),
                 )
             )
@@ -298,6 +333,12 @@ def _mapping_options(raw: dict, name: str, problems: list[Problem]) -> dict:
     if not isinstance(defaults, dict):
         problems.append(Problem(name, "'defaults:' must map canonical columns to values"))
         defaults = {}
+    allowed = ("stage", "currency", *GROUP_COLUMNS, "lead_id")
+    problems += [
+        Problem(name, f"unknown key '{key}' under 'defaults:' (known: {', '.join(allowed)})")
+        for key in defaults
+        if key not in allowed
+    ]
     return {
         "open_stages": open_stages,
         "date_format": date_format,
@@ -307,17 +348,24 @@ def _mapping_options(raw: dict, name: str, problems: list[Problem]) -> dict:
     }
 
 
-def get_mapping(preset: str | None = None, mapping_path: str | Path | None = None) -> Mapping:
-    """The mapping for a preset name or a mapping file (the file wins when both are given)."""
+def get_mapping(
+    preset: str | None = None,
+    mapping_path: str | Path | None = None,
+    pipeline: str | None = None,
+) -> Mapping:
+    """The mapping for a preset name or a mapping file (the file wins when both are given),
+    reading only the rows of ``pipeline`` when given."""
     if mapping_path:
-        return load_mapping(mapping_path)
-    name = (preset or "canonical").lower()
-    if name not in PRESETS:
-        raise ExportError(
-            [Problem("--preset", f"unknown preset '{preset}' (known: {', '.join(PRESETS)})")],
-            headline="unknown preset",
-        )
-    return PRESETS[name]
+        mapping = load_mapping(mapping_path)
+    else:
+        name = (preset or "canonical").lower()
+        if name not in PRESETS:
+            raise ExportError(
+                [Problem("--preset", f"unknown preset '{preset}' (known: {', '.join(PRESETS)})")],
+                headline="unknown preset",
+            )
+        mapping = PRESETS[name]
+    return replace(mapping, pipeline=pipeline) if pipeline else mapping
 
 
 def guess_preset(header: list[str]) -> str | None:
@@ -325,11 +373,37 @@ def guess_preset(header: list[str]) -> str | None:
     lowered = {h.strip().lower() for h in header}
     best, best_score = None, 0.0
     for name, mapping in PRESETS.items():
-        wanted = {mapping.sources(c)[0].lower() for c in mapping.columns}
-        score = len(wanted & lowered) / max(len(wanted), 1)
+        # a column counts as found when any of its spellings is in the header
+        hits = sum(any(s.lower() in lowered for s in mapping.sources(c)) for c in mapping.columns)
+        score = hits / max(len(mapping.columns), 1)
         if score > best_score:
             best, best_score = name, score
     return best if best_score >= 0.5 else None
+
+
+LAYOUT_MARKS = {
+    "salesforce": (
+        ("stagename", "isclosed", "iswon", "createddate"),
+        "API field names",
+        "report export",
+    ),
+    "hubspot": (("is closed won", "is closed"), "deals export with its won/closed flags", ""),
+    "pipedrive": (("deal - id", "deal - stage"), "'Deal - ' columns", "columns without prefix"),
+}
+"""Per CRM: header columns that tell one of its layouts from the other (any one is enough), and
+the words for the layout they mark and for the other one."""
+
+
+def describe_layout(header: list[str]) -> str | None:
+    """In words, the layout ``header`` is recognised as (e.g. "salesforce, API field names"),
+    or None when no built-in preset fits it."""
+    name = guess_preset(header)
+    if name is None:
+        return None
+    marks, marked, other = LAYOUT_MARKS.get(name, ((), "", ""))
+    lowered = {h.strip().lower() for h in header}
+    words = marked if lowered & set(marks) else other
+    return f"{name}, {words}" if words else name
 
 
 LEAD_MAPPING = {c: c for c in LEAD_COLUMNS} | {

@@ -1,4 +1,9 @@
-"""A deal's status (won, lost or open): from a status column, from the stage, or both.
+"""A deal's status (won, lost or open): from won/closed flags, a status column, the stage.
+
+Where the export carries the CRM's own flags (Salesforce ``IsWon`` / ``IsClosed``, HubSpot
+``Is Closed Won`` / ``Is closed``), they decide the status and the stage is only a fallback for
+rows whose flags are blank: a custom closed-lost stage the mapping does not name is then lost,
+never open.
 
 A mapping's ``status:`` names the stages that decide an outcome; with ``open_stages`` it also
 names every open stage, and any other stage is an error. When the export has a status column
@@ -17,6 +22,12 @@ from .presets import Mapping
 STATUS_VALUES = {"won": "won", "lost": "lost", "open": "open"}
 """Status cells read as they are when the mapping names no others."""
 
+FLAG_VALUES = {
+    **dict.fromkeys(("true", "1", "1.0", "yes", "y", "t"), True),
+    **dict.fromkeys(("false", "0", "0.0", "no", "n", "f"), False),
+}
+"""How CRMs write a yes/no flag (compared lower-cased)."""
+
 
 def derive_status(
     raw: pd.DataFrame, out: pd.DataFrame, found: dict, mapping: Mapping, col: Collector
@@ -25,13 +36,52 @@ def derive_status(
     that disagrees with its stage."""
     stage = out.get("stage", pd.Series(pd.NA, index=out.index, dtype="string"))
     from_stage = _status_from_stage(stage, mapping, col)
-    if "status" in found:
+    if "is_won" in found or "is_closed" in found:
+        from_flags = _status_from_flags(raw, found, col)
+        fallback = from_stage if from_stage is not None else pd.Series(pd.NA, index=out.index)
+        out["status"] = from_flags.fillna(fallback.astype("string"))
+        col.add(
+            "the won/closed flags are blank and the stage does not say the outcome",
+            "status",
+            out["status"].isna(),
+        )
+    elif "status" in found:
         out["status"] = _status_column(raw, found, stage, from_stage, mapping, col)
     elif from_stage is not None:
         out["status"] = from_stage
     else:
         out["status"] = pd.NA
         col.add("no status column and no stage-to-status rule in the mapping", "status")
+
+
+def _flag(raw: pd.DataFrame, found: dict, name: str, col: Collector) -> pd.Series | None:
+    """A yes/no flag column as True/False/NA, reporting cells that are not a flag."""
+    if name not in found:
+        return None
+    source = strip(coalesce(raw, found[name])).str.lower()
+    value = map_values(source, FLAG_VALUES)
+    bad = value.isna() & ~is_blank(source)
+    col.add("not a yes/no flag (write true/false or 1/0)", name, bad, values_of(source, bad))
+    return value
+
+
+def _status_from_flags(raw: pd.DataFrame, found: dict, col: Collector) -> pd.Series:
+    """won / lost / open from the won and closed flags (NA where they are blank)."""
+    won = _flag(raw, found, "is_won", col)
+    closed = _flag(raw, found, "is_closed", col)
+    index = raw.index
+    status = pd.Series(pd.NA, index=index, dtype="string")
+    if closed is not None:
+        status = status.mask(closed.eq(False).fillna(False).to_numpy(), "open")
+        status = status.mask(closed.eq(True).fillna(False).to_numpy(), "lost")
+    if won is not None:
+        status = status.mask(won.eq(True).fillna(False).to_numpy(), "won")
+        if closed is None:  # a won flag alone cannot tell lost from open
+            status = status.mask(won.eq(False).fillna(False).to_numpy(), pd.NA)
+    if won is not None and closed is not None:
+        contradict = won.eq(True).fillna(False) & closed.eq(False).fillna(False)
+        col.add("won flag set on a deal that is not closed", "is_won", contradict)
+    return status
 
 
 def _status_from_stage(stage: pd.Series, mapping: Mapping, col: Collector) -> pd.Series | None:

@@ -41,6 +41,7 @@ class Sources:
     period: str
     preset: str | None = None
     mapping: Path | None = None
+    pipeline: str | None = None
     leads: Path | None = None
     previous_export: Path | None = None
     on_bad_rows: str = "error"
@@ -73,6 +74,7 @@ def validate(sources: Sources) -> tuple[LoadResult, LoadResult | None]:
             sources.export,
             preset=sources.preset,
             mapping=sources.mapping,
+            pipeline=sources.pipeline,
             on_bad_rows=sources.on_bad_rows,
             as_of=max(period_end, pd.Timestamp.now().normalize()),
         )
@@ -120,6 +122,7 @@ def load_previous(sources: Sources) -> pd.DataFrame | None:
             sources.previous_export,
             preset=sources.preset,
             mapping=sources.mapping,
+            pipeline=sources.pipeline,
             on_bad_rows="skip",
         )
     except ExportError as exc:

@@ -30,6 +30,7 @@ class RunOptions:
     data_dir: Path = Path("data")
     preset: str | None = None
     mapping: Path | None = None
+    pipeline: str | None = None  # the CRM pipeline to read, where the export holds several
     leads: Path | None = None
     previous_export: Path | None = None
     params: dict = field(default_factory=dict)

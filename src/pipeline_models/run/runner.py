@@ -216,6 +216,7 @@ def _sources(state: RunState) -> Sources:
         period=options.period,
         preset=options.preset,
         mapping=options.mapping,
+        pipeline=options.pipeline,
         leads=options.leads,
         previous_export=previous,
         on_bad_rows=options.on_bad_rows,

@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from pipeline_models.contract.schema import LEAD_COLUMNS, OPPORTUNITY_COLUMNS
+from pipeline_models.contract.schema import CRM_VIEW_COLUMNS, LEAD_COLUMNS, OPPORTUNITY_COLUMNS
 
 from .columns import NEVER, category_text, day_number, day_numbers, iso, labels, month_end_day, slug
 from .config import MAX_REVISIONS, SampleConfig
@@ -40,7 +40,8 @@ def snapshot(
     Returns
     -------
     (opportunities, leads)
-        Canonical columns (:data:`schema.OPPORTUNITY_COLUMNS`, :data:`schema.LEAD_COLUMNS`), dates
+        Canonical columns (:data:`schema.OPPORTUNITY_COLUMNS` but the CRM's own probability and
+        forecast category, :data:`schema.LEAD_COLUMNS`), dates
         as ISO strings, missing values as NaN (empty in a CSV). Opportunities created by ``as_of``: status
         ``won``/``lost`` with the actual close date when the close happened by then, otherwise
         ``open`` with the stage, expected close date and amount shown at that date. Leads created by
@@ -78,7 +79,7 @@ def _opportunity_snapshot(history: SimulatedHistory, day: np.int64) -> pd.DataFr
             **{name: category_text(d[name]) for name in _GROUPS},
             "lead_id": d["lead_id"].reset_index(drop=True),
         },
-        columns=list(OPPORTUNITY_COLUMNS),
+        columns=[c for c in OPPORTUNITY_COLUMNS if c not in CRM_VIEW_COLUMNS],
     )
 
 
