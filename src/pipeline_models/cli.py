@@ -52,6 +52,7 @@ def _parse_params(items: list[str]) -> dict[str, str]:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from pipeline_models.io import load_export, load_leads
+    from pipeline_models.io.leads import check_links
 
     try:
         result = load_export(
@@ -104,6 +105,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             return 2
         print(f"{args.leads}: {leads.info['leads']} leads, {leads.info['converted']} converted")
         result.problems.extend(leads.problems)
+        result.problems.extend(check_links(leads.frame, frame, str(args.leads)))
+    if args.history:
+        if _validate_history(args.history, result) is not None:
+            return 2
     if result.problems:
         print(f"{len(result.problems)} warning(s):")
         for problem in result.problems:
@@ -130,6 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         mapping=args.mapping,
         pipeline=args.pipeline,
         leads=args.leads,
+        history=args.history,
         previous_export=args.previous_export,
         params=_parse_params(args.param),
         on_bad_rows=args.on_bad_rows,
@@ -163,6 +169,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         mapping=args.mapping,
         pipeline=args.pipeline,
         leads=args.leads,
+        history=args.history,
         previous_export=args.previous_export,
         on_bad_rows=args.on_bad_rows,
         random_seed=args.seed,
@@ -260,10 +267,45 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate_history(path: Path, result) -> int | None:
+    """Check a stage history and say what was understood; 2 when it is bad, else None (its
+    warnings join the export's)."""
+    from pipeline_models.io import load_history
+
+    try:
+        history = load_history(path)
+    except ExportError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    info = history.info
+    frame = history.frame
+    print(
+        f"{path}: {len(frame)} changes of {frame['opportunity_id'].nunique()} deals "
+        f"({info.get('layout', 'stage history')})"
+    )
+    unknown = int((~frame["opportunity_id"].isin(result.frame["opportunity_id"])).sum())
+    if unknown:
+        print(f"  {unknown} changes name deals that are not in the export: they are not used")
+    result.problems.extend(history.problems)
+    return None
+
+
+def _add_history_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--history",
+        type=Path,
+        metavar="FILE",
+        help="stage history: one row per change of a deal (Salesforce OpportunityHistory or "
+        "OpportunityFieldHistory, a HubSpot deals export with 'Date entered' columns, or "
+        "opportunity_id, changed_date, stage, amount, close_date, probability)",
+    )
+
+
 def _add_validate(sub) -> None:
     p = sub.add_parser("validate", help="check an export and print what was understood")
     p.add_argument("--export", type=Path, required=True, help="CSV, Parquet or Excel export")
     p.add_argument("--leads", type=Path, help="leads file to check as well")
+    _add_history_option(p)
     _add_mapping_options(p)
     p.add_argument("--on-bad-rows", choices=["error", "skip"], default="error")
     p.add_argument(
@@ -279,6 +321,7 @@ def _add_run(sub) -> None:
     p.add_argument("--out", type=Path, default=Path("reports"), help="reports folder")
     p.add_argument("--data", type=Path, default=Path("data"), help="data folder (raw archive)")
     p.add_argument("--leads", type=Path, help="leads file")
+    _add_history_option(p)
     p.add_argument(
         "--previous-export",
         type=Path,
@@ -318,6 +361,7 @@ def _add_prepare(sub) -> None:
     p.add_argument("--period", required=True, help="month the export describes, YYYY-MM")
     p.add_argument("--out", type=Path, required=True, help="run folder to write")
     p.add_argument("--leads", type=Path, help="leads file")
+    _add_history_option(p)
     p.add_argument("--previous-export", type=Path, help="last period's export")
     _add_mapping_options(p)
     p.add_argument("--on-bad-rows", choices=["error", "skip"], default="error")

@@ -58,3 +58,54 @@ def test_the_runners_leads_table_is_read_as_written(tmp_path):
     loaded.frame.to_parquet(tmp_path / "plain.parquet", index=False)
     plain = load_leads(tmp_path / "plain.parquet")
     pd.testing.assert_frame_equal(plain.frame, loaded.frame)
+
+
+def _links_case():
+    import pandas as pd
+
+    opportunities = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3"],
+            "created_date": pd.to_datetime(["2025-03-01", "2025-03-01", "2025-03-01"]),
+        }
+    )
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["L1", "L2", "L3", "L4", "L5"],
+            "created_date": pd.to_datetime(
+                ["2025-01-01", "2025-02-01", "2025-02-01", "2025-02-10", "2025-02-01"]
+            ),
+            "source": ["Web"] * 5,
+            "opportunity_id": ["O1", "O2", "O3", "O9", None],
+            "converted_date": pd.to_datetime(
+                ["2025-03-01", "2025-02-09", "2025-04-01", "2025-02-05", None]
+            ),
+        }
+    )
+    return leads, opportunities
+
+
+def test_links_between_leads_and_deals_are_checked_in_plain_words():
+    from pipeline_models.io.leads import check_links
+
+    leads, opportunities = _links_case()
+    reasons = [p.reason for p in check_links(leads, opportunities, "leads.csv")]
+    assert reasons == [
+        "1 lead(s) converted before they were created: their lag from lead to deal is counted "
+        "as 0 days",
+        "1 lead(s) name a deal that is not in the export",
+        "1 lead(s) converted before their deal was created (median 20 days apart): the lag from "
+        "lead to deal is counted to the conversion date; check which date the export's "
+        "created_date holds",
+        "1 lead(s) converted after their deal was created (median 31 days apart): the lag from "
+        "lead to deal is counted to the conversion date; check which date the export's "
+        "created_date holds",
+    ]
+
+
+def test_leads_that_fit_their_deals_raise_no_warning():
+    from pipeline_models.io.leads import check_links
+
+    leads, opportunities = _links_case()
+    fine = leads.iloc[[0, 4]]
+    assert check_links(fine, opportunities, "leads.csv") == []

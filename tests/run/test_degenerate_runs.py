@@ -184,7 +184,7 @@ def test_export_taken_after_the_period_is_rebuilt_as_of_its_end(base, tmp_path):
     frame = base[0]
     export = tmp_path / "export.csv"
     _after_period(frame).to_csv(export, index=False)
-    result, _ = validate(Sources(export=export, period=PERIOD))
+    result, *_ = validate(Sources(export=export, period=PERIOD))
     assert result.info["after_period"] == {
         "created_after": 2,
         "closed_after": 4,

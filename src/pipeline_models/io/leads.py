@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline_models.contract.problems import ExportError, Problem, errors_of
+from pipeline_models.contract.problems import WARNING, ExportError, Problem, errors_of
 from pipeline_models.contract.schema import LEADS, REQUIRED_LEAD_COLUMNS
 
 from .canonical import is_runner_table, read_canonical_leads
@@ -45,6 +45,73 @@ def load_leads(path: str | Path) -> LoadResult:
     out = LEADS.validate(out.reset_index(drop=True))
     info["file"] = name
     return LoadResult(out, col.problems, _summary(info, out))
+
+
+LINK_TOLERANCE_DAYS = 1
+"""Days a lead's conversion and its deal's creation may differ before it is worth a word: CRMs
+stamp the two a few hours apart when a conversion creates the deal."""
+
+
+def check_links(leads: pd.DataFrame, opportunities: pd.DataFrame, name: str) -> list[Problem]:
+    """Warnings about how the leads fit the deals they name: conversions before the lead was
+    created, deals not in the export, and conversions dated away from their deal's creation (the
+    funnel counts the lag from lead to deal to the conversion date where there is one).
+
+    Parameters
+    ----------
+    leads, opportunities
+        The canonical leads and opportunities tables.
+    name
+        The leads file, named in each warning.
+    """
+    problems = []
+    converted = leads["converted_date"]
+    early = (converted < leads["created_date"]).fillna(False)
+    if early.any():
+        problems.append(
+            Problem(
+                name,
+                f"{int(early.sum())} lead(s) converted before they were created: their lag from "
+                "lead to deal is counted as 0 days",
+                "converted_date",
+                severity=WARNING,
+                values=tuple(leads.loc[early, "lead_id"].head(5).astype(str)),
+            )
+        )
+    linked = leads["opportunity_id"].notna()
+    known = leads["opportunity_id"].isin(opportunities["opportunity_id"])
+    if (linked & ~known).any():
+        problems.append(
+            Problem(
+                name,
+                f"{int((linked & ~known).sum())} lead(s) name a deal that is not in the export",
+                "opportunity_id",
+                severity=WARNING,
+                values=tuple(leads.loc[linked & ~known, "opportunity_id"].head(5).astype(str)),
+            )
+        )
+    created = leads["opportunity_id"].map(
+        opportunities.drop_duplicates("opportunity_id").set_index("opportunity_id")["created_date"]
+    )
+    gap = (created - converted).dt.days
+    for mask, words in (
+        (gap > LINK_TOLERANCE_DAYS, "before their deal was created"),
+        (gap < -LINK_TOLERANCE_DAYS, "after their deal was created"),
+    ):
+        mask = mask.fillna(False)
+        if mask.any():
+            problems.append(
+                Problem(
+                    name,
+                    f"{int(mask.sum())} lead(s) converted {words} (median "
+                    f"{abs(gap[mask]).median():.0f} days apart): the lag from lead to deal is "
+                    "counted to the conversion date; check which date the export's created_date "
+                    "holds",
+                    "converted_date",
+                    severity=WARNING,
+                )
+            )
+    return problems
 
 
 def _summary(info: dict, leads: pd.DataFrame) -> dict:

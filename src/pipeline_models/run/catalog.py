@@ -11,6 +11,7 @@ name                       what it is
 =========================  =====================================================================
 ``opportunities``          the canonical opportunities table of the period
 ``leads``                  the canonical leads table, or ``None``
+``history``                the canonical stage history (one row per change of a deal), or ``None``
 ``previous_opportunities`` last period's canonical table, or ``None``
 ``validation``             what validation understood and the problems it found
 ``fits.win_rate`` ...      the period's fitted models (:meth:`Catalog.period_models`)
@@ -122,6 +123,9 @@ class Catalog:
     def leads(self) -> pd.DataFrame | None:
         return self._table("leads") if self.has("leads") else None
 
+    def history(self) -> pd.DataFrame | None:
+        return self._table("history") if self.has("history") else None
+
     def previous_opportunities(self) -> pd.DataFrame | None:
         return self._table("previous_opportunities") if self.has("previous_opportunities") else None
 
@@ -136,9 +140,15 @@ class Catalog:
         self._tables.clear()
 
     def _table(self, name: str) -> pd.DataFrame:
-        from pipeline_models.io.canonical import read_canonical, read_canonical_leads
+        from pipeline_models.io.canonical import (
+            read_canonical,
+            read_canonical_history,
+            read_canonical_leads,
+        )
 
-        reader = read_canonical_leads if name == "leads" else read_canonical
+        reader = {"leads": read_canonical_leads, "history": read_canonical_history}.get(
+            name, read_canonical
+        )
         return self._once(name, lambda: reader(self._file(name)))
 
     def validation(self) -> dict[str, Any]:

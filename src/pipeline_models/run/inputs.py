@@ -1,7 +1,8 @@
 """Preparing a run folder: validate the exports once, check the period, write the named datasets.
 
 :func:`prepare` is the one place where an export becomes the run's canonical tables. It reads and
-validates the opportunities export (and the leads and last period's export, when given), refuses
+validates the opportunities export (and the leads, the stage history and last period's export,
+when given), refuses
 a period the export does not describe, writes each table as marked Parquet, hashes it once, and
 writes ``catalog.json`` last (a folder without it is not a prepared run).
 """
@@ -19,12 +20,17 @@ from pipeline_models.contract.period import month_end, period_mismatch
 from pipeline_models.contract.problems import WARNING, ExportError, Problem
 from pipeline_models.contract.schema import conform_opportunities
 from pipeline_models.data.asof import period_end_view
-from pipeline_models.io.canonical import write_canonical, write_canonical_leads
+from pipeline_models.io.canonical import (
+    write_canonical,
+    write_canonical_history,
+    write_canonical_leads,
+)
 from pipeline_models.io.opportunities import LoadResult, load_export
 from pipeline_models.run.catalog import FORMAT, Catalog
 from pipeline_models.run.layout import (
     CANONICAL_FILE,
     CATALOG_FILE,
+    HISTORY_FILE,
     LEADS_FILE,
     PREVIOUS_FILE,
     VALIDATION_FILE,
@@ -43,6 +49,7 @@ class Sources:
     mapping: Path | None = None
     pipeline: str | None = None
     leads: Path | None = None
+    history: Path | None = None
     previous_export: Path | None = None
     on_bad_rows: str = "error"
     random_seed: int = 20261
@@ -56,17 +63,24 @@ class Prepared:
     catalog: Catalog
     result: LoadResult
     leads: LoadResult | None
+    history: LoadResult | None = None
 
 
-def validate(sources: Sources) -> tuple[LoadResult, LoadResult | None]:
-    """Read and validate the export and the leads; refuse a period the export does not describe.
+Checked = tuple[LoadResult, LoadResult | None, LoadResult | None]
+"""What validation gives: the export, the leads and the stage history (``None`` when not given)."""
+
+
+def validate(sources: Sources) -> Checked:
+    """Read and validate the export, the leads and the stage history; refuse a period the export
+    does not describe.
 
     Raises
     ------
     RunError
         With exit code 2 and every problem listed (file, column, rows, reason).
     """
-    from pipeline_models.io.leads import load_leads
+    from pipeline_models.io.history import load_history
+    from pipeline_models.io.leads import check_links, load_leads
 
     period_end = month_end(sources.period)
     try:
@@ -79,13 +93,59 @@ def validate(sources: Sources) -> tuple[LoadResult, LoadResult | None]:
             as_of=max(period_end, pd.Timestamp.now().normalize()),
         )
         leads = load_leads(sources.leads) if sources.leads else None
+        history = load_history(sources.history) if sources.history else None
     except ExportError as exc:
         raise RunError(str(exc), EXIT_BAD_INPUT) from None
     mismatch = period_mismatch(result.frame, sources.period)
     if mismatch:
         raise RunError(f"{sources.export}: --period {sources.period}: {mismatch}", EXIT_BAD_INPUT)
     _as_of_period_end(result, sources, period_end)
-    return result, leads
+    if leads is not None:
+        leads.problems.extend(check_links(leads.frame, result.frame, str(sources.leads)))
+    if history is not None:
+        _history_as_of_period_end(history, result.frame, sources, period_end)
+    # the side files' warnings are read where the export's are (each names its own file)
+    for side in (leads, history):
+        if side is not None:
+            result.problems.extend(side.warnings)
+    return result, leads, history
+
+
+def _history_as_of_period_end(
+    history: LoadResult, frame: pd.DataFrame, sources: Sources, period_end: pd.Timestamp
+) -> None:
+    """Keep the history's changes up to the period's end, and say what does not match the export
+    (changes of deals it does not hold)."""
+    table = history.frame
+    later = table["changed_date"] > period_end + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+    if later.any():
+        history.frame = table.loc[~later.to_numpy()].reset_index(drop=True)
+        history.info["after_period"] = int(later.sum())
+        history.problems.append(
+            Problem(
+                file=str(sources.history),
+                reason=f"{int(later.sum())} change(s) dated after the period ended "
+                f"({period_end.date()}) are left out",
+                column="changed_date",
+                severity=WARNING,
+            )
+        )
+    ids = history.frame["opportunity_id"]
+    unknown = ~ids.isin(frame["opportunity_id"])
+    if unknown.any():
+        deals = int(ids[unknown].nunique())
+        history.info["deals_not_in_export"] = deals
+        history.problems.append(
+            Problem(
+                file=str(sources.history),
+                reason=f"{deals} deal(s) of the history are not in the export "
+                "(deleted, or of another pipeline): their changes are not used",
+                column="opportunity_id",
+                severity=WARNING,
+                values=tuple(ids[unknown].drop_duplicates().head(5).astype(str)),
+            )
+        )
+        history.frame = history.frame.loc[~unknown.to_numpy()].reset_index(drop=True)
 
 
 def _as_of_period_end(result: LoadResult, sources: Sources, period_end: pd.Timestamp) -> None:
@@ -136,7 +196,7 @@ def prepare(
     sources: Sources,
     folder: Path,
     settings: dict | None = None,
-    checked: tuple[LoadResult, LoadResult | None] | None = None,
+    checked: Checked | None = None,
 ) -> Prepared:
     """Validate ``sources`` (unless ``checked`` holds the result) and write the run folder.
 
@@ -149,7 +209,7 @@ def prepare(
             f"{folder} holds files and is not a prepared run folder: choose an empty or new folder",
             EXIT_BAD_INPUT,
         )
-    result, leads = checked if checked is not None else validate(sources)
+    result, leads, history = checked if checked is not None else validate(sources)
     previous = load_previous(sources)
     if folder.exists():
         shutil.rmtree(folder)
@@ -159,6 +219,9 @@ def prepare(
         "leads": None
         if leads is None
         else _write(write_canonical_leads, leads.frame, folder / LEADS_FILE),
+        "history": None
+        if history is None
+        else _write(write_canonical_history, history.frame, folder / HISTORY_FILE),
         "previous_opportunities": None
         if previous is None
         else _write(write_canonical, previous, folder / PREVIOUS_FILE),
@@ -169,6 +232,13 @@ def prepare(
         "problems": [p.to_dict() for p in result.problems],
         "quarantined_rows": len(result.quarantine),
         "leads": leads.info if leads is not None else None,
+        "history": None
+        if history is None
+        else {
+            "info": history.info,
+            "problems": [p.to_dict() for p in history.problems],
+            "changes": len(history.frame),
+        },
     }
     (folder / VALIDATION_FILE).write_text(json.dumps(validation, indent=2, default=str))
     datasets["validation"] = {
@@ -187,7 +257,7 @@ def prepare(
     tmp = folder / f"{CATALOG_FILE}.tmp"
     tmp.write_text(json.dumps(meta, indent=2, default=str))
     tmp.replace(folder / CATALOG_FILE)
-    return Prepared(Catalog(folder.resolve(), meta), result, leads)
+    return Prepared(Catalog(folder.resolve(), meta), result, leads, history)
 
 
 def _write(writer, frame: pd.DataFrame, path: Path) -> dict[str, str]:
@@ -195,4 +265,4 @@ def _write(writer, frame: pd.DataFrame, path: Path) -> dict[str, str]:
     return {"file": path.name, "sha256": sha256_file(path)}
 
 
-__all__ = ["Prepared", "Sources", "load_previous", "prepare", "validate"]
+__all__ = ["Checked", "Prepared", "Sources", "load_previous", "prepare", "validate"]

@@ -25,6 +25,7 @@ REPORT_ORDER = ("overview", "product_potential", "lead_requirement", "forecast",
 CATALOG_FILE = "catalog.json"
 CANONICAL_FILE = "opportunities.parquet"
 LEADS_FILE = "leads.parquet"
+HISTORY_FILE = "history.parquet"
 PREVIOUS_FILE = "previous_opportunities.parquet"
 VALIDATION_FILE = "validation.json"
 QUARANTINE_FILE = "quarantine.csv"

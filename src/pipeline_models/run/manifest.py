@@ -53,6 +53,8 @@ def start(state: RunState, sources: Sources) -> dict:
             "sha256": archived["sha256"],
             "other_exports_of_period": others,
             "leads": str(archived["leads"].resolve()) if archived["leads"] else None,
+            "history": str(archived["history"].resolve()) if archived.get("history") else None,
+            "history_sha256": archived.get("history_sha256"),
             "previous": str(sources.previous_export) if sources.previous_export else None,
         },
         "mapping": result.info.get("mapping"),

@@ -32,6 +32,7 @@ class RunOptions:
     mapping: Path | None = None
     pipeline: str | None = None  # the CRM pipeline to read, where the export holds several
     leads: Path | None = None
+    history: Path | None = None  # the CRM's stage history (one row per change of a deal)
     previous_export: Path | None = None
     params: dict = field(default_factory=dict)
     on_bad_rows: str = "error"

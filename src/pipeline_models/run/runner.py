@@ -163,6 +163,7 @@ def _check_options(options: RunOptions) -> None:
         for path, what in (
             (options.export, "export"),
             (options.leads, "leads file"),
+            (options.history, "stage history"),
             (options.mapping, "mapping file"),
             (options.previous_export, "previous export"),
             (options.reports_dir, "reports folder"),
@@ -187,20 +188,32 @@ def _archive(state: RunState) -> None:
     export = Path(state.options.export)
     state.say(f"Archiving {export} ...")
     archived, digest = archive_export(export, state.paths.raw)
-    others = sorted(
-        p.name
-        for p in state.paths.raw.iterdir()
-        if p.is_file()
-        and p != archived
-        and not p.name.endswith((".sha256", ".tmp"))
-        and not p.name.startswith(".")
-    )
     leads = (
         archive_export(Path(state.options.leads), state.paths.raw)[0]
         if state.options.leads
         else None
     )
-    state.archived = {"export": archived, "sha256": digest, "others": others, "leads": leads}
+    history, history_digest = (
+        archive_export(Path(state.options.history), state.paths.raw)
+        if state.options.history
+        else (None, None)
+    )
+    others = sorted(
+        p.name
+        for p in state.paths.raw.iterdir()
+        if p.is_file()
+        and p not in (archived, leads, history)
+        and not p.name.endswith((".sha256", ".tmp"))
+        and not p.name.startswith(".")
+    )
+    state.archived = {
+        "export": archived,
+        "sha256": digest,
+        "others": others,
+        "leads": leads,
+        "history": history,
+        "history_sha256": history_digest,
+    }
     state.timings["archive"] = time.perf_counter() - t0
 
 
@@ -218,6 +231,7 @@ def _sources(state: RunState) -> Sources:
         mapping=options.mapping,
         pipeline=options.pipeline,
         leads=options.leads,
+        history=options.history,
         previous_export=previous,
         on_bad_rows=options.on_bad_rows,
         random_seed=options.random_seed,
