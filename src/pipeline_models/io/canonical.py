@@ -1,9 +1,10 @@
-"""The runner's trusted tables: canonical opportunities and leads written as marked Parquet.
+"""The runner's trusted tables: canonical opportunities, leads and history as marked Parquet.
 
 A table the runner has validated is written with a mark in its Parquet metadata; a marked file
 is read back as it is, typed, without parsing text again. An unmarked file is never trusted:
-:func:`~pipeline_models.io.opportunities.load_export` and
-:func:`~pipeline_models.io.leads.load_leads` read it as any export.
+:func:`~pipeline_models.io.opportunities.load_export`,
+:func:`~pipeline_models.io.leads.load_leads` and :func:`~pipeline_models.io.history.load_history`
+read it as any export.
 """
 
 from __future__ import annotations
@@ -13,20 +14,25 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline_models.contract.problems import ExportError, Problem
-from pipeline_models.contract.schema import conform_opportunities
+from pipeline_models.contract.schema import HISTORY, conform_opportunities
 
 MARK_KEY = b"pipeline_models"
 """Parquet metadata key of the mark."""
 
-MARKS = {"opportunities": b"canonical", "leads": b"canonical-leads"}
+MARKS = {
+    "opportunities": b"canonical",
+    "leads": b"canonical-leads",
+    "history": b"canonical-history",
+}
 """The mark of each trusted table (one mark per table: a leads file is never read as deals)."""
 
 _LEAD_DATES = ("created_date", "converted_date")
 
 
 def is_runner_table(path: str | Path, table: str = "opportunities") -> bool:
-    """Whether ``path`` is a canonical ``table`` (``"opportunities"`` or ``"leads"``) written by
-    :func:`write_canonical` or :func:`write_canonical_leads` (marked Parquet)."""
+    """Whether ``path`` is a canonical ``table`` (``"opportunities"``, ``"leads"`` or
+    ``"history"``) written by :func:`write_canonical`, :func:`write_canonical_leads` or
+    :func:`write_canonical_history` (marked Parquet)."""
     path = Path(path)
     if path.suffix.lower() != ".parquet" or not path.is_file():
         return False
@@ -47,6 +53,12 @@ def write_canonical(frame: pd.DataFrame, path: str | Path) -> Path:
 def write_canonical_leads(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a validated leads table to Parquet, marked so the leads loader trusts it as is."""
     return _write_marked(frame, path, MARKS["leads"])
+
+
+def write_canonical_history(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a validated stage-history table to Parquet, marked so the history loader trusts it
+    as is."""
+    return _write_marked(frame, path, MARKS["history"])
 
 
 def read_canonical(path: str | Path) -> pd.DataFrame:
@@ -75,6 +87,18 @@ def read_canonical_leads(path: str | Path) -> pd.DataFrame:
         if column in frame and frame[column].dtype != "datetime64[ns]":
             frame[column] = frame[column].astype("datetime64[ns]")
     return frame
+
+
+def read_canonical_history(path: str | Path) -> pd.DataFrame:
+    """The stage-history table of a file :func:`write_canonical_history` wrote, typed as loaded.
+
+    Raises
+    ------
+    ExportError
+        When ``path`` is not such a file.
+    """
+    _check_marked(path, "history")
+    return HISTORY.validate(pd.read_parquet(path))
 
 
 def _write_marked(frame: pd.DataFrame, path: str | Path, mark: bytes) -> Path:
