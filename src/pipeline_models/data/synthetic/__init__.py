@@ -3,7 +3,8 @@
 The generator simulates two years of a sales pipeline deal by deal (vectorised with numpy, so
 millions of deals take seconds), keeps the full truth (final outcome, true close date, stage
 history, how the CRM's expected close date and amount were revised), and can show the export as the
-CRM would have shown it on any date (:func:`snapshot`).
+CRM would have shown it on any date (:func:`snapshot`), with the stage history it would have logged
+by then (:func:`history_snapshot`).
 
 Generative model (the same parametrisation the models use, so recovery tests compare directly)
 ---------------------------------------------------------------------------------------------
@@ -55,7 +56,8 @@ Modules
 config (what the generator is told), parameters (what that implies before any draw), layout
 (owners and accounts), draws (random streams), columns (day numbers and frame columns), history
 (the simulation), stages, revisions (the CRM's view of open deals), leads, truth (the ground
-truth), snapshots (the export on a date) and writer (the sample on disk).
+truth), snapshots (the export on a date), stage_log (the stage history logged by a date) and writer
+(the sample on disk).
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ from .config import (
 )
 from .history import SimulatedHistory, simulate_history
 from .snapshots import month_ends, snapshot
+from .stage_log import history_snapshot
 from .truth import ground_truth
 from .writer import EXPORTS_DIR, GROUND_TRUTH_FILE, HISTORY_FILE, sample_command, write_sample
 
@@ -91,6 +94,7 @@ __all__ = [
     "SampleConfig",
     "SimulatedHistory",
     "ground_truth",
+    "history_snapshot",
     "month_ends",
     "sample_command",
     "simulate_history",

@@ -2,7 +2,10 @@
 
 A sample folder holds ``exports/opportunities_YYYY-MM.csv`` and ``exports/leads_YYYY-MM.csv`` per
 month-end snapshot, ``ground_truth.json`` and ``history.parquet`` (every deal with its whole
-truth). The same configuration and seed write byte-identical files.
+truth). With ``stage_history=True`` each snapshot also gets ``exports/stage_history_YYYY-MM.csv``,
+the stage history the CRM had logged by then (:func:`~.stage_log.history_snapshot`, no random
+draw); every other file stays the same byte for byte. The same configuration and seed write
+byte-identical files.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pandas as pd
 from .config import DEFAULT_SEED, SampleConfig
 from .history import SimulatedHistory, simulate_history
 from .snapshots import month_ends, snapshot
+from .stage_log import history_snapshot
 
 GROUND_TRUTH_FILE = "ground_truth.json"
 HISTORY_FILE = "history.parquet"
@@ -29,6 +33,7 @@ def write_sample(
     random_seed: int = DEFAULT_SEED,
     months: str | int | Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    stage_history: bool = False,
 ) -> list[Path]:
     """Simulate a pipeline and write its monthly exports, the truth history and the ground truth.
 
@@ -44,12 +49,14 @@ def write_sample(
         Which month-end snapshots to write (see :func:`month_ends`); default the last three.
     progress
         Called with a short message per step; nothing is printed otherwise.
+    stage_history
+        Also write ``exports/stage_history_YYYY-MM.csv`` per snapshot.
 
     Returns
     -------
     list of pathlib.Path
-        Written files: ``exports/opportunities_YYYY-MM.csv`` and ``exports/leads_YYYY-MM.csv`` per
-        snapshot, then ``ground_truth.json`` and ``history.parquet``.
+        Written files: ``exports/opportunities_YYYY-MM.csv`` and ``exports/leads_YYYY-MM.csv`` (and
+        with ``stage_history`` ``exports/stage_history_YYYY-MM.csv``) per snapshot, then ``ground_truth.json`` and ``history.parquet``.
     """
     config = SampleConfig() if config is None else config
     say = progress or (lambda message: None)
@@ -60,7 +67,7 @@ def write_sample(
     say(f"simulated {len(history.deals)} opportunities and {len(history.leads)} leads")
     written: list[Path] = []
     for as_of in month_ends(config, months):
-        paths, n_opportunities = _write_snapshot(history, as_of, exports)
+        paths, n_opportunities = _write_snapshot(history, as_of, exports, stage_history)
         written += paths
         say(f"wrote the {as_of:%Y-%m} snapshot ({n_opportunities} opportunities)")
     truth_path = out / GROUND_TRUTH_FILE
@@ -74,10 +81,10 @@ def write_sample(
 
 
 def _write_snapshot(
-    history: SimulatedHistory, as_of: date, exports: Path
+    history: SimulatedHistory, as_of: date, exports: Path, stage_history: bool = False
 ) -> tuple[list[Path], int]:
-    """Write the opportunities (and, with leads, the leads) export of ``as_of``; return the
-    written paths and the number of opportunities."""
+    """Write the opportunities (and, with leads, the leads; with ``stage_history``, the stage
+    history) export of ``as_of``; return the written paths and the number of opportunities."""
     opportunities, leads = snapshot(history, as_of)
     label = f"{as_of:%Y-%m}"
     path = exports / f"opportunities_{label}.csv"
@@ -87,6 +94,17 @@ def _write_snapshot(
         lead_path = exports / f"leads_{label}.csv"
         _write_csv(leads, lead_path)
         written.append(lead_path)
+    if stage_history:
+        log_path = exports / f"stage_history_{label}.csv"
+        history_snapshot(history, as_of).to_csv(
+            log_path,
+            index=False,
+            lineterminator="\n",
+            float_format="%.2f",
+            date_format="%Y-%m-%d",
+            encoding="utf-8",
+        )
+        written.append(log_path)
     return written, len(opportunities)
 
 
@@ -99,14 +117,18 @@ def sample_command(
     seed: int = DEFAULT_SEED,
     months: str | int | Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    stage_history: bool = False,
 ) -> int:
     """Entry point for ``pipeline-reports sample``: write the bundled sample and return 0.
 
     ``months`` takes what a command line gives: ``None``, ``"all"``, a count such as ``"3"``, or
-    ``"2026-08,2026-09"``. Each written file is reported through ``progress``.
+    ``"2026-08,2026-09"``. ``stage_history`` adds each month's stage history. Each written file is
+    reported through ``progress``.
     """
     say = progress or (lambda message: None)
-    paths = write_sample(out_dir, random_seed=seed, months=months, progress=progress)
+    paths = write_sample(
+        out_dir, random_seed=seed, months=months, progress=progress, stage_history=stage_history
+    )
     for path in paths:
         say(f"  {path}")
     return 0
