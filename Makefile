@@ -11,6 +11,7 @@ PREVIOUS ?= 2026-09
 SEED    ?= 20261
 EXPORT  ?= $(SAMPLE)/exports/opportunities_$(PERIOD).csv
 LEADS   ?= $(SAMPLE)/exports/leads_$(PERIOD).csv
+HISTORY ?= $(SAMPLE)/exports/stage_history_$(PERIOD).csv
 PREVIOUS_EXPORT ?= $(SAMPLE)/exports/opportunities_$(PREVIOUS).csv
 PYTEST_ARGS ?=
 
@@ -39,14 +40,16 @@ $(STAMP): pyproject.toml | $(PY)
 
 venv: $(STAMP)
 
-$(SAMPLE)/ground_truth.json: | $(STAMP)
+SAMPLE_MADE := $(SAMPLE)/exports/stage_history_$(PERIOD).csv
+
+$(SAMPLE_MADE): | $(STAMP)
 	$(VENV)/bin/pipeline-reports sample --out $(SAMPLE) --seed $(SEED)
 
 sample: $(STAMP)
 	$(VENV)/bin/pipeline-reports sample --out $(SAMPLE) --seed $(SEED)
 
-report: $(STAMP) $(SAMPLE)/ground_truth.json
-	$(VENV)/bin/pipeline-reports run --export $(EXPORT) --leads $(LEADS) \
+report: $(STAMP) $(SAMPLE_MADE)
+	$(VENV)/bin/pipeline-reports run --export $(EXPORT) --leads $(LEADS) $(if $(HISTORY),--history $(HISTORY)) \
 		--previous-export $(PREVIOUS_EXPORT) --period $(PERIOD) --out reports --seed $(SEED)
 	@echo "Open reports/$(PERIOD)/index.html"
 
@@ -58,12 +61,12 @@ test-fast: $(STAMP)
 
 WORK    := data/work/$(PERIOD)
 
-$(WORK)/catalog.json: | $(STAMP) $(SAMPLE)/ground_truth.json
-	$(VENV)/bin/pipeline-reports prepare --export $(EXPORT) --leads $(LEADS) \
+$(WORK)/catalog.json: | $(STAMP) $(SAMPLE_MADE)
+	$(VENV)/bin/pipeline-reports prepare --export $(EXPORT) --leads $(LEADS) $(if $(HISTORY),--history $(HISTORY)) \
 		--previous-export $(PREVIOUS_EXPORT) --period $(PERIOD) --out $(WORK) --seed $(SEED)
 
-prepare: $(STAMP) $(SAMPLE)/ground_truth.json
-	$(VENV)/bin/pipeline-reports prepare --export $(EXPORT) --leads $(LEADS) \
+prepare: $(STAMP) $(SAMPLE_MADE)
+	$(VENV)/bin/pipeline-reports prepare --export $(EXPORT) --leads $(LEADS) $(if $(HISTORY),--history $(HISTORY)) \
 		--previous-export $(PREVIOUS_EXPORT) --period $(PERIOD) --out $(WORK) --seed $(SEED)
 
 lab: $(STAMP) $(WORK)/catalog.json

@@ -58,6 +58,7 @@ def sample_run_options(sample_dir: Path, out: Path):
     return RunOptions(
         export=exports / "opportunities_2026-10.csv",
         leads=exports / "leads_2026-10.csv",
+        history=exports / "stage_history_2026-10.csv",
         previous_export=exports / "opportunities_2026-09.csv",
         period="2026-10",
         reports_dir=out / "reports",

@@ -276,12 +276,14 @@ def _prepare_sample_if_default(folder: Path) -> None:
     from pipeline_models.run.inputs import Sources, prepare
 
     leads = exports / f"leads_{period}.csv"
+    history = exports / f"stage_history_{period}.csv"
     previous = exports / f"opportunities_{pd.Period(period, 'M') - 1}.csv"
     prepare(
         Sources(
             export=export,
             period=period,
             leads=leads if leads.exists() else None,
+            history=history if history.exists() else None,
             previous_export=previous if previous.exists() else None,
             cache_dir=folder.parents[1] / "fits",
         ),

@@ -82,7 +82,9 @@ def test_rows_are_in_deal_and_date_order(history):
 
 
 def test_writing_the_stage_history_changes_no_other_file(tmp_path):
-    plain = synthetic.write_sample(tmp_path / "a", SMALL, random_seed=SEED, months=2)
+    plain = synthetic.write_sample(
+        tmp_path / "a", SMALL, random_seed=SEED, months=2, stage_history=False
+    )
     logged = synthetic.write_sample(
         tmp_path / "b", SMALL, random_seed=SEED, months=2, stage_history=True
     )

@@ -32,6 +32,9 @@ def test_write_sample_writes_the_documented_files(tmp_path):
         "exports/opportunities_2026-08.csv",
         "exports/opportunities_2026-09.csv",
         "exports/opportunities_2026-10.csv",
+        "exports/stage_history_2026-08.csv",
+        "exports/stage_history_2026-09.csv",
+        "exports/stage_history_2026-10.csv",
         "ground_truth.json",
         "history.parquet",
     ]
@@ -52,7 +55,7 @@ def test_write_sample_writes_the_documented_files(tmp_path):
 def test_write_sample_all_months(tmp_path):
     paths = synthetic.write_sample(tmp_path, SMALL, random_seed=SEED, months="all")
     csvs = [p for p in paths if p.suffix == ".csv"]
-    assert len(csvs) == 2 * 24
+    assert len(csvs) == 3 * 24  # opportunities, leads and stage history per month
 
 
 def test_sample_command_prints_nothing(tmp_path, capsys):

@@ -168,8 +168,10 @@ def thin_data_warnings(
     moves: pd.DataFrame | None,
     min_closed: int = MIN_CLOSED,
     min_exits: int = MIN_EXITS,
+    where: str | None = None,
 ) -> list[str]:
-    """Sentences for the top of the report when the data are too thin for firm conclusions."""
+    """Sentences for the top of the report when the data are too thin for firm conclusions
+    (``where`` the stage moves were seen; default: between the two exports)."""
     out = []
     status = deal_status(frame)
     closed = int(status.isin(CLOSED).sum())
@@ -185,7 +187,8 @@ def thin_data_warnings(
         exits = int(moves["outcome"].isin(["passed", "lost"]).sum())
         if exits < min_exits:
             out.append(
-                f"Only {exits} stage exits between the two exports: stage conversion is rough."
+                f"Only {exits} stage exits {where or 'between the two exports'}: stage "
+                "conversion is rough."
             )
     no_age = int((status.eq(OPEN) & frame["created_date"].isna()).sum())
     if no_age:

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 
-from pipeline_models.analyses.patterns import changes, charts, cohorts, narrative, stages, tables
+from pipeline_models.analyses.patterns import (
+    changes,
+    charts,
+    cohorts,
+    logged,
+    narrative,
+    stages,
+    tables,
+)
 from pipeline_models.analyses.patterns.effects import all_effects, no_effects
 from pipeline_models.analyses.patterns.owners import owner_table
 from pipeline_models.analyses.patterns.stalled import (
@@ -53,16 +61,27 @@ def build(
     models = catalog.period_models()
     order = stages.stage_order(frame, as_of, previous)
     comparison = changes.compare(previous, frame, order, as_of)
-    moves = None if comparison is None else comparison.moves
-    conversion = (
-        None
-        if comparison is None
-        else stages.stage_conversion(comparison.moves, order, comparison.gap_days)
-    )
-    bars = None if comparison is None else changes.waterfall(comparison.changes)
+    history = catalog.history()
+    use_history = history is not None and len(history) > 0
     content = ReportContent(title="Patterns")
-    content.warnings = models.warnings() + narrative.thin_data_warnings(frame, moves)
-    _stage_parts(content, frame, order, comparison, conversion, as_of, currency, max_rows)
+    if use_history:
+        parts = logged.logged_conversion(history, frame, order, as_of)
+        moves, conversion = parts[0], parts[1]
+        logged.add_stage_parts(content, parts, frame, order, as_of, max_rows, _figure)
+        _bottleneck_note(content, conversion, currency)
+        logged.add_slippage_parts(content, history, frame, as_of, currency, max_rows)
+    else:
+        moves = None if comparison is None else comparison.moves
+        conversion = (
+            None
+            if comparison is None
+            else stages.stage_conversion(comparison.moves, order, comparison.gap_days)
+        )
+        _stage_parts(content, frame, order, comparison, conversion, as_of, currency, max_rows)
+    bars = None if comparison is None else changes.waterfall(comparison.changes)
+    content.warnings = models.warnings() + narrative.thin_data_warnings(
+        frame, moves, where="in the stage history" if use_history else None
+    )
     stalled, hotspots, flagged = _stalled_parts(
         content, frame, as_of, comparison, models, stalled_quantile, currency, catalog, max_rows
     )

@@ -2,9 +2,9 @@
 
 A sample folder holds ``exports/opportunities_YYYY-MM.csv`` and ``exports/leads_YYYY-MM.csv`` per
 month-end snapshot, ``ground_truth.json`` and ``history.parquet`` (every deal with its whole
-truth). With ``stage_history=True`` each snapshot also gets ``exports/stage_history_YYYY-MM.csv``,
-the stage history the CRM had logged by then (:func:`~.stage_log.history_snapshot`, no random
-draw); every other file stays the same byte for byte. The same configuration and seed write
+truth), and ``exports/stage_history_YYYY-MM.csv``, the stage history the CRM had logged by then
+(:func:`~.stage_log.history_snapshot`, no random draw; ``stage_history=False`` leaves it out and
+every other file stays the same byte for byte). The same configuration and seed write
 byte-identical files.
 """
 
@@ -33,7 +33,7 @@ def write_sample(
     random_seed: int = DEFAULT_SEED,
     months: str | int | Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
-    stage_history: bool = False,
+    stage_history: bool = True,
 ) -> list[Path]:
     """Simulate a pipeline and write its monthly exports, the truth history and the ground truth.
 
@@ -117,7 +117,7 @@ def sample_command(
     seed: int = DEFAULT_SEED,
     months: str | int | Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
-    stage_history: bool = False,
+    stage_history: bool = True,
 ) -> int:
     """Entry point for ``pipeline-reports sample``: write the bundled sample and return 0.
 
