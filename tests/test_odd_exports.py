@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from odd_exports import KINDS, PERIOD, PERIOD_END, odd_exports
 
 from pipeline_models.analyses.overview import figures
@@ -134,3 +135,56 @@ def test_odd_export_overview_says_what_it_cannot_show(export):
 
 def _created_after(export) -> int:
     return sum(pd.Timestamp(r["created_date"]) > PERIOD_END for r in export.rows)
+
+
+LOST_STAGES = ("Closed Lost", "Closed - Lost to Competitor", "Closed - No Decision")
+"""Closed-lost stages a Salesforce org may define; only the flags say they are lost."""
+
+
+def _salesforce_api(export, draw_stage) -> pd.DataFrame:
+    """The export as Data Loader writes it: API names in upper case, IsWon / IsClosed flags,
+    custom closed-lost stages, Probability in percent."""
+    frame = export.frame()
+    status = frame["status"]
+    stage = frame["stage"].where(status != "lost", [draw_stage(i) for i in range(len(frame))])
+    return pd.DataFrame(
+        {
+            "ID": frame["opportunity_id"],
+            "CREATEDDATE": frame["created_date"] + "T09:30:00.000+0000",
+            "CLOSEDATE": frame["close_date"],
+            "STAGENAME": stage,
+            "ISWON": (status == "won").map({True: "true", False: "false"}),
+            "ISCLOSED": (status != "open").map({True: "1", False: "0"}),
+            "AMOUNT": frame["amount"],
+            "CURRENCYISOCODE": frame["currency"],
+            "TYPE": frame["segment"],
+            "OWNER.NAME": frame["owner"],
+            "PROBABILITY": status.map({"won": "100", "lost": "0", "open": "40"}),
+        }
+    )
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(odd_exports(), st.data())
+def test_odd_export_written_as_a_salesforce_api_export_loads_the_same_deals(export, data):
+    """Whatever its stage names, a deal's status comes from the flags; nothing else changes."""
+    api = _salesforce_api(export, lambda i: data.draw(st.sampled_from(LOST_STAGES)))
+    with tempfile.TemporaryDirectory() as tmp:
+        canonical = load_export(export.write(Path(tmp) / "export.csv")).frame
+        path = Path(tmp) / "opportunities.csv"
+        api.to_csv(path, index=False)
+        result = load_export(path, preset="salesforce")
+    frame = result.frame
+    assert result.info["layout"] == "salesforce, API field names"
+    assert frame["opportunity_id"].tolist() == canonical["opportunity_id"].tolist()
+    assert frame["status"].tolist() == canonical["status"].tolist()
+    assert frame["created_date"].tolist() == canonical["created_date"].tolist()
+    assert frame["amount"].fillna(-1).tolist() == canonical["amount"].fillna(-1).tolist()
+    assert frame["segment"].fillna("").tolist() == canonical["segment"].fillna("").tolist()
+    expected = canonical["status"].map({"won": 1.0, "lost": 0.0, "open": 0.4})
+    assert frame["probability"].tolist() == expected.tolist()

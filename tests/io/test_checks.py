@@ -111,7 +111,7 @@ def test_closes_before_a_shared_bulk_load_timestamp_name_the_cause(tmp_path):
     with pytest.raises(ExportError) as caught:
         load_export(export, as_of="2025-01-01")
     problem = next(p for p in caught.value.problems if "before created_date" in p.reason)
-    assert "7 rows share one created timestamp (2024-06-01 03:00:00)" in problem.reason
+    assert "7 rows share one created date (2024-06-01)" in problem.reason
     assert len(problem.rows) == 6
 
 

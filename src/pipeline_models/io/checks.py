@@ -77,7 +77,7 @@ def _close_before_created_reason(created: pd.Series, before: pd.Series) -> str:
         return reason
     count = int((created == shared.index[0]).sum())
     return (
-        f"{reason}: {count} rows share one created timestamp ({shared.index[0]}), which looks "
+        f"{reason}: {count} rows share one created date ({shared.index[0].date()}), which looks "
         "like a bulk load into the CRM rather than when the deals began; map created_date to "
         "another column (for example the first stage change) in a mapping file"
     )

@@ -3,7 +3,8 @@
 One export writes all its dates one way, so the order of day and month is decided across every
 date column at once (:func:`date_order`): a part above 12 in first place proves day-first, in
 second place month-first. A date written with a time and a UTC offset keeps the date written
-(the day the CRM user saw), not the date in UTC.
+(the day the CRM user saw), not the date in UTC; an opportunity's dates are days, so a time of
+day is dropped.
 """
 
 from __future__ import annotations
@@ -212,7 +213,9 @@ def read_date_columns(
             continue
         source = sources[canonical]
         dates, bad, how = parse_dates(source, mapping.date_format, dayfirst)
-        out[canonical] = dates
+        # the contract holds days: a creation timestamp (Salesforce's CreatedDate) beside a close
+        # date of the same day must not read as a close before the creation
+        out[canonical] = dates.dt.normalize()
         unreadable[canonical] = bad
         info.setdefault("dates", {})[canonical] = how
         col.add("not a date", canonical, bad, values_of(source, bad))

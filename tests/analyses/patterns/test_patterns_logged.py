@@ -141,3 +141,19 @@ def test_a_history_without_moves_through_the_open_stages_says_so():
     content = ReportContent(title="Patterns")
     logged.add_slippage_parts(content, empty, FRAME, pd.Timestamp("2026-10-31"), "USD", 30)
     assert "no slippage can be counted" in content.notes["slippage"].template
+
+
+def test_mean_days_in_stage_read_as_whole_days_with_their_interval():
+    dwell = pd.DataFrame(
+        {
+            "stage": ["Qualification"],
+            "visits": [10],
+            "ongoing": [2],
+            "median_days": [12.0],
+            "days_in_stage": [27.4],
+            "days_lower": [25.2],
+            "days_upper": [30.6],
+        }
+    )
+    shown = logged.dwell_display(dwell)
+    assert shown.iloc[0, -1] == "27 (25 to 31)"

@@ -88,7 +88,8 @@ def dwell_display(dwell: pd.DataFrame) -> pd.DataFrame:
 
 
 def pushed_deals(slips: pd.DataFrame, currency: str = "") -> pd.DataFrame:
-    """Open deals pushed at least :data:`PUSHED_TWICE` times, most pushes first, for readers."""
+    """Open deals pushed at least :data:`PUSHED_TWICE` times for readers: most pushes first, the
+    largest first among deals pushed as often."""
     open_ = slips[(slips["status"].astype(str) == OPEN) & (slips["pushes"] >= PUSHED_TWICE)]
     cols = [c for c in ("owner", "opportunity_id", "product", "stage") if c in open_]
     out = open_[cols].rename(columns={"opportunity_id": "deal"}).copy()
@@ -97,7 +98,8 @@ def pushed_deals(slips: pd.DataFrame, currency: str = "") -> pd.DataFrame:
     out["days pushed"] = open_["days_pushed"].astype(int)
     out["first expected close"] = pd.to_datetime(open_["first_close_date"]).dt.date
     out["expected close now"] = pd.to_datetime(open_["last_close_date"]).dt.date
-    order = np.lexsort((-open_["days_pushed"].to_numpy(), -open_["pushes"].to_numpy()))
+    value = open_["amount"].fillna(0).to_numpy(dtype=float)
+    order = np.lexsort((-value, -open_["pushes"].to_numpy()))
     return out.iloc[order].reset_index(drop=True)
 
 
@@ -178,7 +180,7 @@ def add_slippage_parts(content, history, frame, as_of, currency, max_rows) -> pd
     content.add_table(
         "pushed",
         pushed_deals(slips, currency),
-        f"Open deals pushed {PUSHED_TWICE} times or more, most pushes first",
+        f"Open deals pushed {PUSHED_TWICE} times or more, most pushes first, then largest",
         max_rows=max_rows,
         empty=f"No open deal had its expected close date pushed {PUSHED_TWICE} times or more.",
     )

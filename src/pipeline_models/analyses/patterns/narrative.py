@@ -50,6 +50,8 @@ def _one_interval(m: float, lo: float, hi: float, kind: str) -> str:
         return f"{m:.2f}x ({lo:.2f}-{hi:.2f})"
     if kind == "money":
         return f"{format_money(m)} ({format_money(lo)}-{format_money(hi)})"
+    if kind == "days":
+        return f"{m:.0f} ({lo:.0f} to {hi:.0f})"
     return f"{_months(m)} ({_months(lo)} to {_months(hi)})"
 
 
@@ -57,7 +59,8 @@ def interval_text(
     mean: pd.Series, lower: pd.Series, upper: pd.Series, kind: str = "pct"
 ) -> pd.Series:
     """``mean (lower-upper)`` as text: ``kind`` ``pct`` (62% (55-70)), ``ratio`` (1.40x (1.20-1.60)),
-    ``money`` (12.3k (9.8k-15.1k)) or ``months`` (1.4 (1.2 to 1.7), above 24 shown as ``> 24``)."""
+    ``money`` (12.3k (9.8k-15.1k)), ``days`` (23 (21 to 25)) or ``months`` (1.4 (1.2 to 1.7), above
+    24 shown as ``> 24``)."""
     return pd.Series(
         [_one_interval(m, lo, hi, kind) for m, lo, hi in zip(mean, lower, upper, strict=True)],
         index=mean.index,
