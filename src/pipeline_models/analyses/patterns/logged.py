@@ -157,7 +157,8 @@ def add_slippage_parts(content, history, frame, as_of, currency, max_rows) -> pd
     """Every push of an open deal's expected close date and every change of its amount."""
     slips = slippage(history, frame, as_of)
     summary = slippage_summary(slips)
-    content.files["slippage"] = slips
+    # the download lists the open deals, the ones a manager can still act on
+    content.files["slippage"] = slips[slips["status"].astype(str) == OPEN].reset_index(drop=True)
     if summary.empty:
         content.add_note(
             "slippage", "The stage history records no open deal: no slippage can be counted."
