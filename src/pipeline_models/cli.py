@@ -85,7 +85,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             + (f" ({left_out} deals of other pipelines left out)" if left_out else "")
         )
     for canonical, source in info.get("columns", {}).items():
-        print(f"  {canonical:<15} <- {source}")
+        print(f"  {canonical:<17} <- {source}")
     for lookup in info.get("lookups", []):
         print(f"  joined {lookup}")
     for column, how in info.get("dates", {}).items():
@@ -281,7 +281,7 @@ def _validate_history(path: Path, result) -> int | None:
     frame = history.frame
     print(
         f"{path}: {len(frame)} changes of {frame['opportunity_id'].nunique()} deals "
-        f"({info.get('layout', 'stage history')})"
+        f"({info.get('layout_title') or info.get('layout') or 'stage history'})"
     )
     unknown = int((~frame["opportunity_id"].isin(result.frame["opportunity_id"])).sum())
     if unknown:

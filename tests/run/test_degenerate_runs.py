@@ -18,8 +18,9 @@ PERIOD = "2026-10"
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A small synthetic export and its leads (text cells, as a CRM writes them)."""
+def base(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A small synthetic export, its leads and its stage history (text cells, as a CRM writes
+    them)."""
     from pipeline_models.data import synthetic as sample
 
     out = tmp_path_factory.mktemp("degenerate_base")
@@ -29,6 +30,7 @@ def base(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame]:
     return (
         pd.read_csv(exports / f"opportunities_{PERIOD}.csv", dtype=str, keep_default_na=False),
         pd.read_csv(exports / f"leads_{PERIOD}.csv", dtype=str, keep_default_na=False),
+        pd.read_csv(exports / f"stage_history_{PERIOD}.csv", dtype=str, keep_default_na=False),
     )
 
 
@@ -70,6 +72,14 @@ CASES = {
         _same_cycle,
         "No open deal as of the period",
     ),
+    "no_lost": (
+        lambda f: f[f["status"] != "lost"],
+        "the CRM may delete lost deals",
+    ),
+    "one_product": (
+        lambda f: f.assign(product="Core"),
+        "Core",
+    ),
 }
 
 
@@ -80,7 +90,9 @@ def fits(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("degenerate_fits")
 
 
-def _run(tmp: Path, export: Path, fits: Path, leads: Path | None = None) -> tuple[int, Path]:
+def _run(
+    tmp: Path, export: Path, fits: Path, leads: Path | None = None, history: Path | None = None
+) -> tuple[int, Path]:
     argv = [
         "run",
         "--export",
@@ -96,6 +108,8 @@ def _run(tmp: Path, export: Path, fits: Path, leads: Path | None = None) -> tupl
     ]
     if leads is not None:
         argv += ["--leads", str(leads)]
+    if history is not None:
+        argv += ["--history", str(history)]
     return main(argv), tmp / "reports" / PERIOD
 
 
@@ -133,7 +147,7 @@ def test_degenerate_export_runs_and_says_what_it_cannot_show(case, base, fits, t
 def test_after_period_export_with_leads_converted_before_their_deal(base, fits, tmp_path, capfd):
     """Two odd facts in one run: closes after the period, and leads whose conversion date
     precedes their deal's creation (a CRM that back-dates conversions)."""
-    frame, leads = base
+    frame, leads, _ = base
     created = dict(zip(frame["opportunity_id"], frame["created_date"], strict=True))
     linked = leads["opportunity_id"].isin(created)
     leads = leads.copy()
@@ -199,3 +213,33 @@ def test_export_taken_after_the_period_is_rebuilt_as_of_its_end(base, tmp_path):
     with pytest.raises(RunError, match="after period 2026-08 ended") as refused:
         validate(Sources(export=export, period="2026-08"))
     assert refused.value.exit_code == 2
+
+
+@pytest.mark.slow
+def test_a_history_with_later_changes_and_unknown_deals_is_read_as_of_the_period(
+    base, fits, tmp_path, capfd
+):
+    """A stage history taken after the period, naming deals the export no longer holds: the run
+    keeps what it can use, says what it left out, and the patterns report reads the rest."""
+    frame, _, history = base
+    extra = pd.DataFrame(
+        {
+            "opportunity_id": ["GONE-1", frame["opportunity_id"].iloc[0]],
+            "changed_date": ["2026-06-01", "2026-11-20"],
+            "stage": ["Proposal", "Negotiation"],
+        }
+    )
+    logged = pd.concat([history, extra], ignore_index=True).fillna("")
+    export, history_file = tmp_path / "export.csv", tmp_path / "history.csv"
+    frame.to_csv(export, index=False)
+    logged.to_csv(history_file, index=False)
+    code, published = _run(tmp_path, export, fits, history=history_file)
+    said = capfd.readouterr()
+    assert code == 0, said.err[-3000:]
+    assert "Traceback" not in said.out + said.err
+    manifest = json.loads((published / "manifest.json").read_text())
+    warnings = " ".join(manifest["validation"]["warnings"])
+    assert "1 change(s) dated after the period ended (2026-10-31) are left out" in warnings
+    assert "1 deal(s) of the history are not in the export" in warnings
+    patterns = (published / "patterns.html").read_text()
+    assert "stage history: the real moves of" in patterns

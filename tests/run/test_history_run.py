@@ -21,7 +21,10 @@ def test_the_history_is_archived_and_read_by_the_patterns_report(sample_run):
     assert manifest["export"]["history_sha256"] == digest
     assert manifest["parameters"]["datasets"]["history"]["file"] == "history.parquet"
     html = (sample_run.published / "patterns.html").read_text()
-    assert "come from the CRM&#x27;s stage history" in html or "come from the CRM's stage history" in html
+    assert (
+        "come from the CRM&#x27;s stage history" in html
+        or "come from the CRM's stage history" in html
+    )
     assert "Time in stage, measured on every visit" in html
     assert "pushed at least once" in html
     assert "between the two exports" not in html

@@ -36,7 +36,12 @@ def resolve_columns(
     lookup = {c.strip().lower(): c for c in header}
     found: dict[str, list[str]] = {}
     for canonical in mapping.columns:
-        present = [lookup[s.lower()] for s in mapping.sources(canonical) if s.lower() in lookup]
+        # spellings that differ only in case name one header column once
+        present = list(
+            dict.fromkeys(
+                lookup[s.lower()] for s in mapping.sources(canonical) if s.lower() in lookup
+            )
+        )
         if present:
             found[canonical] = present
     problems = []
