@@ -388,3 +388,12 @@ def test_the_runners_history_table_is_read_as_written(tmp_path):
     with pytest.raises(ExportError, match="is not a canonical history table"):
         read_canonical_history(plain)
     pd.testing.assert_frame_equal(load_history(plain, as_of=AS_OF).frame, loaded.frame)
+
+
+def test_a_hubspot_deals_export_with_stage_dates_carries_its_own_history():
+    from pipeline_models.io.history import carries_stage_dates
+
+    here = Path(__file__).resolve().parents[1] / "data"
+    assert carries_stage_dates(here / "history" / "hubspot_deals_wide.csv")
+    assert not carries_stage_dates(here / "presets" / "hubspot.csv")
+    assert not carries_stage_dates(here / "history" / "canonical.csv")

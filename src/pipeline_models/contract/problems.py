@@ -5,6 +5,7 @@ A bad export fails with every problem listed at once, each naming the file, colu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -13,6 +14,45 @@ WARNING = "warning"
 
 MAX_ROWS_SHOWN = 10
 """How many row numbers one problem line lists before it says how many more there are."""
+
+MAX_PROBLEMS_SHOWN = 50
+"""How many problems an error message lists before it says how many more there are: a header of a
+million bad columns must not print a million lines (every problem stays in ``problems``)."""
+
+MAX_TEXT_SHOWN = 500
+"""How many characters of a reason, file or column name, or example value a problem line shows
+before it says how many more there are (a 100 KB cell must not flood the terminal)."""
+
+CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+"""Control characters no CRM text holds (tab, line feed and carriage return are text): a terminal
+acts on them (colours, a bell, moving the cursor) and they mark binary data."""
+
+UNSEEN = "\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+"""Characters that show nothing but change what is shown: bidirectional marks, embeddings,
+overrides and isolates (U+202E turns "P = 97%" into "%79 = P"), zero-width and invisible
+characters. Zero-width (non-)joiners are left alone: scripts and emoji need them."""
+
+_UNSHOWABLE = re.compile(f"[{CONTROL}{UNSEEN}\n\r\t]")
+
+
+def shown(text: object, limit: int = MAX_TEXT_SHOWN) -> str:
+    """``text`` safe to print in one line of a message: control, bidirectional and invisible
+    characters (line breaks and tabs too) written as escapes (a NUL byte as ``\\x00``, U+202E as
+    ``\\u202e``), and at most ``limit`` characters of it kept."""
+    text = str(text)
+    cut = len(text) - limit
+    if cut > 0:
+        text = text[:limit]
+    text = _UNSHOWABLE.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+    return text + (f"... ({cut:,} more characters)" if cut > 0 else "")
+
+
+def _example(value: object, limit: int = 60) -> str:
+    """An example cell quoted as Python writes it (controls and invisible characters escaped)."""
+    text = str(value)
+    return repr(text[:limit]) + (
+        f"... ({len(text) - limit:,} more characters)" if len(text) > limit else ""
+    )
 
 
 @dataclass(frozen=True)
@@ -32,16 +72,16 @@ class Problem:
     values: tuple[str, ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
-        where = [self.file]
+        where = [shown(self.file)]
         if self.column:
-            where.append(f"column '{self.column}'")
+            where.append(f"column '{shown(self.column)}'")
         if self.rows:
             where.append(format_rows(self.rows))
-        text = f"{self.severity}: {', '.join(where)}: {self.reason}"
+        text = f"{self.severity}: {', '.join(where)}: {shown(self.reason)}"
         if self.values:
-            shown = ", ".join(repr(v) for v in self.values[:5])
+            examples = ", ".join(_example(v) for v in self.values[:5])
             more = f" (+{len(self.values) - 5} more)" if len(self.values) > 5 else ""
-            text += f" (e.g. {shown}{more})"
+            text += f" (e.g. {examples}{more})"
         return text
 
     def to_dict(self) -> dict:
@@ -80,9 +120,22 @@ class ExportError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        lines = [self.headline + ":"]
-        lines += [f"  - {p}" for p in self.problems]
-        return "\n".join(lines)
+        """The headline and the problems: at most :data:`MAX_PROBLEMS_SHOWN` of them."""
+        return f"{shown(self.headline)}:\n" + "\n".join(problem_lines(self.problems))
+
+
+def problem_lines(problems: Sequence[Problem], limit: int = MAX_PROBLEMS_SHOWN) -> list[str]:
+    """One ``  - ...`` line for each of the first ``limit`` problems, and a last line saying how
+    many more there are."""
+    lines = [f"  - {p}" for p in problems[:limit]]
+    rest = problems[limit:]
+    if rest:
+        errors = sum(p.severity == ERROR for p in rest)
+        lines.append(
+            f"  ... and {len(rest):,} more problem{'s' if len(rest) != 1 else ''} "
+            f"({errors:,} error{'s' if errors != 1 else ''}) not shown"
+        )
+    return lines
 
 
 def errors_of(problems: Iterable[Problem]) -> list[Problem]:

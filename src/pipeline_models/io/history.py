@@ -36,10 +36,20 @@ from .history_layouts import (
     HistoryCells,
     history_cells,
     resolve_layout,
+    stage_of,
 )
 from .probability import read_probabilities
 from .readers import read_table
 from .result import LoadResult
+from .sniffing import read_header
+
+
+def carries_stage_dates(path: str | Path) -> bool:
+    """Whether an opportunities export holds its own stage history: HubSpot writes a
+    ``Date entered "<stage>"`` column per stage into a deals export (CSV only: the header is read
+    from the first lines)."""
+    header = read_header(path) or []
+    return any(stage_of(h) for h in header)
 
 
 def load_history(path: str | Path, as_of: pd.Timestamp | str | None = None) -> LoadResult:

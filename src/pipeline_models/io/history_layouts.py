@@ -352,7 +352,7 @@ def _creation_rows(raw: pd.DataFrame, found: dict, key: pd.Series, info: dict) -
     )
 
 
-def _stage_of(header: str) -> str | None:
+def stage_of(header: str) -> str | None:
     """The stage a ``Date entered`` column names (its pipeline dropped), or None for any other
     column or one that names no stage."""
     match = _ENTERED.match(header)
@@ -366,7 +366,7 @@ def _stage_of(header: str) -> str | None:
 def _hubspot_cells(raw: pd.DataFrame, found: dict, col: Collector, info: dict) -> HistoryCells:
     """One row per deal and stage entered; a deal without an id is reported once, here."""
     header = [c for c in raw.columns if c not in RECORD_COLUMNS]
-    stages = {h: _stage_of(h) for h in header if _stage_of(h)}
+    stages = {h: stage_of(h) for h in header if stage_of(h)}
     info["stage_columns"] = stages
     info["exit_columns_ignored"] = sum(bool(_EXITED.match(h)) for h in header)
     id_column = found["opportunity_id"]

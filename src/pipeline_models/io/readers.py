@@ -25,6 +25,15 @@ import pandas as pd
 from pipeline_models.contract.problems import WARNING, ExportError, Problem
 
 from .cells import BROKEN, RECORD_COLUMNS, ROW, TEXT, blank_records
+from .limits import (
+    check_cells,
+    check_parquet,
+    check_regular_file,
+    check_sheet_rows,
+    check_text_bytes,
+    check_width,
+    check_workbook,
+)
 from .sniffing import (
     DELIMITER_NAMES,
     CsvHead,
@@ -53,15 +62,17 @@ def read_table(
     ``columns`` names the header columns to read from a UTF-8 CSV whose records all have the
     header's number of fields; other files are read whole, and so is such a CSV when a record is
     empty in these columns (whether it is empty is decided on every column).
+
+    A file that is not a regular file, or crosses a bound of :mod:`~pipeline_models.io.limits`
+    (header width, cell length, control characters in cells, rows and bytes of Excel and
+    Parquet), is refused with one problem naming the file and the bound.
     """
     path = Path(path)
     name = str(path)
-    if not path.exists():
-        raise ExportError([Problem(name, "file not found")], headline="cannot read the export")
-    if path.is_dir():
-        raise ExportError([Problem(name, "is a folder, not a file")], headline="cannot read")
+    check_regular_file(path)
     frame, info, problems = _read_any(path, sheet, columns)
     check_duplicate_header([str(c) for c in frame.columns if c not in RECORD_COLUMNS], name)
+    check_cells(frame, name)
     blank = blank_records(frame)
     if blank.any():
         rows = frame.loc[blank, ROW].to_numpy()
@@ -136,11 +147,42 @@ def check_duplicate_header(header: list[str], name: str) -> None:
 
 
 def _read_parquet(path: Path) -> Read:
-    frame = pd.read_parquet(path)
+    """Read a Parquet file, its size checked on its metadata and its text size on its distinct
+    values before a string is made per cell."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    name = str(path)
+    parquet = pq.ParquetFile(path)
+    check_parquet(parquet.metadata, name)
+    schema = parquet.schema_arrow
+    text_types = (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary)
+    strings = [f.name for f in schema if any(is_type(f.type) for is_type in text_types)]
+    table = pq.read_table(path, read_dictionary=strings or None)
+    check_text_bytes(_text_bytes(table), name)
+    frame = table.to_pandas()
+    del table
     frame.columns = [str(c).strip() for c in frame.columns]
     text = pd.DataFrame({c: _as_text(frame[c]) for c in frame.columns}, index=frame.index)
     text[ROW] = np.arange(2, len(text) + 2)
     return text, {"format": "parquet"}, []
+
+
+def _text_bytes(table) -> int:
+    """Bytes the table's cells take as text: each string column's distinct values times how often
+    they occur, about 20 characters for any other cell."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = 0
+    for column in table.columns:
+        for chunk in column.chunks:
+            if pa.types.is_dictionary(chunk.type):
+                lengths = pc.binary_length(chunk.dictionary)
+                total += pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0
+            else:
+                total += 20 * len(chunk)
+    return total
 
 
 def _as_text(series: pd.Series) -> pd.Series:
@@ -162,12 +204,12 @@ def _excel_text(value) -> str:
 def _read_excel(path: Path, sheet) -> Read:
     import openpyxl
 
+    name = str(path)
+    check_workbook(path)
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         sheet_name = sheet if sheet is not None else workbook.sheetnames[0]
-        rows = [
-            [_excel_text(v) for v in r] for r in workbook[sheet_name].iter_rows(values_only=True)
-        ]
+        rows = _sheet_rows(workbook[sheet_name], name)
     finally:
         workbook.close()
     # the header is the first row holding anything; rows keep the numbers Excel shows
@@ -180,6 +222,19 @@ def _read_excel(path: Path, sheet) -> Read:
     frame = pd.DataFrame(body, columns=header, dtype=TEXT)
     frame[ROW] = np.arange(start + 2, start + 2 + len(body))
     return frame, {"format": "excel", "sheet": sheet_name}, []
+
+
+def _sheet_rows(worksheet, name: str) -> list[list[str]]:
+    """The sheet's rows as text, refused at once when its declared size crosses a bound, and
+    while reading when it turns out larger than declared."""
+    check_sheet_rows(worksheet.max_row, name, declared=True)
+    check_width(worksheet.max_column or 0, name)
+    rows = []
+    for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
+        check_sheet_rows(number, name)
+        check_width(len(values), name)
+        rows.append([_excel_text(v) for v in values])
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,6 +273,7 @@ def _read_csv_utf8(path: Path, head: CsvHead, columns: Collection[str] | None) -
 
     name = str(path)
     header = list(head.header)
+    check_width(len(header), name)
     try:
         check_duplicate_header(header, name)
     except ExportError:
@@ -263,6 +319,7 @@ def _read_csv_text(path: Path) -> Read:
     header = [
         h.strip() for h in next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     ]
+    check_width(len(header), name)
     check_duplicate_header(header, name)
     info = {"format": "csv", "encoding": encoding, "delimiter": delimiter}
     frame = _read_csv_arrow(io.BytesIO(text.encode("utf-8")), delimiter, len(header))

@@ -139,8 +139,8 @@ def read_header(path: str | Path) -> list[str] | None:
     header that does not fit in its first 4 MiB).
     """
     path = Path(path)
-    if file_kind(path) != "CSV":
-        return None
+    if file_kind(path) != "CSV" or not path.is_file():
+        return None  # a named pipe would block here: read_table refuses it at once
     try:
         head = sniff_csv(path)
     except Exception:  # read_table names what is wrong with the file

@@ -137,14 +137,17 @@ def write_content(content: ReportContent, output_dir: str | Path) -> Path:
     ``figures`` holds the machine-readable numbers (for tests and reproducibility checks).
     """
     from pipeline_models.present.files import write_csv, write_json
+    from pipeline_models.present.labels import inert
 
     output_dir = Path(output_dir)
     for name, frame in content.files.items():
         write_csv(frame, output_dir / f"{name}.csv")
     summary = {
         "title": content.title,
-        "headline": [{"label": str(k), "value": str(v)} for k, v in content.headline],
-        "warnings": [str(w) for w in content.warnings],
+        # shown on the index page: inert, so a name's bidirectional override cannot turn
+        # "P = 97%" into "%79 = P"
+        "headline": [{"label": inert(k), "value": inert(v)} for k, v in content.headline],
+        "warnings": [inert(w) for w in content.warnings],
         "figures": content.figures,
         "fits": content.fits,
     }

@@ -2,7 +2,9 @@
 
 Strings from a CRM export are data, never markup: every table goes through :func:`show_table`,
 which escapes cells, and every sentence through :func:`say`, which escapes its values before they
-reach Markdown.
+reach Markdown (a web address stays text, not a link) and isolates each in ``<bdi>``. Every export
+string shown is inert (:func:`~pipeline_models.present.labels.inert`): no bidirectional control or
+invisible character reaches a page.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 
 from pipeline_models.present import palette
 from pipeline_models.present.content import Chart, Note, Table, Warnings
+from pipeline_models.present.labels import inert
 
 
 def quiet() -> None:
@@ -36,38 +39,59 @@ def quiet() -> None:
 
 
 def escape(text: object) -> str:
-    """Escape a value for HTML and Markdown: the value shows as text, never as markup."""
+    """Escape a value for HTML and Markdown: the value shows as text, never as markup or a link."""
     # Markdown characters first, then HTML: quotes stay as typed (harmless in Markdown text, and
     # an entity like &#x27; would have its '#' escaped into visible text)
-    escaped = str(text)
+    escaped = inert(text)
     for ch in ("\\", "`", "*", "_", "[", "]", "|", "#", "$", "!"):
         escaped = escaped.replace(ch, "\\" + ch)
-    return html.escape(escaped, quote=False)
+    # last, after '#' and '&' were escaped: a colon as an entity, which shows as ':' but keeps the
+    # Markdown renderer from turning a web address in an owner name into a link
+    return html.escape(escaped, quote=False).replace(":", "&#58;")
+
+
+def _isolated(text: object) -> str:
+    """An escaped value in ``<bdi>``: right-to-left text in it cannot reorder the sentence."""
+    return f"<bdi>{escape(text)}</bdi>"
 
 
 def say(template: str, **values: object) -> None:
     """Display a Markdown sentence whose placeholders are filled with escaped values."""
     from IPython.display import Markdown, display
 
-    display(Markdown(template.format(**{k: escape(v) for k, v in values.items()})))
+    display(Markdown(template.format(**{k: _isolated(v) for k, v in values.items()})))
 
 
 def show_table(frame: pd.DataFrame, caption: str | None = None, max_rows: int = 50) -> None:
     """Display a table with every cell, index label and header escaped."""
     from IPython.display import HTML, display
 
-    shown = frame.head(max_rows)
+    shown = _inert_frame(frame.head(max_rows))
     plain_index = isinstance(shown.index, pd.RangeIndex)  # row numbers mean nothing to a reader
     body = shown.to_html(
         escape=True, border=0, classes="dataframe", na_rep="", index=not plain_index
     )
-    title = f"<p><strong>{html.escape(caption)}</strong></p>" if caption else ""
+    title = f"<p><strong>{html.escape(inert(caption))}</strong></p>" if caption else ""
     more = (
         f"<p><em>{len(frame) - max_rows} more rows not shown.</em></p>"
         if len(frame) > max_rows
         else ""
     )
     display(HTML(title + body + more))
+
+
+def _inert_label(value: object) -> object:
+    return inert(value) if isinstance(value, str) else value
+
+
+def _inert_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells, index labels and headers are inert."""
+    shown = frame.rename(index=_inert_label, columns=_inert_label)
+    for i in range(shown.shape[1]):
+        column = shown.iloc[:, i]
+        if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+            shown.isetitem(i, column.map(_inert_label, na_action="ignore"))
+    return shown
 
 
 def show_warnings(messages: Iterable[str]) -> None:
@@ -77,7 +101,7 @@ def show_warnings(messages: Iterable[str]) -> None:
     messages = list(messages)
     if not messages:
         return
-    items = "".join(f"<li>{html.escape(str(m))}</li>" for m in messages)
+    items = "".join(f"<li>{html.escape(inert(m))}</li>" for m in messages)
     display(
         HTML(
             f'<div style="background:#fff7e6;border-left:4px solid {palette.WARNING};'

@@ -11,6 +11,7 @@ from pipeline_models.analyses.policy import INTERVAL
 from pipeline_models.models.funnel.model import LeadFunnelModel
 from pipeline_models.present import palette
 from pipeline_models.present.formats import format_money
+from pipeline_models.present.labels import chart_label
 
 _PART_COLORS = {"open deals": palette.ESTIMATE, "open leads": "#60a5fa", "new leads": "#f59e0b"}
 _RATE_NAMES = {
@@ -68,7 +69,7 @@ def plot_rates(model: LeadFunnelModel, rate: str = "lead_to_won", ax=None):
         y, 100 * table[f"{rate}_lower"], 100 * table[f"{rate}_upper"], color=palette.INTERVAL, lw=5
     )
     ax.plot(100 * table[rate], y, "o", color=palette.ESTIMATE)
-    ax.set_yticks(y, table["source"].astype(str).tolist())
+    ax.set_yticks(y, [chart_label(s) for s in table["source"]])
     ax.set_xlabel(f"{_RATE_NAMES.get(rate, rate)} (%), mean and {INTERVAL:.0%} interval")
     ax.grid(alpha=0.3, axis="x")
     return ax
@@ -82,7 +83,7 @@ def plot_lags(model: LeadFunnelModel, ax=None, horizon_days: float | None = None
     )
     days = np.linspace(0, top, 200)
     for s in model.sources_:
-        ax.plot(days, 100 * model.lag_total_[s].cdf(days), label=str(s))
+        ax.plot(days, 100 * model.lag_total_[s].cdf(days), label=chart_label(s))
     if horizon_days:
         ax.axvline(horizon_days, color=palette.REFERENCE, ls="--", lw=1)
     ax.set_xlabel(f"days from {model.unit} creation")

@@ -8,6 +8,7 @@ from matplotlib.axes import Axes
 
 from pipeline_models.analyses.overview.figures import level_labels
 from pipeline_models.present import palette
+from pipeline_models.present.labels import chart_label
 
 
 def plot_monthly_volume(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
@@ -38,7 +39,10 @@ def plot_revenue_by_product(frame: pd.DataFrame, ax: Axes | None = None, top: in
     if len(table):
         table.index = table.index.to_timestamp()
         ax.stackplot(
-            table.index, table.T.to_numpy(), labels=[str(c) for c in table.columns], alpha=0.85
+            table.index,
+            table.T.to_numpy(),
+            labels=[chart_label(c) for c in table.columns],
+            alpha=0.85,
         )
         ax.legend(frameon=False, fontsize=8, loc="upper left", ncols=2)
     ax.set_ylabel("revenue won")

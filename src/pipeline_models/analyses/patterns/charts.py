@@ -13,6 +13,7 @@ from matplotlib.ticker import FuncFormatter
 
 from pipeline_models.analyses.policy import INTERVAL
 from pipeline_models.present.formats import format_money
+from pipeline_models.present.labels import chart_label
 
 BLUE, RED, GREEN, SLATE = "#2563eb", "#dc2626", "#16a34a", "#475569"
 _INTERVAL = f"{100 * INTERVAL:.0f}% interval"
@@ -36,7 +37,7 @@ def plot_stage_conversion(conversion: pd.DataFrame, ax: Axes | None = None) -> A
     for yi, (_, r) in zip(y, t.iterrows(), strict=True):
         ax.text(1.02, yi, f"lost {format_money(r['value_lost'])}", va="center", fontsize=9,
                 transform=ax.get_yaxis_transform())  # fmt: skip
-    ax.set_yticks(y, [str(s) for s in t["stage"]])
+    ax.set_yticks(y, [chart_label(s) for s in t["stage"]])
     ax.set_xlim(0, 1)
     ax.set_xlabel(f"share of deals leaving the stage that move on ({_INTERVAL})")
     ax.grid(axis="x", alpha=0.3)
@@ -76,7 +77,7 @@ def plot_waterfall(bars: pd.DataFrame, ax: Axes | None = None, currency: str = "
     floor = max(low - 0.6 * span, 0.0)
     ax.set_ylim(floor, high + 0.15 * span)
     names = [
-        "\n".join(textwrap.wrap(str(b), 12)) + f"\n({d:,} deals)"
+        "\n".join(textwrap.wrap(chart_label(b), 12)) + f"\n({d:,} deals)"
         for b, d in zip(shown["bar"], shown["deals"], strict=True)
     ]
     ax.set_xticks(range(len(shown)), names, fontsize=8)
@@ -114,7 +115,7 @@ def plot_ranked_intervals(
         ticks = [v for v in RATIO_TICKS if low / 1.3 <= v <= high * 1.3]
         ax.set_xticks(ticks, [f"{v:g}x" for v in ticks])
         ax.minorticks_off()
-    ax.set_yticks(y, [str(v) for v in t[label]], fontsize=8)
+    ax.set_yticks(y, [chart_label(v) for v in t[label]], fontsize=8)
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", alpha=0.3)
     return ax

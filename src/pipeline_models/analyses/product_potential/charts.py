@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from pipeline_models.analyses.policy import INTERVAL
+from pipeline_models.present.labels import chart_label
 
 from .intervals import interval_table
 from .levels import level_dim_of
@@ -30,8 +31,8 @@ ESTIMATE_PANELS = (
 
 
 def _text(label: object) -> str:
-    """A CRM string as literal chart text ($ would start matplotlib's math mode)."""
-    return str(label).replace("$", r"\$")
+    """A CRM string as literal chart text ($ would start matplotlib's math mode), shortened."""
+    return chart_label(label).replace("$", r"\$")
 
 
 def _money_tick(v: float, _pos: int) -> str:
