@@ -2,8 +2,9 @@
 
 Exit codes: 0 success (possibly with warnings), 2 bad input (export, mapping, parameters, a
 file that cannot be read or written), 3 a report failed or the command failed unexpectedly, 4
-reports carry warnings and ``--strict`` was given, 5 another run of the same period holds the lock.
-No command exits 1 or ends in a bare traceback: an unexpected failure is reported in one plain
+reports carry warnings and ``--strict`` was given, 5 another run of the same period holds the lock,
+130 stopped with Ctrl-C (143 by SIGTERM). Every argument is checked before any work: a bad one is
+exit 2 with one line naming it. No command exits 1 or ends in a bare traceback: an unexpected failure is reported in one plain
 sentence with the path of a log file holding the full traceback (for ``run``, ``error.log`` in the
 run's failure folder under ``reports/.failed``; the published report set is left untouched).
 """
@@ -37,17 +38,6 @@ def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="the CRM pipeline to read, where the export holds several (HubSpot, Pipedrive)",
     )
-
-
-def _parse_params(items: list[str]) -> dict[str, str]:
-    params = {}
-    for item in items or []:
-        if "=" not in item:
-            print(f"pipeline-reports: --param {item!r}: write it as NAME=VALUE", file=sys.stderr)
-            raise SystemExit(EXIT_BAD_INPUT)
-        key, value = item.split("=", 1)
-        params[key.strip()] = value
-    return params
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -124,6 +114,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline_models.run.arguments import parse_params
     from pipeline_models.run.runner import RunError, RunOptions, run
 
     options = RunOptions(
@@ -137,7 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         leads=args.leads,
         history=args.history,
         previous_export=args.previous_export,
-        params=_parse_params(args.param),
+        params=parse_params(args.param),
         on_bad_rows=args.on_bad_rows,
         strict=args.strict,
         random_seed=args.seed,
@@ -190,7 +181,14 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from pipeline_models.data.synthetic import sample_command
+    from pipeline_models.data.synthetic.config import SampleConfig
+    from pipeline_models.data.synthetic.snapshots import month_ends
 
+    try:
+        month_ends(SampleConfig(), args.months)
+    except ValueError as exc:
+        print(f"pipeline-reports sample: --months {args.months!r}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return sample_command(args.out, seed=args.seed, months=args.months) or 0
 
 
@@ -227,9 +225,17 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     try:
         origins = parse_origins(args.origins)
-        horizons = tuple(int(h) for h in args.horizons.split(","))
+        if not origins:
+            raise ValueError("no month given")
     except ValueError as exc:
-        print(f"pipeline-reports backtest: {exc}", file=sys.stderr)
+        print(f"pipeline-reports backtest: --origins {args.origins!r}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        horizons = tuple(int(h) for h in args.horizons.split(","))
+        if min(horizons) < 1:
+            raise ValueError("a horizon is a number of months from 1")
+    except ValueError as exc:
+        print(f"pipeline-reports backtest: --horizons {args.horizons!r}: {exc}", file=sys.stderr)
         return 2
     try:
         frame = load_export(
@@ -421,16 +427,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipeline_models.run.arguments import check_command
+    from pipeline_models.run.console import Interrupted, guard_stdout, interruptible
+    from pipeline_models.run.options import RunError
+
+    guard_stdout()  # a reader that stops early never stops the command
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with interruptible():
+            check_command(args.command, args)
+            return int(args.func(args) or 0)
+    except RunError as exc:
+        print(f"pipeline-reports {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
     except ExportError as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("pipeline-reports: interrupted", file=sys.stderr)
-        return 130
+    except (Interrupted, KeyboardInterrupt) as exc:
+        code = exc.exit_code if isinstance(exc, Interrupted) else 130
+        kept = "; the previous report set is untouched" if args.command == "run" else ""
+        print(f"pipeline-reports {args.command}: interrupted{kept}", file=sys.stderr)
+        return code
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"pipeline-reports {args.command}: {where}{exc.strerror or exc}", file=sys.stderr)

@@ -110,6 +110,17 @@ def read_text_columns(
         col.add("empty stage", "stage", out["stage"].isna())
 
 
+def side_tables(mapping: Mapping, path: str | Path) -> list[Path]:
+    """The side tables a mapping joins onto the export at ``path`` that are there to be read
+    (beside the export), in the mapping's order."""
+    path = Path(path)
+    return [
+        path.parent / lookup.file
+        for lookup in mapping.lookups
+        if (path.parent / lookup.file).exists()
+    ]
+
+
 def apply_lookups(
     frame: pd.DataFrame, mapping: Mapping, path: Path, info: dict, problems: list
 ) -> pd.DataFrame:
@@ -125,6 +136,7 @@ def apply_lookups(
                 problems.append(Problem(str(side_path), "side table not found"))
             continue
         side = _read_side_table(side_path, problems)
+        info.setdefault("side_tables", []).append(str(side_path))
         if lookup.key not in side or lookup.key not in frame:
             continue
         side = side.drop_duplicates(lookup.key).set_index(lookup.key)

@@ -8,6 +8,9 @@ Layout under the project root (each folder can be moved with a setting)::
     reports/.runs/<period>/<run_id>/         every published run, newest kept by the link
     reports/.failed/<period>/<run_id>/       executed notebooks of a failed run, for debugging
     reports/.lock-<period>                   the lock that keeps two runs of a period apart
+
+With ``--root`` every path a run reads or writes is resolved here (symbolic links followed) before
+it is compared with the allowed folder: :func:`resolve_inside` is the one place that does it.
 """
 
 from __future__ import annotations
@@ -99,9 +102,52 @@ class RunPaths:
         """Inputs the notebooks read (canonical tables), inside the staging folder."""
         return self.staging / "files" / "_inputs"
 
+    @property
+    def raw_leads(self) -> Path:
+        """Archived leads files: kept apart, so they are never taken for an export."""
+        return self.raw / "leads"
+
+    @property
+    def raw_history(self) -> Path:
+        """Archived stage histories, kept apart like the leads."""
+        return self.raw / "history"
+
+    @property
+    def raw_side_tables(self) -> Path:
+        """Archived side tables a preset joined onto the export (Maven's ``accounts.csv``)."""
+        return self.raw / "side_tables"
+
+    def written(self) -> tuple[tuple[Path, str], ...]:
+        """Every place a run writes to, with its name in words (each is checked before use)."""
+        return (
+            (self.lock, "lock file"),
+            (self.staging, "staging folder"),
+            (self.final, "runs folder"),
+            (self.failed, "failed runs folder"),
+            (self.published, "published report set"),
+            (self.raw, "raw archive folder"),
+            (self.raw_leads, "raw archive folder"),
+            (self.raw_history, "raw archive folder"),
+            (self.raw_side_tables, "raw archive folder"),
+        )
+
     def report_files(self, name: str) -> Path:
         """Where report ``name`` writes its summary and tables."""
         return self.staging / "files" / name
+
+
+def resolve_inside(path: Path | str, root: Path | str | None, what: str) -> Path:
+    """``path`` with every symbolic link followed; refused (exit 2) when it lies outside ``root``.
+
+    The parts of ``path`` that do not exist yet are kept as written, so a folder a run is about to
+    create is checked through the links of the folders above it.
+    """
+    from pipeline_models.run.options import RunError
+
+    resolved = Path(path).resolve()
+    if root is not None and not resolved.is_relative_to(Path(root).resolve()):
+        raise RunError(f"{what} {path} lies outside the allowed folder {root}")
+    return resolved
 
 
 def previous_period(period: str) -> str:

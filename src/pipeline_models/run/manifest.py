@@ -55,6 +55,7 @@ def start(state: RunState, sources: Sources) -> dict:
             "leads": str(archived["leads"].resolve()) if archived["leads"] else None,
             "history": str(archived["history"].resolve()) if archived.get("history") else None,
             "history_sha256": archived.get("history_sha256"),
+            "side_tables": archived.get("side_tables", []),
             "previous": str(sources.previous_export) if sources.previous_export else None,
         },
         "mapping": result.info.get("mapping"),

@@ -44,13 +44,29 @@ def notebook_parameters(path: Path) -> dict[str, dict]:
     return params
 
 
+RESERVED_PARAMETERS = {
+    "run_dir": "set by the runner itself",
+    "output_dir": "set by the runner itself",
+    "random_seed": "use --seed",
+    "period": "use --period",
+}
+"""Names a ``--param`` may not set, with what to use instead."""
+
+
 def check_parameters(notebooks: list[Path], extra: dict) -> dict[str, dict]:
-    """Which parameters go to which notebook; refuse missing and unknown ones.
+    """Which parameters go to which notebook; refuse missing, unknown and mistyped ones.
 
     Every notebook must declare every standard parameter; an extra parameter (``--param``) must be
-    declared by at least one notebook and goes only to the notebooks that declare it.
+    declared by at least one notebook, must read as the type each notebook declares for it, and
+    goes only to the notebooks that declare it. Returns each notebook's declared parameters.
     """
-    problems, declared = [], {}
+    return parameter_values(notebooks, extra)[0]
+
+
+def parameter_values(notebooks: list[Path], extra: dict) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Each notebook's declared parameters, and the ``--param`` values it gets, typed as it
+    declares them; every problem is listed at once (exit 2)."""
+    problems, declared, values = [], {}, {}
     for path in notebooks:
         params = notebook_parameters(path)
         declared[path.stem] = params
@@ -60,20 +76,27 @@ def check_parameters(notebooks: list[Path], extra: dict) -> dict[str, dict]:
                 f"{path.name} does not declare the parameter(s) the runner passes: "
                 + ", ".join(missing)
             )
-    for name in extra:
-        if name in STANDARD_PARAMETERS:
-            problems.append(f"--param {name}: set by the runner itself; use its own option")
-        elif not any(name in params for params in declared.values()):
-            problems.append(
-                f"--param {name}: no report declares it (known: "
-                + ", ".join(
-                    sorted({p for d in declared.values() for p in d} - set(STANDARD_PARAMETERS))
+    known = sorted({p for d in declared.values() for p in d} - set(STANDARD_PARAMETERS))
+    for name, text in extra.items():
+        if name in RESERVED_PARAMETERS:
+            problems.append(f"--param {name}: reserved ({RESERVED_PARAMETERS[name]})")
+            continue
+        takers = [report for report, params in declared.items() if name in params]
+        if not takers:
+            problems.append(f"--param {name}: no report declares it (known: {', '.join(known)})")
+        for report in takers:
+            try:
+                values.setdefault(report, {})[name] = coerce_parameter(
+                    str(text), declared[report][name], name
                 )
-                + ")"
-            )
+            except RunError as exc:
+                if str(exc) not in problems:
+                    problems.append(str(exc))
+    if len(problems) == 1:
+        raise RunError(problems[0])
     if problems:
         raise RunError("parameter check failed:\n  - " + "\n  - ".join(problems))
-    return declared
+    return declared, values
 
 
 def declared_defaults(declared: dict[str, dict]) -> dict:
@@ -99,24 +122,48 @@ def default_settings(folder: Path | None = None) -> dict[str, dict]:
     return {p.stem: declared_defaults(notebook_parameters(p)) for p in notebooks}
 
 
-def coerce_parameter(value: str, spec: dict):
-    """Turn a ``--param`` string into the type the notebook's parameters cell declares."""
-    kind = (spec.get("inferred_type_name") or "").lower()
+def coerce_parameter(value: str, spec: dict, name: str = "value"):
+    """Turn a ``--param`` string into the type the notebook's parameters cell declares.
+
+    ``int``, ``float``, ``bool``, ``dict`` and ``list`` are read as such (a float must be finite);
+    ``str`` and undeclared types are kept as text. ``Optional[X]`` / ``X | None`` also take
+    ``None``.
+    """
+    kind = (spec.get("inferred_type_name") or "").strip().lower().replace(" ", "")
+    optional = kind.startswith("optional[") or "|none" in kind or kind.startswith("none|")
+    if optional:
+        kind = kind.removeprefix("optional[").removesuffix("]").replace("none|", "")
+        kind = kind.replace("|none", "")
+        if value.strip().lower() in ("none", ""):
+            return None
     try:
-        if kind in ("int",):
-            return int(value)
-        if kind in ("float",):
-            return float(value)
-        if kind in ("bool",):
-            if value.lower() in ("1", "true", "yes"):
-                return True
-            if value.lower() in ("0", "false", "no"):
-                return False
+        return _typed(value, kind)
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise RunError(f"--param {name}={value!r}: not a valid {kind}") from None
+
+
+def _typed(value: str, kind: str):
+    import math
+
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        number = float(value)
+        if not math.isfinite(number):
             raise ValueError(value)
-        if kind.startswith(("dict", "list")):
-            return json.loads(value)
-    except (ValueError, json.JSONDecodeError):
-        raise RunError(f"--param value {value!r} is not a valid {kind}") from None
+        return number
+    if kind == "bool":
+        if value.strip().lower() in ("1", "true", "yes"):
+            return True
+        if value.strip().lower() in ("0", "false", "no"):
+            return False
+        raise ValueError(value)
+    for prefix, expected in (("dict", dict), ("list", list)):
+        if kind.startswith(prefix):
+            parsed = json.loads(value)
+            if not isinstance(parsed, expected):
+                raise TypeError(value)
+            return parsed
     return value
 
 
@@ -140,8 +187,10 @@ def _kernel_of_this_python():
                         "-f",
                         "{connection_file}",
                         # the kernel talks to this process on loopback only: its warning about
-                        # unencrypted TCP is noise in a scheduled run's log
-                        "--IPKernelApp.log_level=ERROR",
+                        # unencrypted TCP is noise in a scheduled run's log, and so is the
+                        # error it logs when a run stopped with Ctrl-C closes its sockets (a
+                        # report's own errors reach the run as cell errors, not as logs)
+                        "--IPKernelApp.log_level=CRITICAL",
                     ],
                     "display_name": "Python 3 (pipeline workbench)",
                     "language": "python",
@@ -206,6 +255,14 @@ def _execute_one(job: ReportJob) -> tuple[float, str | None]:
     return time.perf_counter() - t0, None
 
 
+def _ignore_interrupts() -> None:
+    """A worker leaves Ctrl-C to the run, which ends the workers itself (one message, no
+    traceback from every worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def execute_reports(
     jobs: list[ReportJob],
     parallel: int,
@@ -225,10 +282,20 @@ def execute_reports(
                 progress(f"Executing {len(jobs)} reports, {parallel} at a time ...")
             # spawn, not fork: this process may hold threads (fork would copy their locks)
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=parallel, mp_context=context) as pool:
+            pool = ProcessPoolExecutor(
+                max_workers=parallel, mp_context=context, initializer=_ignore_interrupts
+            )
+            try:
                 futures = [pool.submit(_execute_one, job) for job in jobs]
                 for index, (job, future) in enumerate(zip(jobs, futures, strict=True), start=1):
                     finished(index, job, *future.result())
+            except BaseException:
+                # interrupted (or failed): the workers' reports are not wanted any more
+                for process in list(getattr(pool, "_processes", {}).values()):
+                    process.terminate()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown()
         else:
             for index, job in enumerate(jobs, start=1):
                 if progress:

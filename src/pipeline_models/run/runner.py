@@ -24,10 +24,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline_models.contract.period import PERIOD_PATTERN
 from pipeline_models.present.files import write_csv
 from pipeline_models.run import manifest as manifests
-from pipeline_models.run.archive import archive_export, find_previous_export
+from pipeline_models.run.archive import (
+    Archived,
+    archive_export,
+    archived_exports,
+    find_previous_export,
+    remove_stale_temporaries,
+)
+from pipeline_models.run.arguments import check_run_options
+from pipeline_models.run.console import Interrupted, interruptible
 from pipeline_models.run.fitstep import fit_all, report_settings
 from pipeline_models.run.inputs import (
     Prepared,
@@ -42,16 +49,16 @@ from pipeline_models.run.layout import (
     SUMMARY_FILE,
     RunPaths,
     notebooks_dir,
+    resolve_inside,
 )
 from pipeline_models.run.lock import period_lock
 from pipeline_models.run.notebooks import (
     ReportJob,
-    check_parameters,
-    coerce_parameter,
     declared_defaults,
     execute_reports,
     list_notebooks,
     notebook_parameters,
+    parameter_values,
 )
 from pipeline_models.run.options import (
     EXIT_BAD_INPUT,
@@ -76,10 +83,13 @@ class RunState:
     paths: RunPaths
     notebooks: list[Path]
     declared: dict[str, dict]
+    values: dict[str, dict]
+    """The ``--param`` values each report gets, typed as its notebook declares them."""
     started: datetime
     progress: Callable[[str], None] | None
     timings: dict[str, float] = field(default_factory=dict)
     archived: dict = field(default_factory=dict)
+    files: Archived = field(default_factory=Archived)
     prepared: Prepared | None = None
     parameters: dict[str, dict] = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)
@@ -93,27 +103,37 @@ class RunState:
 
 
 def run(options: RunOptions, progress: Callable[[str], None] | None = print) -> RunResult:
-    """Run every report for one period; see the module docstring for the guarantees."""
-    _check_options(options)
+    """Run every report for one period; see the module docstring for the guarantees.
+
+    Every argument is checked before anything is archived. A run stopped with Ctrl-C raises
+    :class:`~pipeline_models.run.console.Interrupted` once its lock is released and its staging
+    folder removed; a refused export (exit 2) leaves nothing in the archive.
+    """
     started = datetime.now(UTC)
-    folder = options.notebooks or notebooks_dir()
-    notebooks = list_notebooks(folder, options.only)
-    if not notebooks:
-        raise RunError(f"no report notebooks in {folder}", EXIT_BAD_INPUT)
-    declared = check_parameters(notebooks, options.params)
     paths = RunPaths(
         reports=Path(options.reports_dir),
         data=Path(options.data_dir),
         period=options.period,
         run_id=started.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}",
     )
-    state = RunState(options, paths, notebooks, declared, started, progress)
-    with period_lock(paths.lock):
+    check_run_options(options, paths)
+    folder = options.notebooks or notebooks_dir()
+    notebooks = list_notebooks(folder, options.only)
+    if not notebooks:
+        raise RunError(f"no report notebooks in {folder}", EXIT_BAD_INPUT)
+    declared, values = parameter_values(notebooks, options.params)
+    state = RunState(options, paths, notebooks, declared, values, started, progress)
+    with interruptible(), period_lock(paths.lock):
         try:
             for step, doing in STEPS:
                 state.step = doing
                 step(state)
-        except RunError:
+        except RunError as exc:
+            if exc.exit_code == EXIT_BAD_INPUT:
+                state.files.discard()
+            raise
+        except Interrupted:
+            shutil.rmtree(paths.staging, ignore_errors=True)
             raise
         except Exception as exc:  # an unexpected failure is a failed run, never a traceback
             raise _unexpected(state, exc) from None
@@ -154,67 +174,48 @@ def plain_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def _check_options(options: RunOptions) -> None:
-    if not PERIOD_PATTERN.match(options.period):
-        raise RunError(
-            f"--period {options.period!r} is not a month written YYYY-MM", EXIT_BAD_INPUT
-        )
-    if options.root is not None:
-        for path, what in (
-            (options.export, "export"),
-            (options.leads, "leads file"),
-            (options.history, "stage history"),
-            (options.mapping, "mapping file"),
-            (options.previous_export, "previous export"),
-            (options.reports_dir, "reports folder"),
-            (options.data_dir, "data folder"),
-            (options.cache_dir, "fit cache folder"),
-        ):
-            if path is not None:
-                check_inside(Path(path), options.root, what)
-    if not Path(options.export).is_file():
-        raise RunError(f"export {options.export} not found", EXIT_BAD_INPUT)
-
-
 def check_inside(path: Path, root: Path, what: str) -> None:
-    """Refuse (exit 2) a path that resolves outside ``root``."""
-    if not path.resolve().is_relative_to(root.resolve()):
-        raise RunError(f"{what} {path} lies outside the allowed folder {root}", EXIT_BAD_INPUT)
+    """Refuse (exit 2) a path that resolves outside ``root`` (:func:`.layout.resolve_inside`)."""
+    resolve_inside(path, root, what)
 
 
 def _archive(state: RunState) -> None:
-    """Copy the raw exports, untouched, into the period's archive."""
+    """Copy the raw exports, untouched, into the period's archive: the export in the period's
+    folder, the leads, the stage history and the side tables a preset joins each in their own."""
     t0 = time.perf_counter()
-    export = Path(state.options.export)
+    options, paths, files = state.options, state.paths, state.files
+    export = Path(options.export)
     state.say(f"Archiving {export} ...")
-    archived, digest = archive_export(export, state.paths.raw)
-    leads = (
-        archive_export(Path(state.options.leads), state.paths.raw)[0]
-        if state.options.leads
-        else None
-    )
+    paths.raw.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(paths.raw)
+    archived, digest = files.add("export", export, paths.raw)
+    leads = files.add("leads", Path(options.leads), paths.raw_leads)[0] if options.leads else None
     history, history_digest = (
-        archive_export(Path(state.options.history), state.paths.raw)
-        if state.options.history
+        files.add("history", Path(options.history), paths.raw_history)
+        if options.history
         else (None, None)
     )
-    others = sorted(
-        p.name
-        for p in state.paths.raw.iterdir()
-        if p.is_file()
-        and p not in (archived, leads, history)
-        and not p.name.endswith((".sha256", ".tmp"))
-        and not p.name.startswith(".")
-    )
+    for side in _side_tables(options):
+        files.add("side_tables", side, paths.raw_side_tables)
     state.archived = {
         "export": archived,
         "sha256": digest,
-        "others": others,
+        "others": [p.name for p in archived_exports(paths.raw) if p != archived],
         "leads": leads,
         "history": history,
         "history_sha256": history_digest,
+        "side_tables": files.files.get("side_tables", []),
     }
     state.timings["archive"] = time.perf_counter() - t0
+
+
+def _side_tables(options: RunOptions) -> list[Path]:
+    from pipeline_models.io.columns import side_tables
+    from pipeline_models.io.presets import get_mapping
+
+    return side_tables(
+        get_mapping(options.preset, options.mapping, options.pipeline), options.export
+    )
 
 
 def _sources(state: RunState) -> Sources:
@@ -222,8 +223,8 @@ def _sources(state: RunState) -> Sources:
     previous = options.previous_export or find_previous_export(
         options.period, options.reports_dir, options.data_dir
     )
-    if options.root is not None and previous is not None:
-        check_inside(Path(previous), options.root, "previous export")
+    if previous is not None:
+        resolve_inside(previous, options.root, "previous export")
     return Sources(
         export=Path(options.export),
         period=options.period,
@@ -274,9 +275,7 @@ def _report_parameters(state: RunState) -> dict[str, dict]:
             "run_dir": str(state.paths.work.resolve()),
             "output_dir": str(state.paths.report_files(name).resolve()),
         }
-        for key, value in state.options.params.items():
-            if key in declared:
-                parameters[key] = coerce_parameter(str(value), declared[key])
+        parameters.update(state.values.get(name, {}))
         out[name] = {**declared_defaults(declared), **parameters}
     return out
 
@@ -411,6 +410,7 @@ __all__ = [
     "RunState",
     "archive_export",
     "check_inside",
+    "check_run_options",
     "list_notebooks",
     "notebook_parameters",
     "period_lock",
