@@ -42,6 +42,7 @@ def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from pipeline_models.io import load_export, load_leads
+    from pipeline_models.io.history import carries_stage_dates
     from pipeline_models.io.leads import check_links
 
     try:
@@ -96,9 +97,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"{args.leads}: {leads.info['leads']} leads, {leads.info['converted']} converted")
         result.problems.extend(leads.problems)
         result.problems.extend(check_links(leads.frame, frame, str(args.leads)))
-    if args.history:
-        if _validate_history(args.history, result) is not None:
-            return 2
+    logged = args.history or (args.export if carries_stage_dates(args.export) else None)
+    if logged and _validate_history(logged, result) is not None:
+        return 2
     if result.problems:
         print(f"{len(result.problems)} warning(s):")
         for problem in result.problems:

@@ -100,3 +100,17 @@ def test_a_run_folder_holds_the_history_as_a_named_dataset(tmp_path):
     assert any("after the period ended" in str(p) for p in prepared.result.warnings)
     validation = json.loads((tmp_path / "run" / "validation.json").read_text())
     assert validation["history"]["changes"] == 3
+
+
+def test_a_hubspot_deals_export_with_stage_dates_is_its_own_history(tmp_path, capsys):
+    from pipeline_models.run.inputs import Sources, validate
+
+    fixture = Path(__file__).resolve().parents[1] / "data" / "history" / "hubspot_deals_wide.csv"
+    result, _, history = validate(
+        Sources(export=fixture, period="2025-04", preset="hubspot", cache_dir=tmp_path)
+    )
+    assert history is not None and history.info["from_export"]
+    assert set(history.frame["opportunity_id"]) <= set(result.frame["opportunity_id"])
+    assert history.frame["stage"].notna().all()
+    assert main(["validate", "--export", str(fixture), "--preset", "hubspot"]) == 0
+    assert "changes of" in capsys.readouterr().out

@@ -79,7 +79,7 @@ def validate(sources: Sources) -> Checked:
     RunError
         With exit code 2 and every problem listed (file, column, rows, reason).
     """
-    from pipeline_models.io.history import load_history
+    from pipeline_models.io.history import carries_stage_dates, load_history
     from pipeline_models.io.leads import check_links, load_leads
 
     period_end = month_end(sources.period)
@@ -93,7 +93,13 @@ def validate(sources: Sources) -> Checked:
             as_of=max(period_end, pd.Timestamp.now().normalize()),
         )
         leads = load_leads(sources.leads) if sources.leads else None
-        history = load_history(sources.history) if sources.history else None
+        # a HubSpot deals export with "Date entered" columns is its own stage history
+        logged = sources.history or (
+            sources.export if carries_stage_dates(sources.export) else None
+        )
+        history = load_history(logged) if logged else None
+        if history is not None and logged == sources.export:
+            history.info["from_export"] = True
     except ExportError as exc:
         raise RunError(str(exc), EXIT_BAD_INPUT) from None
     mismatch = period_mismatch(result.frame, sources.period)
@@ -103,7 +109,7 @@ def validate(sources: Sources) -> Checked:
     if leads is not None:
         leads.problems.extend(check_links(leads.frame, result.frame, str(sources.leads)))
     if history is not None:
-        _history_as_of_period_end(history, result.frame, sources, period_end)
+        _history_as_of_period_end(history, result.frame, str(logged), period_end)
     # the side files' warnings are read where the export's are (each names its own file)
     for side in (leads, history):
         if side is not None:
@@ -112,7 +118,7 @@ def validate(sources: Sources) -> Checked:
 
 
 def _history_as_of_period_end(
-    history: LoadResult, frame: pd.DataFrame, sources: Sources, period_end: pd.Timestamp
+    history: LoadResult, frame: pd.DataFrame, name: str, period_end: pd.Timestamp
 ) -> None:
     """Keep the history's changes up to the period's end, and say what does not match the export
     (changes of deals it does not hold)."""
@@ -123,7 +129,7 @@ def _history_as_of_period_end(
         history.info["after_period"] = int(later.sum())
         history.problems.append(
             Problem(
-                file=str(sources.history),
+                file=name,
                 reason=f"{int(later.sum())} change(s) dated after the period ended "
                 f"({period_end.date()}) are left out",
                 column="changed_date",
@@ -137,7 +143,7 @@ def _history_as_of_period_end(
         history.info["deals_not_in_export"] = deals
         history.problems.append(
             Problem(
-                file=str(sources.history),
+                file=name,
                 reason=f"{deals} deal(s) of the history are not in the export "
                 "(deleted, or of another pipeline): their changes are not used",
                 column="opportunity_id",
