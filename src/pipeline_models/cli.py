@@ -115,31 +115,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline_models.run.arguments import parse_params
-    from pipeline_models.run.runner import RunError, RunOptions, run
+    from pipeline_models.run.arguments import run_options
+    from pipeline_models.run.runner import RunError, run
 
-    options = RunOptions(
-        export=args.export,
-        period=args.period,
-        reports_dir=args.out,
-        data_dir=args.data,
-        preset=args.preset,
-        mapping=args.mapping,
-        pipeline=args.pipeline,
-        leads=args.leads,
-        history=args.history,
-        previous_export=args.previous_export,
-        params=parse_params(args.param),
-        on_bad_rows=args.on_bad_rows,
-        strict=args.strict,
-        random_seed=args.seed,
-        only=tuple(args.only or ()),
-        root=args.root,
-        cache_dir=args.cache,
-        jobs=args.jobs,
-    )
     try:
-        result = run(options)
+        result = run(run_options(args))
     except RunError as exc:
         print(f"pipeline-reports run: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -335,28 +315,9 @@ def _add_run(sub) -> None:
         help="last period's export (default: the one archived for last period)",
     )
     _add_mapping_options(p)
-    p.add_argument(
-        "--param",
-        action="append",
-        metavar="NAME=VALUE",
-        help="report parameter, e.g. target_revenue=2000000 (repeatable)",
-    )
-    p.add_argument(
-        "--on-bad-rows",
-        choices=["error", "skip"],
-        default="error",
-        help="skip: quarantine bad rows instead of failing",
-    )
-    p.add_argument("--strict", action="store_true", help="exit 4 when any report carries a warning")
-    p.add_argument("--seed", type=int, default=20261, help="random seed of every report")
-    p.add_argument("--only", nargs="+", metavar="REPORT", help="run only these reports")
-    p.add_argument(
-        "--root",
-        type=Path,
-        help="refuse any input or output path outside this folder (for schedulers)",
-    )
-    p.add_argument("--cache", type=Path, help="fit cache folder (default data/fits)")
-    p.add_argument("--jobs", type=int, default=1, help="reports executed side by side")
+    from pipeline_models.run.arguments import add_run_arguments
+
+    add_run_arguments(p)
     p.set_defaults(func=cmd_run)
 
 

@@ -154,6 +154,79 @@ def check_command(command: str, args) -> None:
         check_seed(args.seed)
     if getattr(args, "jobs", None) is not None:
         check_count(args.jobs, "--jobs")
+    if getattr(args, "keep_failed", None) is not None:
+        check_count(args.keep_failed, "--keep-failed")
+
+
+def add_run_arguments(parser) -> None:
+    """The options of ``pipeline-reports run`` beyond its files and mapping: parameters, bad
+    rows, strictness, seed, reports, root, cache, jobs and failed runs kept."""
+    from pipeline_models.run.publish import KEEP_FAILED
+
+    parser.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="report parameter, e.g. target_revenue=2000000 (repeatable)",
+    )
+    parser.add_argument(
+        "--on-bad-rows",
+        choices=["error", "skip"],
+        default="error",
+        help="skip: quarantine bad rows instead of failing",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 4 when any report carries a warning"
+    )
+    parser.add_argument("--seed", type=int, default=20261, help="random seed of every report")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="REPORT",
+        help="run only these reports and publish them into the period's set, the other "
+        "reports kept (refused when the set was made from other data or another seed)",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        help="refuse any input or output path outside this folder (for schedulers)",
+    )
+    parser.add_argument("--cache", type=Path, help="fit cache folder (default data/fits)")
+    parser.add_argument("--jobs", type=int, default=1, help="reports executed side by side")
+    parser.add_argument(
+        "--keep-failed",
+        type=int,
+        default=KEEP_FAILED,
+        metavar="N",
+        help=f"failed runs kept per period under .failed, older ones deleted (default {KEEP_FAILED})",
+    )
+
+
+def run_options(args):
+    """The :class:`~pipeline_models.run.options.RunOptions` of a parsed ``run`` command."""
+    from pipeline_models.run.options import RunOptions
+
+    return RunOptions(
+        export=args.export,
+        period=args.period,
+        reports_dir=args.out,
+        data_dir=args.data,
+        preset=args.preset,
+        mapping=args.mapping,
+        pipeline=args.pipeline,
+        leads=args.leads,
+        history=args.history,
+        previous_export=args.previous_export,
+        params=parse_params(args.param),
+        on_bad_rows=args.on_bad_rows,
+        strict=args.strict,
+        random_seed=args.seed,
+        only=tuple(args.only or ()),
+        root=args.root,
+        cache_dir=args.cache,
+        jobs=args.jobs,
+        keep_failed=args.keep_failed,
+    )
 
 
 def check_run_options(options, paths) -> None:
@@ -169,6 +242,7 @@ def check_run_options(options, paths) -> None:
     check_period(options.period)
     check_seed(options.random_seed)
     check_count(options.jobs, "--jobs")
+    check_count(options.keep_failed, "--keep-failed")
     inputs = (
         (options.export, "--export", "export"),
         (options.leads, "--leads", "leads file"),
@@ -232,6 +306,8 @@ def _check_cache(cache: Path, root: Path | None) -> None:
 
 
 __all__ = [
+    "add_run_arguments",
+    "run_options",
     "check_command",
     "check_run_options",
     "NAME_MAX",

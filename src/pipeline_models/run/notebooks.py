@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -86,9 +85,8 @@ def parameter_values(notebooks: list[Path], extra: dict) -> tuple[dict[str, dict
             problems.append(f"--param {name}: no report declares it (known: {', '.join(known)})")
         for report in takers:
             try:
-                values.setdefault(report, {})[name] = coerce_parameter(
-                    str(text), declared[report][name], name
-                )
+                value = coerce_parameter(str(text), declared[report][name], name)
+                values.setdefault(report, {})[name] = check_choice(name, value)
             except RunError as exc:
                 if str(exc) not in problems:
                     problems.append(str(exc))
@@ -97,6 +95,23 @@ def parameter_values(notebooks: list[Path], extra: dict) -> tuple[dict[str, dict
     if problems:
         raise RunError("parameter check failed:\n  - " + "\n  - ".join(problems))
     return declared, values
+
+
+def choice_values() -> dict[str, tuple[str, ...]]:
+    """Parameters whose value is one of a fixed set, with that set, taken from the analysis that
+    reads the value (a notebook's parameters cell only names the values in its comment)."""
+    from pipeline_models.analyses.product_potential.ranking import MEASURES
+
+    return {"rank_measure": tuple(MEASURES)}
+
+
+def check_choice(name: str, value):
+    """``value`` itself when ``name`` takes any value or one of its allowed ones; else exit 2
+    naming the allowed values (a report would otherwise fall back to its default silently)."""
+    allowed = choice_values().get(name)
+    if allowed is not None and value not in allowed:
+        raise RunError(f"--param {name}={value!r}: not one of {', '.join(allowed)}")
+    return value
 
 
 def declared_defaults(declared: dict[str, dict]) -> dict:
@@ -209,25 +224,99 @@ def _kernel_of_this_python():
                 os.environ["JUPYTER_PATH"] = old
 
 
-def execute_notebook(source: Path, output: Path, parameters: dict, cwd: Path) -> None:
-    """Execute one notebook with Papermill; raise RunError naming the failing cell."""
+def ended_by(returncode: int | None) -> str:
+    """How a kernel or worker process ended, in words (a negative code is the signal it got)."""
+    import signal
+
+    if returncode is None:
+        return "it ended without an exit status"
+    if returncode >= 0:
+        return f"exited with code {returncode}"
+    number = -returncode
+    if number == signal.SIGKILL:
+        # the out-of-memory killer sends SIGKILL, and so does a person with kill -9
+        return f"killed by signal {number}, perhaps out of memory"
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        return f"killed by signal {number}"
+    return f"killed by signal {number} ({name})"
+
+
+def watched_kernel_manager(on_start: Callable) -> type:
+    """A kernel manager class that calls ``on_start(provisioner)`` once its kernel is running,
+    so a run knows each kernel's process (its exit status, and its group to end)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class WatchedKernelManager(AsyncKernelManager):
+        async def _async_post_start_kernel(self, **kw) -> None:
+            await super()._async_post_start_kernel(**kw)
+            on_start(self.provisioner)
+
+    return WatchedKernelManager
+
+
+@contextlib.contextmanager
+def _quiet_papermill():
+    """Papermill logs a dead kernel as an error line of its own; the run says it in its words."""
+    import logging
+
+    logger = logging.getLogger("papermill")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def execute_notebook(
+    source: Path,
+    output: Path,
+    parameters: dict,
+    cwd: Path,
+    on_kernel_start: Callable[[int | None], None] | None = None,
+) -> None:
+    """Execute one notebook with Papermill; raise RunError naming the failing cell, or saying
+    how its kernel died (the notebook as executed so far is kept in ``output``).
+
+    ``on_kernel_start(group)`` gets the process group of the report's kernel once it runs.
+    """
     import papermill
+    from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    kernels = []
+
+    def started(provisioner) -> None:
+        kernels.append(provisioner.process)
+        if on_kernel_start:
+            on_kernel_start(getattr(provisioner, "pgid", None))
+
     try:
-        papermill.execute_notebook(
-            str(source),
-            str(output),
-            parameters=parameters,
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            cwd=str(cwd),
-            start_timeout=180,
-        )
+        with _quiet_papermill():
+            papermill.execute_notebook(
+                str(source),
+                str(output),
+                parameters=parameters,
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=False,
+                cwd=str(cwd),
+                start_timeout=180,
+                kernel_manager_class=watched_kernel_manager(started),
+            )
     except PapermillExecutionError as exc:
         raise RunError(
             f"{source.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}",
+            EXIT_REPORT_FAILED,
+        ) from None
+    except (DeadKernelError, RuntimeError):
+        returncode = kernels[-1].poll() if kernels else None
+        if returncode is None:  # the kernel still runs: not a dead kernel
+            raise
+        raise RunError(
+            f"{source.name}: the report's kernel died ({ended_by(returncode)})",
             EXIT_REPORT_FAILED,
         ) from None
 
@@ -245,22 +334,18 @@ class ReportJob:
         return self.notebook.stem
 
 
-def _execute_one(job: ReportJob) -> tuple[float, str | None]:
-    """Execute one notebook (in a worker process when reports run side by side)."""
+def execute_job(
+    job: ReportJob, on_kernel_start: Callable[[int | None], None] | None = None
+) -> tuple[float, str | None]:
+    """Execute one report: the seconds it took and, when it failed, why."""
     t0 = time.perf_counter()
     try:
-        execute_notebook(job.notebook, job.executed, job.parameters, job.notebook.parent)
+        execute_notebook(
+            job.notebook, job.executed, job.parameters, job.notebook.parent, on_kernel_start
+        )
     except RunError as exc:
         return time.perf_counter() - t0, str(exc)
     return time.perf_counter() - t0, None
-
-
-def _ignore_interrupts() -> None:
-    """A worker leaves Ctrl-C to the run, which ends the workers itself (one message, no
-    traceback from every worker)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def execute_reports(
@@ -271,33 +356,19 @@ def execute_reports(
 ) -> None:
     """Execute every job; call ``finished(index, job, seconds, error)`` in report order.
 
-    With ``parallel > 1`` notebooks execute side by side in worker processes (each runs its own
-    kernel); ``finished`` always runs in this process.
+    With ``parallel > 1`` notebooks execute side by side, each in a worker process of its own
+    (:mod:`.workers`); ``finished`` always runs in this process. A report whose kernel or worker
+    dies is a failed report; the others still run.
     """
-    from concurrent.futures import ProcessPoolExecutor
+    from pipeline_models.run.workers import execute_side_by_side
 
     with _kernel_of_this_python():
         if parallel > 1 and len(jobs) > 1:
             if progress:
                 progress(f"Executing {len(jobs)} reports, {parallel} at a time ...")
-            # spawn, not fork: this process may hold threads (fork would copy their locks)
-            context = multiprocessing.get_context("spawn")
-            pool = ProcessPoolExecutor(
-                max_workers=parallel, mp_context=context, initializer=_ignore_interrupts
-            )
-            try:
-                futures = [pool.submit(_execute_one, job) for job in jobs]
-                for index, (job, future) in enumerate(zip(jobs, futures, strict=True), start=1):
-                    finished(index, job, *future.result())
-            except BaseException:
-                # interrupted (or failed): the workers' reports are not wanted any more
-                for process in list(getattr(pool, "_processes", {}).values()):
-                    process.terminate()
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-            pool.shutdown()
+            execute_side_by_side(jobs, parallel, finished)
         else:
             for index, job in enumerate(jobs, start=1):
                 if progress:
                     progress(f"[{index}/{len(jobs)}] {job.name}: executing ...")
-                finished(index, job, *_execute_one(job))
+                finished(index, job, *execute_job(job))

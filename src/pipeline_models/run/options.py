@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline_models.run.publish import KEEP_FAILED
+
 STANDARD_PARAMETERS = ("run_dir", "output_dir")
 """Parameters the runner passes to every report notebook; each notebook must declare them all.
 A notebook reads its datasets and fits from the run folder's catalog, never from file paths."""
@@ -43,6 +45,7 @@ class RunOptions:
     jobs: int = 1
     cache_dir: Path | None = None
     root: Path | None = None
+    keep_failed: int = KEEP_FAILED  # failed runs kept per period
     fit_models: bool = True  # fit the shared models before the reports (off: tiny test runs)
 
 

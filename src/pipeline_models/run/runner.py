@@ -7,7 +7,9 @@ damages the report set of an earlier successful run. A lock keeps two runs of on
 A run ends in a :class:`RunError` only with exit 2 (bad input), 3 (a report or the run failed)
 or 5 (busy). An unexpected failure in any step is a failed run: the staging folder is kept as the
 failure folder, the full traceback is written to ``error.log`` in it, and the message is one plain
-sentence with the log's path.
+sentence with the log's path. A report whose kernel or worker dies is a failed report (the
+others still run); only the last few failed runs of a period are kept (:mod:`.publish`). A
+partial run (``--only``) publishes into the period's set (:mod:`.partial`).
 
 :func:`run` is a short list of steps over one :class:`RunState`; each step is a function below.
 """
@@ -71,7 +73,8 @@ from pipeline_models.run.options import (
     RunOptions,
     RunResult,
 )
-from pipeline_models.run.publish import publish, release_memory
+from pipeline_models.run.partial import carry_over, check_partial
+from pipeline_models.run.publish import keep_failed, publish, release_memory
 from pipeline_models.run.render import render_html, render_index
 
 
@@ -161,9 +164,10 @@ def _unexpected(state: RunState, exc: Exception) -> RunError:
             error=f"{state.step}: {reason}",
         )
         (failed / MANIFEST_FILE).write_text(json.dumps(state.manifest, indent=2, default=str))
+    kept = keep_failed(state.paths, state.options.keep_failed)
     return RunError(
         f"the run failed while {state.step} ({reason}); the previous report set is untouched. "
-        f"The full error is in {log}",
+        f"The full error is in {log} ({kept})",
         EXIT_REPORT_FAILED,
     )
 
@@ -346,15 +350,19 @@ def _finish(state: RunState) -> None:
     """Publish the run, or keep a failed one aside and leave the published set untouched."""
     manifest = state.manifest
     manifest["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    carried = [] if state.failures else carry_over(state)
+    if carried:
+        state.say(f"Kept from the published set: {', '.join(carried)}")
     _record_moved_paths(state, state.paths.failed if state.failures else state.paths.final)
     if state.failures:
         failed = state.paths.failed
         failed.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(state.paths.staging), str(failed))
         (failed / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str))
+        kept = keep_failed(state.paths, state.options.keep_failed)
         raise RunError(
             "report(s) failed; the previous report set is untouched. Executed notebooks with the "
-            f"error are kept in {failed}:\n  - " + "\n  - ".join(state.failures),
+            f"error are kept in {failed} ({kept}):\n  - " + "\n  - ".join(state.failures),
             EXIT_REPORT_FAILED,
         )
     t0 = time.perf_counter()
@@ -382,6 +390,7 @@ def _record_moved_paths(state: RunState, target: Path) -> None:
 STEPS = (
     (_archive, "archiving the export"),
     (_prepare, "validating the export"),
+    (check_partial, "checking the published set"),
     (_fit, "fitting the models"),
     (_execute, "executing the reports"),
     (_finish, "publishing the report set"),
