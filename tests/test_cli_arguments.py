@@ -100,6 +100,21 @@ def test_an_export_name_too_long_to_archive_is_refused(place, capsys):
     assert not (place / "data").exists()
 
 
+def test_a_disk_too_full_for_the_run_is_refused_before_anything_is_archived(
+    place, capsys, monkeypatch
+):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 2**20, 2**20))
+    assert cli.main(RUN) == 2
+    err = capsys.readouterr().err
+    assert "has 1 MiB free; this run needs about 200 MiB" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (place / "data" / "raw").exists()
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into any folder")
 def test_a_folder_that_cannot_be_written_is_refused(place, capsys):
     locked = place / "locked"

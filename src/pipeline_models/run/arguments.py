@@ -48,6 +48,11 @@ def check_input_file(path: Path | str, option: str) -> Path:
     path = Path(path)
     if path.is_dir():
         raise RunError(f"{option} {path} is a folder, not a file")
+    if path.exists() and not path.is_file():
+        raise RunError(
+            f"{option} {path} is not a regular file (a named pipe, socket or device): "
+            "export it to a file first"
+        )
     if not path.is_file():
         raise RunError(f"{option} {path} not found")
     if not os.access(path, os.R_OK):
@@ -275,6 +280,45 @@ def check_run_options(options, paths) -> None:
         elif what == "lock file" and path.is_dir():
             raise RunError(f"{what} {path} is a folder, not a file")
     _check_cache(cache, options.root)
+    check_free_disk(
+        [options.export, options.leads, options.history, *_side_tables(options)],
+        {"data folder": Path(options.data_dir), "reports folder": Path(options.reports_dir)},
+    )
+
+
+FREE_DISK_FACTOR = 3
+"""Free disk a run needs, as a multiple of its input files' size: the archive holds a copy of
+each, the run folder a validated table, and the staging folder the reports and their files."""
+
+FREE_DISK_MARGIN = 200 * 2**20
+"""Free disk a run needs beyond its inputs (200 MiB): fitted models, executed notebooks and
+rendered pages, whatever the export's size."""
+
+
+def check_free_disk(inputs: list, folders: dict[str, Path]) -> None:
+    """Refuse a run that would fill the disk, before anything is archived: each folder's file
+    system needs :data:`FREE_DISK_FACTOR` times the inputs' size plus :data:`FREE_DISK_MARGIN`.
+
+    Raises
+    ------
+    RunError
+        Exit 2, naming the folder, what is free and what the run needs.
+    """
+    import shutil
+
+    size = sum(Path(p).stat().st_size for p in inputs if p is not None and Path(p).is_file())
+    needed = FREE_DISK_FACTOR * size + FREE_DISK_MARGIN
+    for what, folder in folders.items():
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if existing is None:
+            continue
+        free = shutil.disk_usage(existing).free
+        if free < needed:
+            raise RunError(
+                f"the {what} {folder} has {free / 2**20:,.0f} MiB free; this run needs about "
+                f"{needed / 2**20:,.0f} MiB (its archive, run folder and reports): free some "
+                "space or choose another folder"
+            )
 
 
 def _side_tables(options) -> list[Path]:
