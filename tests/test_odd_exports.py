@@ -165,7 +165,7 @@ def _salesforce_api(export, draw_stage) -> pd.DataFrame:
 
 
 @settings(
-    max_examples=200,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -76,10 +76,6 @@ CASES = {
         lambda f: f[f["status"] != "lost"],
         "the CRM may delete lost deals",
     ),
-    "one_product": (
-        lambda f: f.assign(product="Core"),
-        "Core",
-    ),
 }
 
 
