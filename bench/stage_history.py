@@ -24,7 +24,6 @@ import argparse
 import time
 from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 
 from pipeline_models.analyses.patterns.changes import compare
@@ -44,23 +43,6 @@ SHAPES = {
 }
 
 
-def true_conversion(truth: dict) -> pd.Series:
-    """Share of deals leaving each open stage forward, closing and stalled deals together."""
-    stages = truth["stages"]["open"]
-    loss = np.array([truth["stages"]["loss_stage_probability"][k] for k in stages])
-    lost_before = np.concatenate([[0.0], np.cumsum(loss)[:-1]])
-    stall_at = np.array([truth["stages"]["stalled_stage_probability"][k] for k in stages])
-    beyond = 1 - np.cumsum(stall_at)
-    passed, left = np.zeros(len(stages)), np.zeros(len(stages))
-    for product, w in truth["mix"]["product_share"].items():
-        p = truth["win"]["marginal_win_rate"][product]
-        q = truth["stall"]["by_product"][product]
-        reached = 1 - (1 - p) * lost_before
-        passed += w * ((1 - q) * (reached - (1 - p) * loss) + q * beyond)
-        left += w * ((1 - q) * reached + q * beyond)
-    return pd.Series(passed / left, index=stages)
-
-
 def errors(table: pd.DataFrame, truth: pd.Series, loss: pd.Series) -> str:
     table = table.set_index("stage")
     share = table["lost"] / table["lost"].sum()
@@ -77,7 +59,7 @@ def shape_line(name: str, knobs: dict, seed: int, deals: int) -> tuple[str, dict
     previous = conform_opportunities(sample.snapshot(history, previous_day)[0])
     log = sample.history_snapshot(history, day)
     order = StageOrder(tuple(config.stages), "crm")
-    truth = true_conversion(history.truth)
+    truth = pd.Series(sample.stage_conversion_truth(history.truth))
     loss = pd.Series(history.truth["stages"]["loss_stage_probability"])
     since = day - pd.DateOffset(months=12)
     year = stage_conversion(history_moves(log, frame, order, day, since), order, (day - since).days)

@@ -71,25 +71,9 @@ def no_stalls() -> Case:
 
 
 def true_conversion(truth: dict) -> pd.Series:
-    """Share of deals leaving each stage forward, among closing and stalled deals together.
-
-    Per product (arrival share ``w``, win rate ``p``, stall probability ``q``): a closing deal
-    reaches stage ``k`` with probability ``1 - (1 - p) * lost_before_k`` and is lost there with
-    ``(1 - p) * loss_k``; a stalled deal passes ``k`` when it stalls beyond it.
-    """
-    stages = truth["stages"]["open"]
-    loss = np.array([truth["stages"]["loss_stage_probability"][k] for k in stages])
-    lost_before = np.concatenate([[0.0], np.cumsum(loss)[:-1]])
-    stall_at = np.array([truth["stages"]["stalled_stage_probability"][k] for k in stages])
-    beyond = 1 - np.cumsum(stall_at)
-    passed, left = np.zeros(len(stages)), np.zeros(len(stages))
-    for product, w in truth["mix"]["product_share"].items():
-        p = truth["win"]["marginal_win_rate"][product]
-        q = truth["stall"]["by_product"][product]
-        reached = 1 - (1 - p) * lost_before
-        passed += w * ((1 - q) * (reached - (1 - p) * loss) + q * beyond)
-        left += w * ((1 - q) * reached + q * beyond)
-    return pd.Series(passed / left, index=stages)
+    """Share of deals leaving each stage forward (:func:`~pipeline_models.data.synthetic.
+    stage_conversion_truth`)."""
+    return pd.Series(sample.stage_conversion_truth(truth))
 
 
 def simulated_exits(case: Case) -> pd.DataFrame:

@@ -76,7 +76,7 @@ from .config import (
 from .history import SimulatedHistory, simulate_history
 from .snapshots import month_ends, snapshot
 from .stage_log import history_snapshot
-from .truth import ground_truth
+from .truth import ground_truth, stage_conversion_truth
 from .writer import EXPORTS_DIR, GROUND_TRUTH_FILE, HISTORY_FILE, sample_command, write_sample
 
 __all__ = [
@@ -94,6 +94,7 @@ __all__ = [
     "SampleConfig",
     "SimulatedHistory",
     "ground_truth",
+    "stage_conversion_truth",
     "history_snapshot",
     "month_ends",
     "sample_command",
