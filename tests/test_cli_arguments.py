@@ -5,17 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import nbformat
 import pytest
+from tiny_runs import HEADER, ROWS, write_report_notebook
 
 from pipeline_models import cli
 
-HEADER = "opportunity_id,created_date,close_date,stage,status,amount,currency,product,owner"
-ROWS = [
-    "A1,2025-01-05,2025-02-10,Closed Won,won,1000,USD,Widget,Ann",
-    "A2,2025-01-07,2025-03-01,Closed Lost,lost,500,USD,Widget,Bob",
-    "A3,2025-02-01,2025-06-30,Proposal,open,,USD,Gadget,Ann",
-]
 PARAMS = """
 run_dir: str = ""  # run folder
 output_dir: str = "."  # output
@@ -26,16 +20,7 @@ cost_per_lead: dict = {}  # costs
 
 
 def write_notebook(folder: Path, name: str = "tiny") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [nbformat.v4.new_code_cell(PARAMS, metadata={"tags": ["parameters"]})]
-    nbformat.write(nb, str(folder / f"{name}.ipynb"))
-    return folder
+    return write_report_notebook(folder, name, PARAMS)
 
 
 @pytest.fixture

@@ -5,17 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from tiny_runs import HEADER, ROWS
 
 from pipeline_models.run.catalog import Catalog, CatalogError
 from pipeline_models.run.inputs import Sources, prepare
 from pipeline_models.run.layout import sha256_file
-
-HEADER = "opportunity_id,created_date,close_date,stage,status,amount,currency,product,owner"
-ROWS = [
-    "A1,2025-01-05,2025-02-10,Closed Won,won,1000,USD,Widget,Ann",
-    "A2,2025-01-07,2025-03-01,Closed Lost,lost,500,USD,Widget,Bob",
-    "A3,2025-02-01,2025-06-30,Proposal,open,,USD,Gadget,Ann",
-]
 
 
 @pytest.fixture

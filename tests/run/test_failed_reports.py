@@ -11,9 +11,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import nbformat
 import psutil
 import pytest
+from tiny_runs import HEADER, ROWS, write_report_notebook
 
 from pipeline_models import cli
 from pipeline_models.run import runner
@@ -21,12 +21,6 @@ from pipeline_models.run.layout import RunPaths
 from pipeline_models.run.publish import KEEP_FAILED, keep_failed, prune_failed
 from pipeline_models.run.runner import RunError, RunOptions, run
 
-HEADER = "opportunity_id,created_date,close_date,stage,status,amount,currency,product,owner"
-ROWS = [
-    "A1,2025-01-05,2025-02-10,Closed Won,won,1000,USD,Widget,Ann",
-    "A2,2025-01-07,2025-03-01,Closed Lost,lost,500,USD,Widget,Bob",
-    "A3,2025-02-01,2025-06-30,Proposal,open,,USD,Gadget,Ann",
-]
 PARAMS = 'run_dir: str = ""  # run folder\noutput_dir: str = "."  # output\nlabel: str = "one"  # a label\n'
 SUMMARY = (
     "from pipeline_models.present.content import ReportContent\n"
@@ -39,20 +33,8 @@ REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 def write_notebooks(folder: Path, bodies: dict[str, str]) -> Path:
     """Tiny report notebooks: the parameters cell, a cell that prints, then ``body``."""
-    folder.mkdir(parents=True, exist_ok=True)
     for name, body in bodies.items():
-        nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {
-            "name": "python3",
-            "display_name": "Python 3",
-            "language": "python",
-        }
-        nb.cells = [
-            nbformat.v4.new_code_cell(PARAMS, metadata={"tags": ["parameters"]}),
-            nbformat.v4.new_code_cell("print('executed so far')"),
-            nbformat.v4.new_code_cell(body),
-        ]
-        nbformat.write(nb, str(folder / f"{name}.ipynb"))
+        write_report_notebook(folder, name, PARAMS, "print('executed so far')", body)
     return folder
 
 

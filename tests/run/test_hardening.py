@@ -11,41 +11,22 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import nbformat
 import pytest
+from tiny_runs import HEADER, ROWS, write_report_notebook
 
 from pipeline_models.run import archive as archives
 from pipeline_models.run import runner
 from pipeline_models.run.layout import RunPaths, sha256_file
 from pipeline_models.run.runner import RunError, RunOptions, RunState, run
 
-HEADER = "opportunity_id,created_date,close_date,stage,status,amount,currency,product,owner"
-ROWS = [
-    "A1,2025-01-05,2025-02-10,Closed Won,won,1000,USD,Widget,Ann",
-    "A2,2025-01-07,2025-03-01,Closed Lost,lost,500,USD,Widget,Bob",
-    "A3,2025-02-01,2025-06-30,Proposal,open,,USD,Gadget,Ann",
-]
 LEADS = (
     "lead_id,created_date,source,opportunity_id,converted_date\nL1,2025-01-01,Web,A1,2025-01-05\n"
 )
 
 
 def make_notebook(folder: Path, body: str = "") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            'run_dir: str = ""\noutput_dir: str = "."\n', metadata={"tags": ["parameters"]}
-        ),
-        nbformat.v4.new_code_cell(body or "print('ok')"),
-    ]
-    nbformat.write(nb, str(folder / "tiny.ipynb"))
-    return folder
+    params = 'run_dir: str = ""\noutput_dir: str = "."\n'
+    return write_report_notebook(folder, "tiny", params, body or "print('ok')")
 
 
 @pytest.fixture

@@ -8,15 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
+from tiny_runs import HEADER, write_report_notebook
 
 from pipeline_models.run import runner
 from pipeline_models.run.layout import sha256_file
 from pipeline_models.run.runner import RunError, RunOptions, run
 
-HEADER = "opportunity_id,created_date,close_date,stage,status,amount,currency,product,owner"
-ROWS = [
+ROWS = [  # one product name is markup: it must reach the pages as text
     "A1,2025-01-05,2025-02-10,Closed Won,won,1000,USD,Widget,Ann",
     "A2,2025-01-07,2025-03-01,Closed Lost,lost,500,USD,Widget,Bob",
     "A3,2025-02-01,2025-06-30,Proposal,open,,USD,<script>alert(1)</script>,Ann",
@@ -40,19 +39,8 @@ ReportContent("Tiny", headline=[("deals", str(len(frame)))], warnings=["thin dat
 
 
 def make_notebooks(folder: Path, names=("tiny",), params: str = PARAMS) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
     for name in names:
-        nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {
-            "name": "python3",
-            "display_name": "Python 3",
-            "language": "python",
-        }
-        nb.cells = [
-            nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
-            nbformat.v4.new_code_cell(BODY),
-        ]
-        nbformat.write(nb, str(folder / f"{name}.ipynb"))
+        write_report_notebook(folder, name, params, BODY)
     return folder
 
 
