@@ -4,7 +4,8 @@ Compute modules: :mod:`.levels` (level labels), :mod:`.raw` (the export's own fi
 :mod:`.cells` and :mod:`.draws` (joint posterior draws per level from the period's fits),
 :mod:`.open_pipeline` (expected value of the open deals), :mod:`.intervals`, :mod:`.ranking`,
 :mod:`.spread`, :mod:`.levers` (the "small change" arithmetic), :mod:`.simulation` (its deal-by-deal
-check) and :mod:`.mix` (the product mix per month). Beside them: :mod:`.tables` (reader tables and
+check), :mod:`.mix` (the product mix per month) and :mod:`.accounts` (the accounts most likely to
+buy each product, from the period's account model). Beside them: :mod:`.tables` (reader tables and
 captions), :mod:`.charts` and :mod:`.narrative` (headline, warnings, sentences).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from pipeline_models.analyses.policy import FORECAST_INTERVAL, INTERVAL
 from pipeline_models.contract.labels import DAYS_PER_MONTH
 
+from .accounts import TOP_ACCOUNTS, accounts_reader_table, top_accounts
 from .cells import cell_mix, rows_or_all, thin_draws
 from .charts import (
     ESTIMATE_PANELS,
@@ -91,7 +93,9 @@ __all__ = [
     "SCENARIOS",
     "SELLING_PARTS",
     "SPREAD_SENTENCE",
+    "TOP_ACCOUNTS",
     "Headline",
+    "accounts_reader_table",
     "added_revenue",
     "amount_recorded_share",
     "cell_mix",
@@ -133,6 +137,7 @@ __all__ = [
     "spread_values",
     "thin_data_warnings",
     "thin_draws",
+    "top_accounts",
     "volume_draws",
     "volume_table",
     "volume_windows",

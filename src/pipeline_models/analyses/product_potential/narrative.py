@@ -13,6 +13,7 @@ import xarray as xr
 from pipeline_models.analyses.policy import INTERVAL
 from pipeline_models.present.formats import format_money
 
+from .accounts import chance_text
 from .levels import level_dim_of
 from .levers import merge_scaling_levers
 from .ranking import MEASURES
@@ -60,6 +61,36 @@ def spread_values(spread: pd.DataFrame) -> dict[str, str]:
         "wu": f"{win['factor upper']:.2f}",
         "sl": f"{size['factor lower']:.2f}",
         "su": f"{size['factor upper']:.2f}",
+    }
+
+
+ACCOUNTS_SENTENCE = (
+    "Of the {listed} accounts listed first, {new} would buy the product for the first time; the "
+    "most likely purchase is {account} buying {product}, with a chance of {chance}."
+)
+"""Template of the sentence under the accounts table; fill it with :func:`accounts_values`."""
+
+ACCOUNTS_ALIKE = (
+    " The accounts of a {segment} buy alike in this export, so the lists follow the {segment} "
+    "and the open deals more than each account's own purchases."
+)
+"""Added to :data:`ACCOUNTS_SENTENCE` when the account model finds no difference between the
+accounts of a segment."""
+
+ACCOUNTS_UNAVAILABLE = "This export cannot show which accounts may buy each product: {reason}."
+"""What the report says in place of the accounts table."""
+
+
+def accounts_values(top: pd.DataFrame) -> dict[str, str]:
+    """The placeholders of :data:`ACCOUNTS_SENTENCE` from the listed accounts
+    (:func:`~.accounts.top_accounts`, at least one row)."""
+    best = top.loc[top["chance"].idxmax()]
+    return {
+        "listed": f"{len(top):,}",
+        "new": f"{int(top['new_to_account'].sum()):,}",
+        "account": str(best["account"]),
+        "product": str(best["product"]),
+        "chance": chance_text(best["chance"], best["low"], best["high"]),
     }
 
 

@@ -1,5 +1,6 @@
 """The product potential report's content: how each product sells, its volume and pipeline, which
-is most likely the best, and where a small change would pay most."""
+is most likely the best, where a small change would pay most, and which accounts are most likely
+to buy each product."""
 
 from __future__ import annotations
 
@@ -8,11 +9,20 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from pipeline_models.analyses.product_potential import charts, draws, levers, mix, narrative, tables
+from pipeline_models.analyses.product_potential import (
+    accounts,
+    charts,
+    draws,
+    levers,
+    mix,
+    narrative,
+    tables,
+)
 from pipeline_models.analyses.product_potential import ranking as ranks
 from pipeline_models.analyses.product_potential import raw as raws
 from pipeline_models.analyses.product_potential import spread as spreads
 from pipeline_models.analyses.unavailable import count_headline, missing_models, status_counts
+from pipeline_models.models.period import refusal
 from pipeline_models.present.content import ReportContent
 from pipeline_models.present.formats import format_pct
 
@@ -34,13 +44,14 @@ def build(
     top_k: int = 2,
     volume_months: int = 6,
     max_rows: int = 12,
+    top_accounts: int = accounts.TOP_ACCOUNTS,
 ) -> ReportContent:
     """Everything the product potential report shows, from the run's catalog and fits."""
     frame, as_of, seed = catalog.opportunities(), catalog.as_of, catalog.random_seed
     models = catalog.period_models()
     missing = missing_models(models)
     if missing:
-        return _unavailable(catalog, frame, missing)
+        return _unavailable(catalog, frame, missing, top_accounts)
     raw = raws.raw_figures(frame, as_of, volume_months=volume_months)
     drawn = draws.posterior_draws(
         models, frame, as_of, volume_months=volume_months, leads=catalog.leads(), random_seed=seed
@@ -80,11 +91,46 @@ def build(
         "ranking": ranking.reset_index(),
     }
     content.figures = {**head.figures, "lever_pct": lever_pct, "horizon_months": horizon_months}
+    _account_parts(content, catalog, top_accounts)
     content.fits = dict(catalog.loaded)
     return content
 
 
-def _unavailable(catalog: Catalog, frame: pd.DataFrame, missing: list[str]) -> ReportContent:
+def _account_parts(content: ReportContent, catalog: Catalog, top: int) -> None:
+    """The accounts most likely to buy each product, or why the export cannot show them."""
+    model = catalog.account_products()
+    if model is None:
+        reason = refusal("account_products", catalog.opportunities(), catalog.as_of)
+        content.add_note("accounts", narrative.ACCOUNTS_UNAVAILABLE, reason=reason)
+        content.figures["accounts"] = {"unavailable": reason}
+        return
+    table = model.account_table()
+    listed = accounts.top_accounts(table, top)
+    new = accounts.top_accounts(table, top, new_only=True)
+    horizon = model.accounts_config.horizon_months
+    segment = model.purchases_.segment_column
+    for name, shown, new_only in (("accounts", listed, False), ("accounts_new", new, True)):
+        content.add_table(
+            name,
+            accounts.accounts_reader_table(shown, horizon, segment),
+            accounts.accounts_caption(horizon, new_only),
+            max_rows=len(shown),
+            empty="Every account has bought every product before.",
+        )
+    template = narrative.ACCOUNTS_SENTENCE
+    values = narrative.accounts_values(listed)
+    if model.buys_alike and segment is not None:
+        template += narrative.ACCOUNTS_ALIKE
+        values["segment"] = segment
+    content.add_note("accounts", template, **values)
+    content.files["accounts"] = listed
+    content.files["accounts_new"] = new
+    content.figures["accounts"] = accounts.accounts_figures(model, listed)
+
+
+def _unavailable(
+    catalog: Catalog, frame: pd.DataFrame, missing: list[str], top_accounts: int
+) -> ReportContent:
     """The report on an export that cannot support it: why, and the deals each product holds."""
     content = ReportContent(title="Product potential")
     content.warnings = [f"Product potential cannot be estimated: {why}." for why in missing]
@@ -100,6 +146,7 @@ def _unavailable(catalog: Catalog, frame: pd.DataFrame, missing: list[str]) -> R
     by = "product" if frame["product"].notna().any() else None
     content.add_table("win_size", status_counts(frame, by), "Deals by product and status")
     content.figures = {"unavailable": missing}
+    _account_parts(content, catalog, top_accounts)
     content.fits = dict(catalog.loaded)
     return content
 

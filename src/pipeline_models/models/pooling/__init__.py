@@ -8,6 +8,7 @@ pulled toward the others, a group with much data keeps its own estimate.
 from pipeline_models.models.pooling.beta_binomial import beta_binomial_rates
 from pipeline_models.models.pooling.censored_beta import censored_beta_rates
 from pipeline_models.models.pooling.dirichlet_hazards import dirichlet_draws, pool_hazards
+from pipeline_models.models.pooling.dirichlet_multinomial import pool_mixes
 from pipeline_models.models.pooling.gamma_poisson import gamma_poisson_rates
 from pipeline_models.models.pooling.normal_means import normal_means
 
@@ -18,4 +19,5 @@ __all__ = [
     "gamma_poisson_rates",
     "normal_means",
     "pool_hazards",
+    "pool_mixes",
 ]
