@@ -150,3 +150,12 @@ def test_the_helper_page_shows_no_link_for_a_web_address(tmp_path, displayed):
     render_html(tmp_path / "h.ipynb", tmp_path / "h.html")
     page = (tmp_path / "h.html").read_text(encoding="utf-8")
     assert "evil.example" in page and 'href="http' not in page
+
+
+def test_a_table_shows_its_labels_but_not_its_row_numbers(displayed):
+    display.show_table(pd.DataFrame({"deal": ["D-1", "D-2"], "n": [3, 4]}))
+    display.show_table(pd.DataFrame({"deal": ["D-1"], "n": [3]}).set_index("deal"))
+    numbered, labelled = displayed
+    assert "<th>0</th>" not in numbered and "<th>1</th>" not in numbered
+    assert "<td>D-1</td>" in numbered
+    assert "<th>D-1</th>" in labelled

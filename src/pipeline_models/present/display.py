@@ -66,8 +66,10 @@ def show_table(frame: pd.DataFrame, caption: str | None = None, max_rows: int = 
     """Display a table with every cell, index label and header escaped."""
     from IPython.display import HTML, display
 
+    # row numbers mean nothing to a reader; asked before the labels are made inert, which turns
+    # row numbers into an index of labels
+    plain_index = isinstance(frame.index, pd.RangeIndex)
     shown = _inert_frame(frame.head(max_rows))
-    plain_index = isinstance(shown.index, pd.RangeIndex)  # row numbers mean nothing to a reader
     body = shown.to_html(
         escape=True, border=0, classes="dataframe", na_rep="", index=not plain_index
     )
