@@ -64,7 +64,9 @@ def test_a_run_fits_each_estimator_once_and_every_report_loads_those_fits(publis
         if not p.name.startswith(".") and p.name != "tables"
     )
     assert entries == [
+        "account_products",
         "cycle_time",
+        "deal_score",
         "forecast_track",
         "forecaster",
         "lead_funnel",
@@ -76,7 +78,13 @@ def test_a_run_fits_each_estimator_once_and_every_report_loads_those_fits(publis
     pointers = sorted(p.name.split("-")[0] for p in (cache / "tables").iterdir())
     assert pointers == ["cycle_time", "revenue", "win_rate"]
     fitted = published.manifest["models"]["cache_hits"]
-    assert set(fitted) >= {"fits.win_rate", "fits.forecaster", "fits.lead_funnel"}
+    assert set(fitted) >= {
+        "fits.win_rate",
+        "fits.forecaster",
+        "fits.lead_funnel",
+        "fits.deal_score",
+        "fits.account_products",
+    }
     for name in NOTEBOOKS:
         summary = json.loads((published.published / "files" / name / "summary.json").read_text())
         assert all(entry["cache_hit"] for entry in summary["fits"].values()), name

@@ -241,7 +241,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         return 2
     print(f"Back-testing {len(origins)} origins, horizons {horizons} ...")
     table = backtest(
-        frame, origins, horizons, random_seed=args.seed, snapshots=snapshots, progress=print
+        frame,
+        origins,
+        horizons,
+        random_seed=args.seed,
+        snapshots=snapshots,
+        progress=print,
+        deal_score=not args.no_deal_score,
     )
     write_forecasts(table, args.out)
     print(f"Forecasts written to {args.out}")
@@ -362,6 +368,13 @@ def _add_backtest(sub) -> None:
     )
     p.add_argument("--seed", type=int, default=20261)
     p.add_argument("--on-bad-rows", choices=["error", "skip"], default="error")
+    p.add_argument(
+        "--no-deal-score",
+        action="store_true",
+        help="forecast each open deal by its product and age only, as without a deal score "
+        "(default: each origin's open deals are scored by a deal score fitted on the deals "
+        "closed by then, as in the report)",
+    )
     p.set_defaults(func=cmd_backtest)
 
 

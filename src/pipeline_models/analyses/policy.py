@@ -23,3 +23,14 @@ FORECAST_QUANTILES = ((1 - FORECAST_INTERVAL) / 2, 0.5, 1 - (1 - FORECAST_INTERV
 THIN_DEALS = FORECAST_THIN_DEALS
 """Fewer deals with a creation date than this, and a forecast says that it is uncertain (the
 forecaster's own diagnostics use the same threshold)."""
+
+REASON_MIN_EFFECT = 0.1
+"""Smallest move of a deal's log-odds named as a reason for its score: 0.1 moves a 30% chance by
+about two points, less than a reader could act on."""
+
+TOP_REASONS = 3
+"""Reasons given per deal: the strongest few say why; a longer list reads as noise."""
+
+RELIABILITY_BINS = 10
+"""Bins of predicted chance a reliability chart compares with what happened: tenths are read at a
+glance, and a few hundred closed deals still put tens of deals in the busy bins."""

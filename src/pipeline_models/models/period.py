@@ -1,5 +1,6 @@
 """The period's fits, shared by every report of a run: the three hierarchical models, the
-forecaster and the lead funnel (their track records: :mod:`pipeline_models.run.tracks`).
+forecaster, the lead funnel and the account model (their track records:
+:mod:`pipeline_models.run.tracks`).
 
 The run's fit step calls each function here once, before any report; the reports then ask the
 run's catalog, which calls the same functions with the same configuration, seed and table digests
@@ -124,12 +125,21 @@ def period_models(
     )
 
 
-def refusal(name: str, frame: pd.DataFrame) -> str | None:
+def refusal(name: str, frame: pd.DataFrame, as_of: str | pd.Timestamp | None = None) -> str | None:
     """Why model ``name`` cannot be fitted on ``frame``, in one plain sentence (``None``: it can).
 
     The win-rate and cycle-time models learn from closed deals; an export of open deals only
     holds no outcome to learn from. The deal-size model learns from won deals with an amount.
+    The account model (``account_products``) needs accounts, products and won deals, and, given
+    ``as_of``, accounts with deals before its horizon.
     """
+    if name == "account_products":
+        from pipeline_models.models.accounts import AccountsConfig
+        from pipeline_models.models.accounts import refusal as account_refusal
+
+        return account_refusal(frame, as_of, AccountsConfig().horizon_months)
+    if name == "deal_score":
+        return _score_refusal(frame)
     status = frame["status"].astype(str)
     closed = int(status.isin(["won", "lost"]).sum())
     if name in ("win_rate", "cycle_time") and closed == 0:
@@ -177,5 +187,65 @@ def fit_lead_funnel(
         lambda model: model.fit(frame, leads, origin, random_seed=random_seed),
         cache_dir,
         {**{k: str(v) for k, v in digests.items()}, "as_of": str(origin.date())},
+        random_seed,
+    )
+
+
+def fit_account_products(
+    frame: pd.DataFrame,
+    as_of: pd.Timestamp,
+    cache_dir: str | Path,
+    table_digest: str | None,
+    random_seed: int,
+) -> CachedFit | None:
+    """What each account may buy next, fitted at ``as_of`` on the opportunities (cached);
+    ``None`` when the export cannot support it (``refusal("account_products", ...)`` says why)."""
+    from pipeline_models.models.accounts import AccountProductsModel
+
+    origin = pd.Timestamp(as_of).normalize()
+    if refusal("account_products", frame, origin) is not None:
+        return None
+    return fit_cached_estimator(
+        AccountProductsModel(),
+        lambda model: model.fit(frame, origin, random_seed=random_seed),
+        cache_dir,
+        {"opportunities": str(table_digest), "as_of": str(origin.date())},
+        random_seed,
+    )
+
+
+SCORE_MIN_CLOSED = 20
+"""Fewer closed deals than this give the deal score nothing to learn: each deal keeps the
+forecaster's chance for its product and age."""
+
+
+def _score_refusal(frame: pd.DataFrame) -> str | None:
+    status = frame["status"].astype(str)
+    closed = int(status.isin(["won", "lost"]).sum())
+    if closed < SCORE_MIN_CLOSED:
+        return (
+            f"the export holds {closed} closed deals (fewer than {SCORE_MIN_CLOSED}), so deals "
+            "cannot be scored one by one"
+        )
+    if not (status == "won").any() or not (status == "lost").any():
+        missing = "lost" if (status == "won").any() else "won"
+        return f"no deal was {missing}, so nothing tells a strong deal from a weak one"
+    return None
+
+
+def fit_deal_score(
+    frame: pd.DataFrame, cache_dir: str | Path, table_digest: str | None, random_seed: int
+) -> CachedFit | None:
+    """The deal score fitted on the closed deals of ``frame`` (cached); ``None`` when the
+    export cannot support it (``refusal("deal_score", ...)`` says why)."""
+    from pipeline_models.models.deal_score import DealScoreModel
+
+    if refusal("deal_score", frame) is not None:
+        return None
+    return fit_cached_estimator(
+        DealScoreModel(),
+        lambda model: model.fit_deals(frame, random_seed=random_seed),
+        cache_dir,
+        {"opportunities": str(table_digest)},
         random_seed,
     )

@@ -17,6 +17,8 @@ name                       what it is
 ``fits.win_rate`` ...      the period's fitted models (:meth:`Catalog.period_models`)
 ``fits.forecaster``        the pipeline forecaster fitted at the period's end
 ``fits.lead_funnel``       the lead funnel fitted at the period's end
+``fits.account_products``  what each account may buy next, fitted at the period's end
+``fits.deal_score``        every deal's chance of being won, from what was known at its creation
 ``backtests.forecast``     the forecast's track record over past month-ends
 ``backtests.leads``        the lead requirement's track record
 =========================  =====================================================================
@@ -209,6 +211,42 @@ class Catalog:
             return self._record("fits.lead_funnel", fit.hit, fit.path, fit.model)
 
         return self._once("lead_funnel", make)
+
+    def account_products(self):  # -> AccountProductsModel | None
+        """What each account may buy next, and with what chance, at the period's end; ``None``
+        when the export cannot support it (``models.period.refusal`` says why)."""
+
+        def make():
+            from pipeline_models.models.period import fit_account_products
+
+            fit = fit_account_products(
+                self.opportunities(),
+                self.as_of,
+                self.cache_dir,
+                self.digest("opportunities"),
+                self.random_seed,
+            )
+            if fit is None:
+                return None
+            return self._record("fits.account_products", fit.hit, fit.path, fit.model)
+
+        return self._once("account_products", make)
+
+    def deal_score(self):  # -> DealScoreModel | None
+        """The deal score fitted on the period's closed deals; ``None`` when the export cannot
+        support it (``models.period.refusal("deal_score", ...)`` says why)."""
+
+        def make():
+            from pipeline_models.models.period import fit_deal_score
+
+            fit = fit_deal_score(
+                self.opportunities(), self.cache_dir, self.digest("opportunities"), self.random_seed
+            )
+            if fit is None:
+                return None
+            return self._record("fits.deal_score", fit.hit, fit.path, fit.model)
+
+        return self._once("deal_score", make)
 
     def forecast_track(self, months: int) -> pd.DataFrame | None:
         """One-month-ahead forecasts at the last ``months`` month-ends against what happened;

@@ -41,6 +41,8 @@ def fit_all(
         ("win rate, deal size, cycle time", catalog.period_models),
         ("forecaster", catalog.forecaster),
         ("lead funnel", catalog.lead_funnel),
+        ("account products", catalog.account_products),
+        ("deal score", catalog.deal_score),
     ]
     forecast = catalog.settings("forecast")
     if forecast is not None:
@@ -66,6 +68,16 @@ def fit_all(
         cached = "loaded from the fit cache" if all(hits.values()) else "fitted"
         progress(f"  fits {cached}")
     skipped = {name: reason for name, reason in models.skipped.items()}
+    if catalog.account_products() is None:
+        from pipeline_models.models.period import refusal
+
+        skipped["account_products"] = refusal(
+            "account_products", catalog.opportunities(), catalog.as_of
+        )
+    if catalog.deal_score() is None:
+        from pipeline_models.models.period import refusal
+
+        skipped["deal_score"] = refusal("deal_score", catalog.opportunities())
     for name, reason in skipped.items():
         if progress:
             progress(f"  {name.replace('_', ' ')} model not fitted: {reason}")
@@ -91,7 +103,11 @@ def _diagnostics(catalog: Catalog) -> dict[str, dict[str, Any]]:
     for name, model in (
         ("forecaster", catalog.forecaster()),
         ("lead funnel", catalog.lead_funnel()),
+        ("account products", catalog.account_products()),
+        ("deal score", catalog.deal_score()),
     ):
+        if model is None:
+            continue
         d = model.diagnostics()
         out[name] = {"ok": d.ok, "message": d.message, **d.figures}
     return out

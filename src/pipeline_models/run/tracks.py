@@ -26,6 +26,7 @@ def forecast_track(
     """One-month-ahead forecasts at the last ``months`` month-ends before the period, scored
     against what happened (``table`` is ``None`` when the history is too short)."""
     from pipeline_models.analyses.forecast.track import backtest
+    from pipeline_models.models.deal_score import DealScoreModel
     from pipeline_models.models.forecaster import PipelineForecaster
 
     origins = backtest_origins(frame, period, horizon_months=1, count=months)
@@ -33,6 +34,7 @@ def forecast_track(
         "kind": "forecast_track",
         "scoring": "as-of-origin, no-lost-limits",  # what is scored, as of this code
         "estimator": PipelineForecaster().config_id,
+        "deal_score": DealScoreModel().config_id,
         "origins": [str(o.date()) for o in origins],
         "opportunities": str(table_digest),
     }
@@ -41,7 +43,9 @@ def forecast_track(
         "forecast_track",
         key,
         lambda: (
-            backtest(frame, origins, horizons=(1,), random_seed=random_seed) if origins else None
+            backtest(frame, origins, horizons=(1,), random_seed=random_seed, deal_score=True)
+            if origins
+            else None
         ),
         random_seed,
     )

@@ -106,3 +106,22 @@ def test_maven_backtest_beats_the_crm_baselines(maven_pipeline):
             wape = scores["wape"].xs((target, horizon), level=("target", "horizon_months"))
             assert wape["workbench"] < wape["weighted_pipeline"]
             assert wape["workbench"] < wape["run_rate"]
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_maven_backtest_with_deal_scores_is_no_worse(maven_pipeline):
+    """Each origin's open deals scored by a deal score fitted on the deals closed by then: the
+    forecast's error on Maven is no larger than by product and age alone, on every line."""
+    frame = load_export(maven_pipeline, preset="maven", as_of="2018-01-31").frame
+    origins = parse_origins("2017-05..2017-11")
+    plain = score_table(backtest(frame, origins, (1, 2))).set_index(
+        ["model", "target", "horizon_months"]
+    )
+    scored = score_table(backtest(frame, origins, (1, 2), deal_score=True)).set_index(
+        ["model", "target", "horizon_months"]
+    )
+    for target in ("count", "revenue"):
+        for horizon in (1, 2):
+            key = ("workbench", target, horizon)
+            assert scored.loc[key, "wape"] <= plain.loc[key, "wape"], key

@@ -1,19 +1,24 @@
-"""Stalled deals: limits from won cycles, flags, and planted stall-prone groups found."""
+"""Stalled deals: limits from won cycles, flags, their chance of being won within two years, and
+planted stall-prone groups found."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from forecaster_cases import FAST
 from patterns_cases import AS_OF, consecutive_snapshots, deals, simulated
 
 from pipeline_models.analyses.patterns.stalled import (
+    STALLED_HORIZON_MONTHS,
     flag_stalled,
     old_deals,
     stalled_hotspots,
+    stalled_outlook,
     stalled_ratios,
     won_cycle_limits,
 )
+from pipeline_models.models.forecaster import PipelineForecaster
 
 
 def cycle_frame() -> pd.DataFrame:
@@ -99,3 +104,43 @@ def test_planted_stalled_segment_is_found(knobs, attribute, level, top_overall):
     stalled = flagged[flagged["stalled"]]
     truly = history.deals.set_index("opportunity_id").loc[stalled["opportunity_id"], "stalled"]
     assert truly.mean() > 0.6
+
+
+@pytest.fixture(scope="module")
+def stalled_case():
+    """A simulated pipeline at its last month-end, its forecaster, and its flagged open deals."""
+    history = simulated()
+    _, cur, as_of = consecutive_snapshots(history)
+    forecaster = PipelineForecaster(FAST).fit(cur, as_of)
+    return cur, forecaster, flag_stalled(cur, as_of, won_cycle_limits(cur))
+
+
+def test_a_deal_older_than_every_won_cycle_has_little_chance_of_being_won(stalled_case):
+    cur, forecaster, flagged = stalled_case
+    outlook = stalled_outlook(flagged, forecaster)
+    won = cur[cur["status"] == "won"]
+    longest = (won["close_date"] - won["created_date"]).dt.days.max()
+    older = outlook[outlook["age_days"] > longest]
+    assert len(older) >= 5
+    assert (older["p_won_ever"] < 0.10).all()
+    # the chance is the forecaster's over two years, and the value at risk what it leaves
+    deals = flagged[flagged["stalled"]].set_index("opportunity_id").loc[outlook["opportunity_id"]]
+    np.testing.assert_allclose(
+        outlook["p_won_ever"], forecaster.chance_won_within(deals, STALLED_HORIZON_MONTHS)
+    )
+    known = outlook["amount"].notna()
+    np.testing.assert_allclose(
+        outlook.loc[known, "value_at_risk"],
+        outlook.loc[known, "amount"] * (1 - outlook.loc[known, "p_won_ever"]),
+    )
+    assert outlook["value_at_risk"].dropna().is_monotonic_decreasing
+
+
+def test_a_stalled_deals_chance_moves_with_its_score(stalled_case):
+    _, forecaster, flagged = stalled_case
+    plain = stalled_outlook(flagged, forecaster).set_index("opportunity_id")
+    strong = stalled_outlook(flagged.assign(score_odds=4.0), forecaster)
+    strong = strong.set_index("opportunity_id").loc[plain.index]
+    chance = plain["p_won_ever"] > 1e-4
+    assert chance.sum() >= 10
+    assert (strong.loc[chance, "p_won_ever"] > 1.5 * plain.loc[chance, "p_won_ever"]).all()

@@ -44,6 +44,6 @@ def test_stalled_display_marks_estimated_amounts():
     )
     shown = stalled_display(outlook)
     assert shown["amount"].tolist() == ["5.00k", "1.50k (est.)"]
-    assert shown["P(won ever)"].tolist() == ["25%", "4.4%"]
+    assert shown["chance of being won within two years"].tolist() == ["25%", "4.4%"]
     assert shown["value at risk"].tolist() == ["3.75k", "1.43k"]
     assert shown["age (days)"].tolist() == [120, 90]

@@ -1,4 +1,5 @@
-"""The forecast report's charts: the forecast fan after the won history, and the track record."""
+"""The forecast report's charts: the forecast fan after the won history, the track record, and
+the deal score's reliability."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pipeline_models.analyses.forecast.tables import INTERVAL_NAME, MIDDLE_HALF,
 from pipeline_models.analyses.policy import FORECAST_QUANTILES
 from pipeline_models.models.forecaster import ForecastResult
 from pipeline_models.models.forecaster.codes import month_index, month_of
+from pipeline_models.present import palette
+from pipeline_models.present.formats import format_count, format_pct
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -115,4 +118,42 @@ def plot_track_record(
     return ax
 
 
-__all__ = ["plot_forecast", "plot_track_record"]
+def plot_reliability(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Predicted against observed win rate per bin of a :func:`~pipeline_models.analyses.
+    forecast.strength.reliability_table`, on the diagonal where the two agree, each point sized
+    and labelled by its bin's deals."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    ax = ax or plt.subplots(figsize=(5.5, 5))[1]
+    ax.plot([0, 1], [0, 1], "--", color=palette.REFERENCE, lw=1, label="predicted = observed")
+    deals = table["deals"].to_numpy(dtype=float)
+    size = 20 + 280 * deals / max(float(deals.max()), 1.0) if len(deals) else []
+    ax.plot(table["mean_predicted"], table["observed_rate"], "-", color=palette.ESTIMATE, lw=1)
+    ax.scatter(
+        table["mean_predicted"],
+        table["observed_rate"],
+        s=size,
+        color=palette.ESTIMATE,
+        alpha=0.8,
+        zorder=3,
+        label="a bin of predicted chance (labelled with its deals)",
+    )
+    for x, y, n in zip(table["mean_predicted"], table["observed_rate"], deals, strict=True):
+        ax.annotate(
+            format_count(n), (x, y), textcoords="offset points", xytext=(6, -12), fontsize=8
+        )
+    percent = FuncFormatter(lambda v, _: format_pct(v))
+    ax.xaxis.set_major_formatter(percent)
+    ax.yaxis.set_major_formatter(percent)
+    ax.set_xlim(-0.02, 1.02)  # a bin whose deals were all won or all lost stays in view
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_aspect("equal")
+    ax.set_xlabel("predicted chance of being won (score as if the deal were new)")
+    ax.set_ylabel("share of those deals won")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+__all__ = ["plot_forecast", "plot_reliability", "plot_track_record"]

@@ -1,4 +1,5 @@
-"""The forecast report's words: the headline figures and the warnings a reader sees first."""
+"""The forecast report's words: the headline figures, the warnings a reader sees first, and the
+sentences of the lead strength section."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pandas as pd
 from pipeline_models.analyses.forecast.tables import INTERVAL_NAME
 from pipeline_models.analyses.policy import THIN_DEALS
 from pipeline_models.contract.period import MIN_HISTORY_MONTHS
-from pipeline_models.present.formats import format_money, format_pct
+from pipeline_models.present.formats import format_count, format_money, format_pct, format_points
 
 
 def headline_items(
@@ -58,4 +59,63 @@ def track_warnings(track: pd.DataFrame) -> list[str]:
     ]
 
 
-__all__ = ["forecast_warnings", "headline_items", "track_warnings", "weighted_pipeline_label"]
+STRENGTH_SENTENCE = (
+    "Of {deals} open deals scored, {stronger} look stronger than the average deal of their "
+    "product; the most likely to be won in {quarter} is {deal} ({product}) at {chance}."
+)
+"""What the lead strength section says above its table."""
+
+STRENGTH_UNAVAILABLE = (
+    "Lead strength cannot be shown, and each open deal keeps the chance of its product and age: "
+    "{reason}."
+)
+"""What the report says in place of the lead strength section."""
+
+AMOUNTS_LEFT_OUT = "Amounts do not enter the scores: {reason}."
+"""Said when the deal score left amounts out."""
+
+RELIABILITY_CAPTION = (
+    "Scores of {deals} past deals, each made as if the deal were new, against what happened: "
+    "on the diagonal, a predicted chance comes true as often as it says. Weighted by deals, "
+    "predicted and actual win rates differ by {ece} (expected calibration error)."
+)
+"""The caption of the reliability chart."""
+
+
+def strength_values(table: pd.DataFrame, scored: pd.DataFrame) -> dict[str, str]:
+    """The values of :data:`STRENGTH_SENTENCE`: ``table`` is a
+    :func:`~pipeline_models.analyses.forecast.strength.strength_table` (most likely first),
+    ``scored`` the open deals with their ``score_odds``."""
+    odds = pd.to_numeric(scored.get("score_odds", pd.Series(dtype=float)), errors="coerce")
+    top = table.iloc[0]
+    return {
+        "deals": format_count(odds.notna().sum()),
+        "stronger": format_count((odds > 1).sum()),
+        "quarter": str(table.attrs.get("quarter", "this quarter")),
+        "deal": str(top["opportunity_id"]),
+        "product": str(top["product"]),
+        "chance": format_pct(top["p_quarter"]),
+    }
+
+
+def reliability_values(table: pd.DataFrame) -> dict[str, str]:
+    """The values of :data:`RELIABILITY_CAPTION` from a
+    :func:`~pipeline_models.analyses.forecast.strength.reliability_table`."""
+    return {
+        "deals": format_count(table.attrs["deals"]),
+        "ece": f"{format_points(table.attrs['ece']).lstrip('+')} percentage points",
+    }
+
+
+__all__ = [
+    "AMOUNTS_LEFT_OUT",
+    "RELIABILITY_CAPTION",
+    "STRENGTH_SENTENCE",
+    "STRENGTH_UNAVAILABLE",
+    "forecast_warnings",
+    "headline_items",
+    "reliability_values",
+    "strength_values",
+    "track_warnings",
+    "weighted_pipeline_label",
+]

@@ -1,5 +1,6 @@
 """The forecast report's content: deals and revenue won in the coming months as a distribution,
-by product and region, the open deals that count, and the forecast's track record."""
+by product and region, the open deals that count and how strong each one is, and the forecast's
+track record."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from pipeline_models.analyses.forecast import charts, deals, narrative, tables, window
+from pipeline_models.analyses.forecast import charts, deals, narrative, strength, tables, window
 from pipeline_models.analyses.forecast.honesty import (
     backtest_limits,
     has_crm_probability,
     limit_sentences,
 )
 from pipeline_models.analyses.forecast.track import score_table
+from pipeline_models.models.period import refusal
 from pipeline_models.present.content import ReportContent
 
 if TYPE_CHECKING:
@@ -25,7 +27,7 @@ HORIZONS = (1, 2, 3)
 GROUP_HORIZON = 3
 """Window of the tables by product and region and of the open deals' chances."""
 TOP_DEALS = 15
-"""Open deals listed, most likely to close won first."""
+"""Open deals listed, most likely to close won first (in the top deals and lead strength)."""
 
 
 def build(catalog: Catalog, target_revenue: float = 0.0, backtest_months: int = 6) -> ReportContent:
@@ -35,8 +37,10 @@ def build(catalog: Catalog, target_revenue: float = 0.0, backtest_months: int = 
     (:func:`~pipeline_models.analyses.forecast.window.default_target`).
     """
     frame, period, currency = catalog.opportunities(), catalog.period, catalog.currency()
-    forecaster = catalog.forecaster()
-    open_deals = frame[frame["status"] == "open"]
+    forecaster, score = catalog.forecaster(), catalog.deal_score()
+    # each open deal's chance moves with its score (odds against the deals open at its age)
+    group, open_deals = forecaster.forecast_config.group, frame[frame["status"] == "open"]
+    open_deals = strength.with_score_odds(open_deals, score, group, frame, catalog.as_of)
     outlook = forecaster.predict(open_deals, horizons=HORIZONS, random_seed=catalog.random_seed)
     quarter = window.quarter_window(period)[0]
     target = float(target_revenue) or window.default_target(frame, period)
@@ -84,6 +88,7 @@ def build(catalog: Catalog, target_revenue: float = 0.0, backtest_months: int = 
         "Open deals most likely to close won",
         empty="No open deal as of the period's end: the forecast rests on deals not yet created.",
     )
+    reliability = _strength_parts(content, catalog, open_deals, currency)
     wape = _track_parts(content, catalog.forecast_track(backtest_months), frame)
     next_month, quarter_row = table.iloc[0], table.iloc[-1]
     content.files["forecast_table"] = table.reset_index()
@@ -96,9 +101,59 @@ def build(catalog: Catalog, target_revenue: float = 0.0, backtest_months: int = 
         "backtest_origins": 0
         if "backtest" not in content.files
         else int(content.files["backtest"]["origin"].nunique()),
+        "deal_score_ece": None if reliability is None else float(reliability.attrs["ece"]),
+        "deal_score_deals": 0 if score is None else int(score.deals_),
     }
     content.fits = dict(catalog.loaded)
     return content
+
+
+def _strength_parts(
+    content: ReportContent, catalog: Catalog, open_deals: pd.DataFrame, currency: str
+) -> pd.DataFrame | None:
+    """The lead strength section: open deals ranked by their chance this quarter with the reasons
+    for their scores, and the score's reliability; in its place, why deals are not scored. The
+    reliability table is returned (``None``: no score, or too few deals to hold some out)."""
+    frame, score = catalog.opportunities(), catalog.deal_score()
+    if score is None:
+        reason = refusal("deal_score", frame) or "the deal score was not fitted for this run"
+        content.add_note("strength", narrative.STRENGTH_UNAVAILABLE, reason=reason)
+        return None
+    table = strength.strength_table(
+        catalog.forecaster(), score, open_deals, catalog.period, frame, rows=TOP_DEALS
+    )
+    quarter = table.attrs["quarter"]
+    if len(table):
+        values = narrative.strength_values(table, open_deals[open_deals["created_date"].notna()])
+        content.add_note("strength", narrative.STRENGTH_SENTENCE, **values)
+    content.add_table(
+        "strength",
+        tables.strength_display(table, TOP_DEALS, currency),
+        f"Open deals most likely to be won in {quarter}, with what moves each one's score",
+        max_rows=TOP_DEALS,
+        empty="No open deal with a creation date to score.",
+    )
+    content.files["lead_strength"] = table
+    if getattr(score, "amount_reason_", None):
+        content.add_note(
+            "strength_amounts", narrative.AMOUNTS_LEFT_OUT, reason=score.amount_reason_
+        )
+    reliability = strength.reliability_table(score)
+    if reliability is not None:
+        content.add_chart("reliability", lambda: _reliability_chart(reliability))
+        content.add_note(
+            "reliability",
+            narrative.RELIABILITY_CAPTION,
+            **narrative.reliability_values(reliability),
+        )
+    return reliability
+
+
+def _reliability_chart(table: pd.DataFrame):
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    charts.plot_reliability(table, ax=ax)
+    fig.tight_layout()
+    return fig
 
 
 def _no_revenue(frame: pd.DataFrame) -> str:

@@ -14,7 +14,7 @@ from pipeline_models.analyses.forecast.deals import chance_column
 from pipeline_models.analyses.forecast.window import quarter_window, run_rate
 from pipeline_models.analyses.policy import FORECAST_INTERVAL, FORECAST_QUANTILES
 from pipeline_models.models.forecaster import ForecastResult, window_label
-from pipeline_models.present.formats import format_count, format_pct
+from pipeline_models.present.formats import format_count, format_money, format_pct
 
 MIDDLE_HALF = (0.25, 0.75)
 """Quantiles of the narrower interval shown beside the planner's: half the outcomes fall inside."""
@@ -146,6 +146,32 @@ def open_deals_display(deals: pd.DataFrame, horizon: int = 3, rows: int = 15) ->
     return top.assign(**{column: top[column].map(format_pct)})
 
 
+def strength_display(table: pd.DataFrame, rows: int = 15, currency: str = "") -> pd.DataFrame:
+    """The ``rows`` open deals of a :func:`~pipeline_models.analyses.forecast.strength.
+    strength_table` most likely to be won this quarter, for readers: chances as percentages,
+    amounts as money (blank without an amount), reasons as written."""
+    quarter = table.attrs.get("quarter", "this quarter")
+    top = table.head(rows)
+
+    def money(values: pd.Series) -> list[str]:
+        return ["" if pd.isna(v) else format_money(v, currency) for v in values]
+
+    return pd.DataFrame(
+        {
+            "deal": top["opportunity_id"].astype(str),
+            "product": top["product"],
+            "owner": top["owner"],
+            "stage": top["stage"],
+            "amount": money(top["amount"]),
+            "age (months)": top["age_months"].astype(int),
+            f"chance won in {quarter}": top["p_quarter"].map(format_pct),
+            "chance won, as scored at creation": top["p_won"].map(format_pct),
+            f"expected value in {quarter}": money(top["expected_value"]),
+            "what moves its score": top["reasons"],
+        }
+    ).reset_index(drop=True)
+
+
 def format_scores(scores: pd.DataFrame) -> str:
     """The score table as aligned text for the terminal and notes."""
     shown = scores.copy()
@@ -165,4 +191,5 @@ __all__ = [
     "group_display",
     "open_deals_display",
     "quantile_column",
+    "strength_display",
 ]

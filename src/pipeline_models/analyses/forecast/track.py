@@ -37,9 +37,11 @@ import pandas as pd
 
 from pipeline_models.analyses.forecast.baselines import crm_weighted_pipelines, weighted_pipeline
 from pipeline_models.analyses.forecast.honesty import backtest_limits, has_crm_probability
+from pipeline_models.analyses.forecast.strength import with_score_odds
 from pipeline_models.analyses.forecast.window import run_rate
 from pipeline_models.contract.period import backtest_origins, month_end
 from pipeline_models.data.asof import outcomes_after, pipeline_as_of
+from pipeline_models.models.deal_score import CANONICAL_ATTRIBUTES, DealScoreModel
 from pipeline_models.models.forecaster import (
     QUANTILE_COLUMNS,
     QUANTILES,
@@ -49,6 +51,7 @@ from pipeline_models.models.forecaster import (
     PipelineForecaster,
     quantile_row,
 )
+from pipeline_models.models.period import refusal
 
 MODELS = ("workbench", "weighted_pipeline", "run_rate", "crm_weighted_pipeline")
 FORECAST_COLUMNS = ("origin", "target", "horizon_months", "point", *QUANTILE_COLUMNS, "model")
@@ -79,6 +82,7 @@ def backtest(
     random_seed: int = TRACK_SEED,
     snapshots: dict[str, pd.DataFrame] | None = None,
     progress: Callable[[str], None] | None = None,
+    deal_score: bool = False,
 ) -> pd.DataFrame:
     """Forecasts of every model at every origin and horizon, with the actual outcome.
 
@@ -89,6 +93,10 @@ def backtest(
     snapshots
         Optional canonical exports by month (``YYYY-MM``): used as the pipeline at that origin
         instead of rebuilding it.
+    deal_score
+        Score each open deal at each origin with a deal score fitted on the deals closed by
+        then (its chance then moves with its score, as in the report's forecast); every origin
+        is then rebuilt deal by deal.
 
     Models the export cannot score honestly are left out; ``attrs["not_scored"]`` maps each to
     the reason (:func:`~pipeline_models.analyses.forecast.honesty.backtest_limits`).
@@ -98,11 +106,12 @@ def backtest(
     config = config or ForecastConfig()
     windows = tuple(range(1, max(horizons) + 1))
     counts = None  # the export counted once, for every origin rebuilt from it
+    carry: dict = {} if deal_score else None  # each origin's score spreads start the next's
     for index, origin in enumerate(origins):
         origin = pd.Timestamp(origin).normalize()
         snapshot = (snapshots or {}).get(f"{origin:%Y-%m}")
         seed = random_seed + index
-        if snapshot is None and origin == month_end(origin):
+        if snapshot is None and origin == month_end(origin) and not deal_score:
             if counts is None:
                 counts = PipelineCounts.from_frame(frame, config.group)
             forecaster = PipelineForecaster(config).fit_as_of(counts, origin)
@@ -110,7 +119,7 @@ def backtest(
             baselines = {"weighted_pipeline": counts.weighted_pipeline, "run_rate": counts.run_rate}
         else:
             forecaster, result, baselines = _rebuilt_origin(
-                frame, snapshot, origin, config, windows, seed
+                frame, snapshot, origin, config, windows, seed, carry
             )
         for horizon in horizons:
             if counts is not None and origin == month_end(origin):
@@ -160,17 +169,28 @@ def _rebuilt_origin(
     config: ForecastConfig,
     windows: tuple[int, ...],
     seed: int,
+    carry: dict | None = None,
 ) -> tuple[PipelineForecaster, ForecastResult, Baselines]:
     """Fit and forecast on the pipeline at ``origin`` rebuilt as a table (from the archived
-    ``snapshot`` when there is one), and its baselines."""
+    ``snapshot`` when there is one), and its baselines. With ``carry`` (a dict, kept from origin
+    to origin) the open deals are scored by a deal score fitted on the deals closed by then."""
+    deal_score = carry is not None
     # only the columns the forecaster, the baselines and the archived fields need
     columns = ["product", "region", config.group, "opportunity_id", "stage"]
+    if deal_score:
+        columns += list(CANONICAL_ATTRIBUTES)
     known = pipeline_as_of(snapshot if snapshot is not None else frame, origin, columns)
     if snapshot is not None:
         # an archived export knows its open deals' stage, amount and expected close date
         known = _restore_open_fields(known, snapshot, origin)
     forecaster = PipelineForecaster(config).fit(known, origin)
     open_deals = known[known["status"] == "open"]
+    if deal_score and refusal("deal_score", known) is None:
+        score = DealScoreModel().fit_deals(
+            known, random_seed=seed, start=carry.get("spreads"), out_of_fold=False
+        )
+        carry["spreads"] = score.spreads()
+        open_deals = with_score_odds(open_deals, score, config.group, known, origin)
     result = forecaster.predict(open_deals, windows, random_seed=seed, breakdown=())
     baselines = {
         "weighted_pipeline": partial(weighted_pipeline, known),

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 
+from pipeline_models.analyses.forecast.strength import with_score_odds
 from pipeline_models.analyses.patterns import (
     changes,
     charts,
@@ -162,24 +163,30 @@ def _bottleneck_note(content, conversion, currency):
 def _stalled_parts(
     content, frame, as_of, comparison, models, quantile, currency, catalog, max_rows
 ):
-    missing = missing_models(models, ("cycle_time",))
-    if missing or not has_won_cycle(frame):
-        why = "; ".join(missing) or "no won deal has both a creation and a close date"
+    if not has_won_cycle(frame):
         content.add_note(
             "stalled",
             "Stalled deals cannot be shown: a deal is stalled when it is older than won deals "
             "usually take, and {why}.",
-            why=why,
+            why="no won deal has both a creation and a close date",
         )
         unknown = stalled_outlook_empty()
         unknown.attrs["unavailable"] = "no won cycle to compare with"
         return unknown, stalled_hotspots(frame.iloc[0:0]), frame.iloc[0:0]
     limits = won_cycle_limits(frame, q=quantile)
-    flagged = flag_stalled(frame, as_of, limits)
+    forecaster = catalog.forecaster()
+    # the chance of being won is the forecaster's, moved by each deal's score
+    flagged = with_score_odds(
+        flag_stalled(frame, as_of, limits),
+        catalog.deal_score(),
+        forecaster.forecast_config.group,
+        frame,
+        as_of,
+    )
     unchanged = None if comparison is None else changes.same_stage(comparison.changes)
     stalled = stalled_outlook(
         flagged,
-        models.cycle_time,
+        forecaster,
         models.revenue,
         unchanged=unchanged,
         random_seed=catalog.random_seed,
@@ -195,7 +202,8 @@ def _stalled_parts(
     content.add_table(
         "stalled",
         tables.stalled_display(stalled, currency),
-        "Stalled deals, largest value at risk first",
+        "Stalled deals, largest value at risk first (value at risk: the amount times the chance "
+        "of not being won within two years)",
         max_rows=max_rows,
         empty="No open deal is older than won deals usually take: nothing has stalled.",
     )

@@ -18,6 +18,7 @@ from pipeline_models.analyses.patterns.fields import OPEN, WON, deal_status, lev
 from pipeline_models.analyses.policy import INTERVAL
 from pipeline_models.contract.labels import NONE_LEVEL
 from pipeline_models.data.aggregate import factorize_rows, group_levels
+from pipeline_models.models.forecaster import PipelineForecaster
 from pipeline_models.models.pooling import gamma_poisson_rates
 
 WON_CYCLE_QUANTILE = 0.9
@@ -26,6 +27,10 @@ came sooner."""
 
 MIN_WON = 20
 """Won deals a level needs for a limit of its own (with fewer its quantile would rest on luck)."""
+
+STALLED_HORIZON_MONTHS = 24
+"""Months a stalled deal's chance of being won is counted over: two years, longer than nearly
+every won cycle, without promising that a deal open for years may still close any day."""
 
 
 def won_cycle_limits(
@@ -114,25 +119,6 @@ def old_deals(
     return out
 
 
-def _won_ever(
-    deals: pd.DataFrame, cycle_model: object, random_seed: int | None, n_samples: int
-) -> np.ndarray:
-    """Posterior mean chance that each deal is ever won, given it is open at its age."""
-    # deals of one cell and age share their chance: predict once per distinct cell, so the cost
-    # grows with cells, not deals
-    ccols = list(getattr(cycle_model, "columns_", []))
-    keys = group_levels(deals, ccols).reset_index(drop=True)
-    keys["age_days"] = deals["age_days"].to_numpy(dtype=float)
-    codes, distinct = factorize_rows(keys, list(keys.columns))
-    p = cycle_model.predict_outcome(  # type: ignore[attr-defined]
-        distinct,
-        horizon_days=1e6,
-        random_seed=random_seed,
-        n_samples=n_samples,
-    )["p_won"]
-    return p.mean("sample").to_numpy()[codes]
-
-
 def _filled_amounts(
     deals: pd.DataFrame, revenue_model: object | None, random_seed: int | None
 ) -> tuple[pd.Series, pd.Series]:
@@ -161,36 +147,41 @@ _OUTLOOK_ADDED = ["amount estimated", "p_won_ever", "value_at_risk", "same stage
 
 def stalled_outlook(
     flagged: pd.DataFrame,
-    cycle_model: object,
+    forecaster: PipelineForecaster,
     revenue_model: object | None = None,
     unchanged: pd.Series | None = None,
     random_seed: int | None = None,
-    n_samples: int = 400,
+    horizon: int = STALLED_HORIZON_MONTHS,
 ) -> pd.DataFrame:
     """The stalled deals an owner can act on, largest value at risk first.
 
-    ``p_won_ever`` is the posterior mean chance that the deal is ever won given that it is still
-    open at its age (the period's cycle-time model, by product; not by stage).
-    ``value_at_risk = amount * (1 - p_won_ever)``; a deal without an amount takes the revenue
-    model's mean won amount for its cell (``amount estimated``).
+    ``p_won_ever`` is the chance that the deal is won within ``horizon`` months (two years), from
+    the forecaster's competing monthly chances of closing won and closing lost at the deal's
+    product and age: a deal that has sat open longer than won deals of its product took gets a
+    small one. It moves with the deal's score when ``flagged`` carries ``score_odds``. ``value_at_risk = amount * (1 - p_won_ever)``;
+    a deal without an amount takes the revenue model's mean won amount for its cell
+    (``amount estimated``).
 
     Parameters
     ----------
     flagged
-        Output of :func:`flag_stalled` (only rows with ``stalled`` are used).
-    cycle_model
-        A fitted :class:`~pipeline_models.models.CycleTimeModel`.
+        Output of :func:`flag_stalled` (only rows with ``stalled`` are used), with the optional
+        ``score_odds`` of :func:`~pipeline_models.analyses.forecast.strength.with_score_odds`.
+    forecaster
+        The period's fitted :class:`~pipeline_models.models.forecaster.PipelineForecaster`.
     revenue_model
         A fitted :class:`~pipeline_models.models.RevenueModel` for missing amounts (optional).
     unchanged
         Per ``opportunity_id``: True when the deal sat at the same stage at the previous export.
-    random_seed, n_samples
-        Seed and number of posterior draws of the predictions.
+    random_seed
+        Seed of the revenue model's draws.
+    horizon
+        Months the chance of being won is counted over.
     """
     deals = flagged[flagged["stalled"]].copy()
     if deals.empty:
         return stalled_outlook_empty()
-    deals["p_won_ever"] = _won_ever(deals, cycle_model, random_seed, n_samples)
+    deals["p_won_ever"] = forecaster.chance_won_within(deals, horizon)
     amount, estimated = _filled_amounts(deals, revenue_model, random_seed)
     deals["amount"] = amount
     deals["amount estimated"] = estimated & amount.notna()
@@ -326,6 +317,7 @@ def stalled_hotspots(
 __all__ = [
     "ATTRIBUTES",
     "MIN_WON",
+    "STALLED_HORIZON_MONTHS",
     "WON_CYCLE_QUANTILE",
     "flag_stalled",
     "has_won_cycle",

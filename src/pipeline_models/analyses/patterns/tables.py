@@ -68,7 +68,9 @@ def stalled_display(outlook: pd.DataFrame, currency: str = "") -> pd.DataFrame:
         for a, e in zip(t["amount"], est, strict=True)
     ]
     # a small chance keeps a decimal: 4% and 4.4% read differently to an owner
-    t["P(won ever)"] = t.pop("p_won_ever").map(lambda p: format_pct(p, 1 if p < 0.1 else 0))
+    t["chance of being won within two years"] = t.pop("p_won_ever").map(
+        lambda p: format_pct(p, 1 if p < 0.1 else 0)
+    )
     t["value at risk"] = t.pop("value_at_risk").map(lambda v: format_money(v, currency))
     t["age (days)"] = t["age (days)"].astype(int)
     return t

@@ -15,6 +15,12 @@ import pandas as pd
 from pipeline_models.contract.labels import NONE_LEVEL
 from pipeline_models.models.forecaster.codes import label_codes, month_index, renumbered, tally
 
+SCORE_ODDS = "score_odds"
+"""Optional column of open deals: each deal's odds of winning against its group's average, from
+the deal score. Deals then share a cell only when their odds round to the same step."""
+ODDS_STEP = 0.1
+"""Log-odds step the scores are rounded to in cells (a chance of 30% moves by at most 1 point)."""
+
 
 @dataclass
 class OpenCells:
@@ -30,6 +36,7 @@ class OpenCells:
     total: np.ndarray  # sum of the cell's known amounts
     var: np.ndarray  # their variance (population)
     labels: dict[str, tuple[np.ndarray, list[str]]]  # column -> (level of each cell, levels)
+    odds: np.ndarray | None = None  # (cells,) odds against the group's average; None: all one
 
     @classmethod
     def of_counts(cls, g: np.ndarray, age: np.ndarray, n: np.ndarray) -> OpenCells:
@@ -81,6 +88,9 @@ def deal_cells(
     amount = open_deals["amount"].to_numpy(dtype=float, na_value=np.nan)[valid]
     known = ~np.isnan(amount)
     columns = [label, age, known.astype(np.int64)]
+    step = odds_steps(open_deals)
+    if step is not None:
+        columns.append(step[valid])
     region_names = None
     if "region" in open_deals and "region" in breakdown:
         region, region_names = label_codes(open_deals["region"])
@@ -90,7 +100,7 @@ def deal_cells(
     amounts, start, total, var = _known_amounts(amount, known, cell, n, cell_known)
     labels = {"product": renumbered(cell_label, names)} if "product" in breakdown else {}
     if region_names is not None:
-        labels["region"] = renumbered(values[3], region_names)
+        labels["region"] = renumbered(values[-1], region_names)
     return OpenCells(
         g=group_of[cell_label],
         age=cell_age,
@@ -101,7 +111,16 @@ def deal_cells(
         total=total,
         var=var,
         labels=labels,
+        odds=None if step is None else np.exp(values[3] * ODDS_STEP),
     )
+
+
+def odds_steps(deals: pd.DataFrame) -> np.ndarray | None:
+    """Each deal's score odds as a whole number of log-odds steps; ``None`` without scores."""
+    if SCORE_ODDS not in deals:
+        return None
+    odds = pd.to_numeric(deals[SCORE_ODDS], errors="coerce").fillna(1.0).to_numpy(dtype=float)
+    return np.round(np.log(np.clip(odds, 1e-6, 1e6)) / ODDS_STEP).astype(np.int64)
 
 
 def _known_amounts(

@@ -25,7 +25,13 @@ from pipeline_models.models.forecaster.amounts import AmountPools, won_amounts
 from pipeline_models.models.forecaster.arrivals import fit_arrivals
 from pipeline_models.models.forecaster.breakdown import region_shares
 from pipeline_models.models.forecaster.calibration import calibrate
-from pipeline_models.models.forecaster.cells import OpenCells, deal_cells, group_of_labels
+from pipeline_models.models.forecaster.cells import (
+    ODDS_STEP,
+    OpenCells,
+    deal_cells,
+    group_of_labels,
+    odds_steps,
+)
 from pipeline_models.models.forecaster.codes import label_codes, month_index, month_of, tally
 from pipeline_models.models.forecaster.config import THIN_DEALS, ForecastConfig
 from pipeline_models.models.forecaster.counts import DealView, PipelineCounts
@@ -187,7 +193,8 @@ class PipelineForecaster(StateEstimator):
     def chance_won_within(self, deals: pd.DataFrame, horizon: int) -> np.ndarray:
         """Per deal of ``deals`` (all with a creation date), the posterior mean chance of closing
         won within ``horizon`` months of the origin (no month-of-quarter factor). A level never
-        seen in the fit takes the all-products hazards."""
+        seen in the fit takes the all-products hazards; a ``score_odds`` column (the deal score
+        against the group's average) moves each deal's chance with its score."""
         group = self.forecast_config.group
         if group in deals:
             label, names = label_codes(deals[group])
@@ -198,9 +205,12 @@ class PipelineForecaster(StateEstimator):
         rate = self.alpha_ / self.alpha_.sum(axis=2, keepdims=True)
         haz = np.concatenate([rate, self.pooled_rate_[None, ...]], axis=0)[None, ...]
         age = np.maximum(self.origin_month_ - month_index(deals["created_date"]), 0)
-        # deals of one group and age share their chance: compute it once per pair
-        (pair_g, pair_age), _, pair = tally(g, np.minimum(age + 1, haz.shape[2]))
-        chance = won_by(haz, np.ones((1, horizon)), pair_g, pair_age, 0)[:, 0, -1]
+        # deals of one group, age and score step share their chance: compute it once per triple
+        step = odds_steps(deals)
+        step = np.zeros(len(deals), np.int64) if step is None else step
+        (pair_g, pair_age, pair_step), _, pair = tally(g, np.minimum(age + 1, haz.shape[2]), step)
+        odds = np.exp(pair_step * ODDS_STEP)[None, :]
+        chance = won_by(haz, np.ones((1, horizon)), pair_g, pair_age, 0, odds)[:, 0, -1]
         return chance[pair] if len(pair) else np.zeros(0)
 
     def _simulate(

@@ -172,13 +172,20 @@ def month_factors(
 
 
 def won_by(
-    haz: np.ndarray, factor: np.ndarray, g: np.ndarray, age0: np.ndarray, first: int
+    haz: np.ndarray,
+    factor: np.ndarray,
+    g: np.ndarray,
+    age0: np.ndarray,
+    first: int,
+    odds: np.ndarray | None = None,
 ) -> np.ndarray:
     """P(closed won by the end of each coming month), array (N, S, months).
 
     ``haz`` (S, G, K, 3); ``factor`` (S, months) for the months after the origin; deals of
     group ``g`` are aged ``age0`` in coming month ``first`` (0: the month after the origin) and
-    cannot be won before it.
+    cannot be won before it. ``odds`` (N,): each deal's odds of winning against its group's
+    average (its deal score); each month's outcome odds of won against lost or still open are
+    multiplied by it, ``hw' = r hw / (1 + (r - 1) hw)`` and ``hl' = hl / (1 + (r - 1) hw)``.
     """
     S, months = factor.shape
     K = haz.shape[2]
@@ -189,6 +196,9 @@ def won_by(
         h = haz[:, g, np.minimum(age0 + step - first, K - 1), :]  # (S, N, 3)
         hl = h[..., 1]
         hw = np.minimum(h[..., 0] * factor[:, step, None], 1.0 - hl)
+        if odds is not None:
+            scale = 1.0 + (odds - 1.0) * hw
+            hw, hl = odds * hw / scale, hl / scale
         won += alive * hw
         alive *= 1.0 - hw - hl
         out[:, :, step] = won.T
