@@ -60,8 +60,8 @@ def track_warnings(track: pd.DataFrame) -> list[str]:
 
 
 STRENGTH_SENTENCE = (
-    "Of {deals} open deals scored, {stronger} look stronger than the average deal of their "
-    "product; the most likely to be won in {quarter} is {deal} ({product}) at {chance}."
+    "Of {deals} open deals scored, {stronger} look stronger than the deals of their product "
+    "usually still open at their age; the most likely to be won in {quarter} is {deal} ({product}) at {chance}."
 )
 """What the lead strength section says above its table."""
 

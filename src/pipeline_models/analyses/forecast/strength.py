@@ -3,7 +3,8 @@ the reasons for its score in words, and how well the score's chances matched wha
 
 The forecaster gives every open deal of one product and age the same chance; the deal score
 (:class:`~pipeline_models.models.deal_score.DealScoreModel`) says how much better or worse than
-the average deal of its product a deal looked when it was created. :func:`with_score_odds` hands
+the deals of its product still open at its age a deal looked when it was created.
+:func:`with_score_odds` hands
 that ratio to the forecaster (its ``score_odds`` column), which tilts the deal's monthly chances
 of closing won. The score is never refitted here: every function reads the period's fit.
 """
