@@ -245,3 +245,14 @@ def test_relative_odds_are_one_on_average_within_a_group(recovery):
     by_product = pd.Series(np.log(odds)).groupby(held["product"].to_numpy()).mean()
     assert np.abs(by_product).max() < 0.35
     assert np.log(odds).std() > 0.3  # deals of one product still differ
+
+
+def test_large_exports_are_fitted_on_a_seeded_subsample():
+    frame, _ = simulate_deals(1_500, seed=8)
+    config = DealScoreConfig(attributes=ATTRS, max_deals=1_000)
+    a = DealScoreModel(config).fit(frame, frame["won"].to_numpy(), random_seed=3)
+    b = DealScoreModel(config).fit(frame, frame["won"].to_numpy(), random_seed=3)
+    assert a.subsampled_ and a.deals_ == 1_000
+    np.testing.assert_array_equal(a.predict(frame), b.predict(frame))
+    with pytest.raises(ValueError, match="max_deals"):
+        DealScoreConfig(max_deals=10)

@@ -22,7 +22,9 @@ class DealScoreConfig:
     be all noise). ``max_levels``: the rarest levels of an attribute beyond this many share one
     level ``(other)``. ``common_amount``: an exact amount shared by at least this many fitted
     deals is a level of its own (a CRM's default or a price list's figure), the rest share one
-    level. ``min_sd`` / ``max_sd``: bounds of every term's estimated spread on the
+    level. ``max_deals``: more closed deals than this are fitted on a random subsample of this
+    many (seeded): the fit's cost grows with distinct deals, and 100,000 deals pin every term
+    down. ``min_sd`` / ``max_sd``: bounds of every term's estimated spread on the
     log-odds scale.
     """
 
@@ -34,6 +36,7 @@ class DealScoreConfig:
     pair_levels: int = 400
     max_levels: int = 300
     common_amount: int = 20
+    max_deals: int = 100_000
     min_sd: float = 0.01
     max_sd: float = 5.0
 
@@ -43,6 +46,8 @@ class DealScoreConfig:
             raise ValueError("amount_bins must be at least 4 (the smooth needs room to bend)")
         if self.bands < 2:
             raise ValueError("bands must be at least 2")
+        if self.max_deals < 100:
+            raise ValueError("max_deals must be at least 100")
         if not 0 < self.min_sd < self.max_sd:
             raise ValueError("need 0 < min_sd < max_sd")
 

@@ -98,6 +98,12 @@ class DealScoreModel(StateEstimator):
         if not len(frame):
             raise ValueError("no closed deal to fit the deal score on")
         cfg = self.deal_config
+        self.subsampled_ = len(frame) > cfg.max_deals
+        if self.subsampled_:  # the cost grows with distinct deals; this many pin every term down
+            keep = np.sort(
+                np.random.default_rng(random_seed).permutation(len(frame))[: cfg.max_deals]
+            )
+            frame, won = frame.iloc[keep], won[keep]
         names = [a for a in cfg.attributes if a in frame]
         if ACCOUNT_PAST in frame and ACCOUNT_PAST not in names:
             names.append(ACCOUNT_PAST)
