@@ -68,16 +68,14 @@ def fit_all(
         cached = "loaded from the fit cache" if all(hits.values()) else "fitted"
         progress(f"  fits {cached}")
     skipped = {name: reason for name, reason in models.skipped.items()}
-    if catalog.account_products() is None:
-        from pipeline_models.models.period import refusal
+    from pipeline_models.models.period import refusal
 
-        skipped["account_products"] = refusal(
-            "account_products", catalog.opportunities(), catalog.as_of
-        )
-    if catalog.deal_score() is None:
-        from pipeline_models.models.period import refusal
-
-        skipped["deal_score"] = refusal("deal_score", catalog.opportunities())
+    for name, fitted in (
+        ("account_products", catalog.account_products()),
+        ("deal_score", catalog.deal_score()),
+    ):
+        if fitted is None:  # the catalog returns None exactly when refusal gives a reason
+            skipped[name] = refusal(name, catalog.opportunities(), catalog.as_of)
     for name, reason in skipped.items():
         if progress:
             progress(f"  {name.replace('_', ' ')} model not fitted: {reason}")

@@ -27,7 +27,6 @@ from pipeline_models.models.contract import TABLE_INTERVAL, Diagnostics, StateEs
 from pipeline_models.models.deal_score.config import DealScoreConfig
 from pipeline_models.models.deal_score.deals import (
     ACCOUNT_PAST,
-    account_past,
     amount_reason,
     with_account_past,
 )
@@ -306,10 +305,7 @@ def _value_text(term: str, cats: pd.DataFrame, frame: pd.DataFrame, i: int, amou
 def score_frame(opportunities: pd.DataFrame, amount: str | None = "amount") -> pd.DataFrame:
     """A canonical table as the deal score reads it: with ``account past`` and, when amounts
     would leak the outcome, without them (``attrs['amount_reason']`` says why)."""
-    frame = opportunities.copy()
-    past = account_past(frame)
-    if past is not None:
-        frame[ACCOUNT_PAST] = past
+    frame = with_account_past(opportunities)
     reason = amount_reason(frame, amount) if amount else "amounts are not read"
     if reason is not None and amount in frame:
         frame = frame.drop(columns=amount)

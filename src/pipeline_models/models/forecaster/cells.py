@@ -36,7 +36,7 @@ class OpenCells:
     total: np.ndarray  # sum of the cell's known amounts
     var: np.ndarray  # their variance (population)
     labels: dict[str, tuple[np.ndarray, list[str]]]  # column -> (level of each cell, levels)
-    odds: np.ndarray | None = None  # (cells,) odds against the group's average; None: all one
+    score_step: np.ndarray | None = None  # (cells,) score odds in log-odds steps; None: all 0
 
     @classmethod
     def of_counts(cls, g: np.ndarray, age: np.ndarray, n: np.ndarray) -> OpenCells:
@@ -111,7 +111,7 @@ def deal_cells(
         total=total,
         var=var,
         labels=labels,
-        odds=None if step is None else np.exp(values[3] * ODDS_STEP),
+        score_step=None if step is None else values[3],
     )
 
 
@@ -121,6 +121,11 @@ def odds_steps(deals: pd.DataFrame) -> np.ndarray | None:
         return None
     odds = pd.to_numeric(deals[SCORE_ODDS], errors="coerce").fillna(1.0).to_numpy(dtype=float)
     return np.round(np.log(np.clip(odds, 1e-6, 1e6)) / ODDS_STEP).astype(np.int64)
+
+
+def step_odds(steps: np.ndarray) -> np.ndarray:
+    """The odds of whole log-odds ``steps``, shaped (1, deals) as ``won_by`` takes them."""
+    return np.exp(np.asarray(steps) * ODDS_STEP)[None, :]
 
 
 def _known_amounts(

@@ -26,11 +26,11 @@ from pipeline_models.models.forecaster.arrivals import fit_arrivals
 from pipeline_models.models.forecaster.breakdown import region_shares
 from pipeline_models.models.forecaster.calibration import calibrate
 from pipeline_models.models.forecaster.cells import (
-    ODDS_STEP,
     OpenCells,
     deal_cells,
     group_of_labels,
     odds_steps,
+    step_odds,
 )
 from pipeline_models.models.forecaster.codes import label_codes, month_index, month_of, tally
 from pipeline_models.models.forecaster.config import THIN_DEALS, ForecastConfig
@@ -209,7 +209,7 @@ class PipelineForecaster(StateEstimator):
         step = odds_steps(deals)
         step = np.zeros(len(deals), np.int64) if step is None else step
         (pair_g, pair_age, pair_step), _, pair = tally(g, np.minimum(age + 1, haz.shape[2]), step)
-        odds = np.exp(pair_step * ODDS_STEP)[None, :]
+        odds = step_odds(pair_step)
         chance = won_by(haz, np.ones((1, horizon)), pair_g, pair_age, 0, odds)[:, 0, -1]
         return chance[pair] if len(pair) else np.zeros(0)
 

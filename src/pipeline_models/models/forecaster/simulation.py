@@ -23,7 +23,7 @@ from pipeline_models.models.forecaster.amounts import AmountPools, drawn_revenue
 from pipeline_models.models.forecaster.arrivals import arrival_draws
 from pipeline_models.models.forecaster.breakdown import add_new_levels, add_open_levels
 from pipeline_models.models.forecaster.calibration import recalibrate
-from pipeline_models.models.forecaster.cells import ODDS_STEP, OpenCells
+from pipeline_models.models.forecaster.cells import OpenCells, step_odds
 from pipeline_models.models.forecaster.codes import tally
 from pipeline_models.models.forecaster.hazards import won_by
 from pipeline_models.models.forecaster.result import ForecastResult
@@ -106,14 +106,12 @@ def _open_part(
     if (cells.g >= len(forecaster.levels_)).any():
         pooled = forecaster._pooled_draws(rng, S)[:, None, :, :]
         haz_open = np.concatenate([haz, pooled], axis=1)
-    if cells.odds is None:
+    if cells.score_step is None:
         (pair_g, pair_age), _, pair = tally(cells.g, cells.age)
         p = won_by(haz_open, season, pair_g, pair_age, 0)[pair]
     else:  # deals with their own scores: one chance per (group, age, odds)
-        step = np.round(np.log(cells.odds) / ODDS_STEP).astype(np.int64)
-        (pair_g, pair_age, pair_step), _, pair = tally(cells.g, cells.age, step)
-        odds = np.exp(pair_step * ODDS_STEP)[None, :]
-        p = won_by(haz_open, season, pair_g, pair_age, 0, odds)[pair]
+        (pair_g, pair_age, pair_step), _, pair = tally(cells.g, cells.age, cells.score_step)
+        p = won_by(haz_open, season, pair_g, pair_age, 0, step_odds(pair_step))[pair]
     return open_wins(rng, cells, p, pools)
 
 
