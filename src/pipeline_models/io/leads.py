@@ -47,15 +47,10 @@ def load_leads(path: str | Path) -> LoadResult:
     return LoadResult(out, col.problems, _summary(info, out))
 
 
-LINK_TOLERANCE_DAYS = 1
-"""Days a lead's conversion and its deal's creation may differ before it is worth a word: CRMs
-stamp the two a few hours apart when a conversion creates the deal."""
-
-
 def check_links(leads: pd.DataFrame, opportunities: pd.DataFrame, name: str) -> list[Problem]:
     """Warnings about how the leads fit the deals they name: conversions before the lead was
-    created, deals not in the export, and conversions dated away from their deal's creation (the
-    funnel counts the lag from lead to deal to the conversion date where there is one).
+    created, and deals not in the export (conversions dated away from their deal's creation are
+    :func:`~pipeline_models.io.lead_dates.reconcile_lead_dates`'s).
 
     Parameters
     ----------
@@ -90,27 +85,6 @@ def check_links(leads: pd.DataFrame, opportunities: pd.DataFrame, name: str) -> 
                 values=tuple(leads.loc[linked & ~known, "opportunity_id"].head(5).astype(str)),
             )
         )
-    created = leads["opportunity_id"].map(
-        opportunities.drop_duplicates("opportunity_id").set_index("opportunity_id")["created_date"]
-    )
-    gap = (created - converted).dt.days
-    for mask, words in (
-        (gap > LINK_TOLERANCE_DAYS, "before their deal was created"),
-        (gap < -LINK_TOLERANCE_DAYS, "after their deal was created"),
-    ):
-        mask = mask.fillna(False)
-        if mask.any():
-            problems.append(
-                Problem(
-                    name,
-                    f"{int(mask.sum())} lead(s) converted {words} (median "
-                    f"{abs(gap[mask]).median():.0f} days apart): the lag from lead to deal is "
-                    "counted to the conversion date; check which date the export's created_date "
-                    "holds",
-                    "converted_date",
-                    severity=WARNING,
-                )
-            )
     return problems
 
 

@@ -80,6 +80,7 @@ def validate(sources: Sources) -> Checked:
         With exit code 2 and every problem listed (file, column, rows, reason).
     """
     from pipeline_models.io.history import carries_stage_dates, load_history
+    from pipeline_models.io.lead_dates import reconcile_lead_dates
     from pipeline_models.io.leads import check_links, load_leads
 
     period_end = month_end(sources.period)
@@ -108,6 +109,11 @@ def validate(sources: Sources) -> Checked:
     _as_of_period_end(result, sources, period_end)
     if leads is not None:
         leads.problems.extend(check_links(leads.frame, result.frame, str(sources.leads)))
+        result.frame, leads.frame, found, warnings = reconcile_lead_dates(
+            result.frame, leads.frame, str(sources.leads)
+        )
+        leads.problems.extend(warnings)
+        leads.info["date_convention"] = found.as_dict()
     if history is not None:
         _history_as_of_period_end(history, result.frame, str(logged), period_end)
     # the side files' warnings are read where the export's are (each names its own file)
