@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from pipeline_models.contract.problems import ExportError
+from pipeline_models.run.backtest import cmd_backtest
 
 SUBCOMMANDS: dict = {}
 
@@ -43,6 +44,7 @@ def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from pipeline_models.io import load_export, load_leads
     from pipeline_models.io.history import carries_stage_dates
+    from pipeline_models.io.lead_dates import reconcile_lead_dates
     from pipeline_models.io.leads import check_links
 
     try:
@@ -97,6 +99,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"{args.leads}: {leads.info['leads']} leads, {leads.info['converted']} converted")
         result.problems.extend(leads.problems)
         result.problems.extend(check_links(leads.frame, frame, str(args.leads)))
+        found = reconcile_lead_dates(frame, leads.frame, str(args.leads))[2:]
+        print(f"  deals from a lead dated at: {found[0].convention.replace('_', ' ')}")
+        result.problems.extend(found[1])
     logged = args.history or (args.export if carries_stage_dates(args.export) else None)
     if logged and _validate_history(logged, result) is not None:
         return 2
@@ -189,74 +194,6 @@ def cmd_params(args: argparse.Namespace) -> int:
                 f"  {name}: {spec.get('inferred_type_name')} = {spec.get('default')}"
                 f"  # {spec.get('help') or ''}"
             )
-    return 0
-
-
-def cmd_backtest(args: argparse.Namespace) -> int:
-    from pipeline_models.analyses.forecast.honesty import has_crm_probability, limit_sentences
-    from pipeline_models.analyses.forecast.tables import format_scores
-    from pipeline_models.analyses.forecast.track import (
-        archived_snapshots,
-        backtest,
-        score_table,
-        write_forecasts,
-    )
-    from pipeline_models.data.asof import parse_origins
-    from pipeline_models.io import load_export
-
-    try:
-        origins = parse_origins(args.origins)
-        if not origins:
-            raise ValueError("no month given")
-    except ValueError as exc:
-        print(f"pipeline-reports backtest: --origins {args.origins!r}: {exc}", file=sys.stderr)
-        return 2
-    try:
-        horizons = tuple(int(h) for h in args.horizons.split(","))
-        if min(horizons) < 1:
-            raise ValueError("a horizon is a number of months from 1")
-    except ValueError as exc:
-        print(f"pipeline-reports backtest: --horizons {args.horizons!r}: {exc}", file=sys.stderr)
-        return 2
-    try:
-        frame = load_export(
-            args.export,
-            preset=args.preset,
-            mapping=args.mapping,
-            pipeline=args.pipeline,
-            on_bad_rows=args.on_bad_rows,
-        ).frame
-        snapshots = {
-            month: load_export(
-                path,
-                preset=args.preset,
-                mapping=args.mapping,
-                pipeline=args.pipeline,
-                on_bad_rows="skip",
-            ).frame
-            for month, path in archived_snapshots(args.snapshots).items()
-        }
-    except ExportError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    print(f"Back-testing {len(origins)} origins, horizons {horizons} ...")
-    table = backtest(
-        frame,
-        origins,
-        horizons,
-        random_seed=args.seed,
-        snapshots=snapshots,
-        progress=print,
-        deal_score=not args.no_deal_score,
-    )
-    write_forecasts(table, args.out)
-    print(f"Forecasts written to {args.out}")
-    print(format_scores(score_table(table)))
-    scored_crm = "crm_weighted_pipeline" in set(table["model"])
-    for sentence in limit_sentences(
-        table.attrs.get("not_scored", {}), has_crm_probability(frame), scored_crm
-    ):
-        print(sentence)
     return 0
 
 
@@ -365,6 +302,12 @@ def _add_backtest(sub) -> None:
         type=Path,
         help="folder of archived monthly exports named *_YYYY-MM.csv, used as the "
         "pipeline at each origin instead of rebuilding it",
+    )
+    p.add_argument(
+        "--leads",
+        type=Path,
+        help="the leads file: each origin then sees the leads open then (a lead converted later "
+        "is unconverted), and the deals they bring enter the forecast",
     )
     p.add_argument("--seed", type=int, default=20261)
     p.add_argument("--on-bad-rows", choices=["error", "skip"], default="error")

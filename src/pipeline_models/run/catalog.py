@@ -258,10 +258,11 @@ class Catalog:
 
             track = forecast_track(
                 self.opportunities(),
+                self.leads(),
                 self.period,
                 months,
                 self.cache_dir,
-                self.digest("opportunities"),
+                self._digests("opportunities", "leads"),
                 self.random_seed,
             )
             return self._record(key, track.hit, track.path, track.table)

@@ -17,33 +17,44 @@ from pipeline_models.models.cache import CachedTable, cached_table
 
 def forecast_track(
     frame: pd.DataFrame,
+    leads: pd.DataFrame | None,
     period: str,
     months: int,
     cache_dir: str | Path,
-    table_digest: str | None,
+    digests: dict[str, str | None],
     random_seed: int,
 ) -> CachedTable:
-    """One-month-ahead forecasts at the last ``months`` month-ends before the period, scored
-    against what happened (``table`` is ``None`` when the history is too short)."""
+    """One-month-ahead forecasts at the last ``months`` month-ends before the period, each seeing
+    the leads open then, scored against what happened (``table`` is ``None`` when the history is
+    too short)."""
     from pipeline_models.analyses.forecast.track import backtest
     from pipeline_models.models.deal_score import DealScoreModel
     from pipeline_models.models.forecaster import PipelineForecaster
+    from pipeline_models.models.funnel import LeadFunnelModel
 
     origins = backtest_origins(frame, period, horizon_months=1, count=months)
     key = {
         "kind": "forecast_track",
-        "scoring": "as-of-origin, no-lost-limits",  # what is scored, as of this code
+        "scoring": "as-of-origin, no-lost-limits, leads",  # what is scored, as of this code
         "estimator": PipelineForecaster().config_id,
         "deal_score": DealScoreModel().config_id,
+        "funnel": LeadFunnelModel().config_id,
         "origins": [str(o.date()) for o in origins],
-        "opportunities": str(table_digest),
+        **{k: str(v) for k, v in digests.items()},
     }
     return cached_table(
         cache_dir,
         "forecast_track",
         key,
         lambda: (
-            backtest(frame, origins, horizons=(1,), random_seed=random_seed, deal_score=True)
+            backtest(
+                frame,
+                origins,
+                horizons=(1,),
+                random_seed=random_seed,
+                deal_score=True,
+                leads=leads,
+            )
             if origins
             else None
         ),

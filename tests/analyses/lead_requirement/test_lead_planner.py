@@ -152,7 +152,7 @@ def test_without_leads_the_requirement_counts_opportunities(fitted):
 def test_planner_stores_its_settings_and_draws_when_prepared(fitted):
     _, _, _, model, planner = fitted
     fresh = LeadPlanner(model, 3, random_seed=3)
-    assert vars(fresh) == {"model": model, "horizon": 3, "random_seed": 3}
+    assert vars(fresh) == {"model": model, "horizon": 3, "random_seed": 3, "hand_parts": None}
     assert fresh.prepare() is fresh and fresh.prepare().draws_ is fresh.draws_
     # a planner asked before it was prepared prepares itself, with the same draws
     assert np.array_equal(fresh.q, planner.q)

@@ -13,8 +13,8 @@ from lead_cases import per_deal_open_deals, planned_case
 
 from pipeline_models.analyses.lead_requirement import LeadPlanner, simulation
 from pipeline_models.analyses.lead_requirement.revenue import EXACT_WINS, distinct_picks
-from pipeline_models.analyses.lead_requirement.simulation import multinomial, split
 from pipeline_models.models.funnel import Amounts
+from pipeline_models.models.funnel.deal_flow import multinomial, split
 
 
 @pytest.fixture(scope="module")

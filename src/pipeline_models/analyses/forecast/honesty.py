@@ -4,7 +4,9 @@ A back-test rebuilds the pipeline at each origin from one later export. Two gaps
 dishonest however carefully the origin is rebuilt:
 
 - **Lost deals not recorded** (the export holds won deals and no lost one: the CRM deletes lost
-  deals, or the export was filtered). The deals open at an origin are then exactly the deals that
+  deals, or the export was filtered). A leads table can show otherwise: when the export holds the
+  deal of every converted lead, failed deals are kept (left open, as funnels that record only
+  conversions do) and the back-test is honest. The deals open at an origin are then exactly the deals that
   were later won (or are still open): a weighted pipeline or a model fitted on them is told the
   answer. Only the trailing run-rate, which reads nothing but wins closed before the origin, stays
   honest.
@@ -41,6 +43,24 @@ def lost_recorded(frame: pd.DataFrame) -> bool:
     return lost or not won
 
 
+KEPT_DEALS_SHARE = 0.99
+"""Share of converted leads whose deal the export holds, from which it is taken to keep every deal
+(a few links may point at deals of another pipeline or a merged record)."""
+
+
+def failures_kept(frame: pd.DataFrame, leads: pd.DataFrame | None) -> bool:
+    """Whether a leads table shows that the export keeps its failed deals though it records no
+    lost one (a funnel that records only conversions): some leads converted, and the export holds
+    the deal of (almost) every one of them. A CRM that deletes lost deals leaves leads naming
+    deals the export no longer has."""
+    if leads is None or not len(leads):
+        return False
+    named = leads["opportunity_id"].dropna()
+    if not len(named):
+        return False
+    return bool(named.isin(frame["opportunity_id"]).mean() >= KEPT_DEALS_SHARE)
+
+
 def has_crm_probability(frame: pd.DataFrame) -> bool:
     """Whether the table carries the CRM's own probability for at least one open deal."""
     if "probability" not in frame:
@@ -50,11 +70,11 @@ def has_crm_probability(frame: pd.DataFrame) -> bool:
     return bool(probability[open_].notna().any())
 
 
-def backtest_limits(frame: pd.DataFrame) -> dict[str, str]:
-    """Models a back-test on ``frame`` must not score, each with the reason in plain words
-    (empty: every model is scored honestly)."""
+def backtest_limits(frame: pd.DataFrame, leads: pd.DataFrame | None = None) -> dict[str, str]:
+    """Models a back-test on ``frame`` (with its ``leads``) must not score, each with the reason
+    in plain words (empty: every model is scored honestly)."""
     limits = {}
-    if not lost_recorded(frame):
+    if not lost_recorded(frame) and not failures_kept(frame, leads):
         limits["workbench"] = NO_LOST
         limits["weighted_pipeline"] = NO_LOST
     return limits

@@ -59,6 +59,12 @@ def track_warnings(track: pd.DataFrame) -> list[str]:
     ]
 
 
+IN_HAND_SENTENCE = (
+    "What is in hand for {window}, from the {what} at the period's end: {count}, worth "
+    "{revenue}. The lead requirement report counts the same."
+)
+"""The forecast's words on what is in hand (the lead requirement reads the same draws)."""
+
 STRENGTH_SENTENCE = (
     "Of {deals} open deals scored, {stronger} look stronger than the deals of their product "
     "usually still open at their age; the most likely to be won in {quarter} is {deal} ({product}) at {chance}."

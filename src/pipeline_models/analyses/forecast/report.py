@@ -15,7 +15,14 @@ from pipeline_models.analyses.forecast.honesty import (
     has_crm_probability,
     limit_sentences,
 )
+from pipeline_models.analyses.forecast.in_hand import (
+    in_hand_figure,
+    in_hand_words,
+    monthly_parts,
+    period_outlook,
+)
 from pipeline_models.analyses.forecast.track import score_table
+from pipeline_models.models.forecaster.result import window_label
 from pipeline_models.models.period import refusal
 from pipeline_models.present.content import ReportContent
 
@@ -38,14 +45,12 @@ def build(catalog: Catalog, target_revenue: float = 0.0, backtest_months: int = 
     """
     frame, period, currency = catalog.opportunities(), catalog.period, catalog.currency()
     forecaster, score = catalog.forecaster(), catalog.deal_score()
-    # each open deal's chance moves with its score (odds against the deals open at its age)
-    group, open_deals = forecaster.forecast_config.group, frame[frame["status"] == "open"]
-    open_deals = strength.with_score_odds(open_deals, score, group, frame, catalog.as_of)
-    outlook = forecaster.predict(open_deals, horizons=HORIZONS, random_seed=catalog.random_seed)
+    outlook, open_deals = period_outlook(catalog, max(HORIZONS))
     quarter = window.quarter_window(period)[0]
     target = float(target_revenue) or window.default_target(frame, period)
     table = tables.forecast_table(outlook, frame, period, target_revenue=target)
     content = ReportContent(title="Forecast")
+    _in_hand_note(content, outlook, catalog.lead_funnel().has_leads_, currency)
     content.warnings = narrative.forecast_warnings(forecaster.n_deals_)
     content.headline = narrative.headline_items(table, quarter, target, currency)
     no_revenue = _no_revenue(frame)
@@ -89,7 +94,7 @@ def build(catalog: Catalog, target_revenue: float = 0.0, backtest_months: int = 
         empty="No open deal as of the period's end: the forecast rests on deals not yet created.",
     )
     reliability = _strength_parts(content, catalog, open_deals, currency)
-    wape = _track_parts(content, catalog.forecast_track(backtest_months), frame)
+    wape = _track_parts(content, catalog.forecast_track(backtest_months), frame, catalog.leads())
     next_month, quarter_row = table.iloc[0], table.iloc[-1]
     content.files["forecast_table"] = table.reset_index()
     content.figures = {
@@ -106,6 +111,22 @@ def build(catalog: Catalog, target_revenue: float = 0.0, backtest_months: int = 
     }
     content.fits = dict(catalog.loaded)
     return content
+
+
+def _in_hand_note(content: ReportContent, outlook, with_leads: bool, currency: str) -> None:
+    """What is in hand over the forecast's longest window, in the lead requirement's words."""
+    months = max(HORIZONS)
+    hand = monthly_parts(outlook, months)
+    count = in_hand_figure(hand, "count")
+    revenue = in_hand_figure(hand, "revenue")
+    content.add_note(
+        "in_hand",
+        narrative.IN_HAND_SENTENCE,
+        window=window_label(outlook.origin, months),
+        what="open deals and open leads" if with_leads else "open deals",
+        count=in_hand_words(*count, "count"),
+        revenue=in_hand_words(*revenue, "revenue", currency),
+    )
 
 
 def _strength_parts(
@@ -183,10 +204,12 @@ def _outlook_chart(outlook, frame):
     return fig
 
 
-def _track_parts(content: ReportContent, track, frame: pd.DataFrame) -> dict[str, float] | None:
-    """The track record's chart and scores, with what it cannot score honestly on this export;
-    ``None`` when there is no track record."""
-    not_scored = backtest_limits(frame)
+def _track_parts(
+    content: ReportContent, track, frame: pd.DataFrame, leads: pd.DataFrame | None
+) -> dict[str, float] | None:
+    """The track record's chart and scores, with what it cannot score honestly on this export
+    (and its leads); ``None`` when there is no track record."""
+    not_scored = backtest_limits(frame, leads)
     if track is not None:  # a track record kept from before these limits applied
         track = track[~track["model"].isin(list(not_scored))]
     limits = limit_sentences(

@@ -64,7 +64,8 @@ def forecast_table(
     target_revenue: float | None = None,
 ) -> pd.DataFrame:
     """The leader's table: per window, deals and revenue won (median, the middle half and the
-    planner's interval), the share from open deals, the weighted pipeline and the run-rate
+    planner's interval), the share from open deals (and from open leads, where the forecast
+    read a leads table), the weighted pipeline and the run-rate
     beside them, and the chance of reaching ``target_revenue``.
 
     The weighted pipeline is the CRM's own where the export carries its probabilities (with
@@ -90,6 +91,11 @@ def forecast_table(
             row[f"{target}_{INTERVAL_NAME}"] = f"{format_count(q[0])} – {format_count(q[4])}"
             open_share = np.median(result.draws[(h, target, "open")]) / max(np.median(total), 1e-9)
             row[f"{target}_from_open"] = min(open_share, 1.0)
+            leads = result.draws.get((h, target, "leads"))
+            if leads is not None and leads.any():
+                row[f"{target}_from_leads"] = min(
+                    np.median(leads) / max(np.median(total), 1e-9), 1.0
+                )
             row[f"{target}_weighted_pipeline"] = wp[target] + already
             row[f"{target}_run_rate"] = rr[target] + already
         for total in ("commit", "best_case"):
@@ -111,7 +117,9 @@ def forecast_display(table: pd.DataFrame, target: str = "revenue") -> pd.DataFra
     money = ("median", "pipeline", "run_rate", "commit", "best_case")
     for column in [c for c in shown if c.endswith(money)]:
         shown[column] = shown[column].map(format_count)
-    for column in [c for c in shown if c.endswith("from_open") or c == "p_reach_target"]:
+    for column in [
+        c for c in shown if c.endswith(("from_open", "from_leads")) or c == "p_reach_target"
+    ]:
         shown[column] = shown[column].map(format_pct)
     keep = [
         c for c in shown if c.startswith(target) or (target == "revenue" and c == "p_reach_target")

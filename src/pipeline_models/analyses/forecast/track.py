@@ -39,8 +39,8 @@ from pipeline_models.analyses.forecast.baselines import crm_weighted_pipelines, 
 from pipeline_models.analyses.forecast.honesty import backtest_limits, has_crm_probability
 from pipeline_models.analyses.forecast.strength import with_score_odds
 from pipeline_models.analyses.forecast.window import run_rate
-from pipeline_models.contract.period import backtest_origins, month_end
-from pipeline_models.data.asof import outcomes_after, pipeline_as_of
+from pipeline_models.contract.period import backtest_origins, export_date, month_end
+from pipeline_models.data.asof import outcomes_after, pipeline_as_of, window_end
 from pipeline_models.models.deal_score import CANONICAL_ATTRIBUTES, DealScoreModel
 from pipeline_models.models.forecaster import (
     QUANTILE_COLUMNS,
@@ -51,6 +51,9 @@ from pipeline_models.models.forecaster import (
     PipelineForecaster,
     quantile_row,
 )
+from pipeline_models.models.funnel import LeadFunnelModel
+from pipeline_models.models.funnel.items import items_at
+from pipeline_models.models.funnel.opportunities import OpportunityTable
 from pipeline_models.models.period import refusal
 
 MODELS = ("workbench", "weighted_pipeline", "run_rate", "crm_weighted_pipeline")
@@ -83,6 +86,7 @@ def backtest(
     snapshots: dict[str, pd.DataFrame] | None = None,
     progress: Callable[[str], None] | None = None,
     deal_score: bool = False,
+    leads: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Forecasts of every model at every origin and horizon, with the actual outcome.
 
@@ -97,31 +101,45 @@ def backtest(
         Score each open deal at each origin with a deal score fitted on the deals closed by
         then (its chance then moves with its score, as in the report's forecast); every origin
         is then rebuilt deal by deal.
+    leads
+        The canonical leads table (its deals dated as the opportunities table dates them,
+        :func:`~pipeline_models.io.lead_dates.reconcile_lead_dates`): at each origin a lead
+        funnel is fitted on the leads as they stood then (a lead converted later is unconverted),
+        and the deals its open and coming leads bring enter the forecast.
 
     Models the export cannot score honestly are left out; ``attrs["not_scored"]`` maps each to
-    the reason (:func:`~pipeline_models.analyses.forecast.honesty.backtest_limits`).
+    the reason (:func:`~pipeline_models.analyses.forecast.honesty.backtest_limits`). A window
+    that ends after the export's last date is never scored: ``attrs["past_end"]`` lists each
+    (origin, horizon) left out, and ``attrs["data_end"]`` is that date.
     """
-    limits = backtest_limits(frame)
-    rows = []
+    limits = backtest_limits(frame, leads)
+    rows, past_end = [], []
+    end = data_end(frame, leads)
     config = config or ForecastConfig()
     windows = tuple(range(1, max(horizons) + 1))
     counts = None  # the export counted once, for every origin rebuilt from it
     carry: dict = {} if deal_score else None  # each origin's score spreads start the next's
+    funnels = _OriginFunnels(frame, leads)
     for index, origin in enumerate(origins):
         origin = pd.Timestamp(origin).normalize()
+        scored = [h for h in horizons if window_end(origin, h) <= end]
+        past_end.extend((origin.date().isoformat(), h) for h in horizons if h not in scored)
+        if not scored:
+            continue
         snapshot = (snapshots or {}).get(f"{origin:%Y-%m}")
         seed = random_seed + index
+        funnel = funnels.at(origin, seed)
         if snapshot is None and origin == month_end(origin) and not deal_score:
             if counts is None:
                 counts = PipelineCounts.from_frame(frame, config.group)
             forecaster = PipelineForecaster(config).fit_as_of(counts, origin)
-            result = forecaster.predict_as_of(counts, windows, random_seed=seed)
+            result = forecaster.predict_as_of(counts, windows, random_seed=seed, funnel=funnel)
             baselines = {"weighted_pipeline": counts.weighted_pipeline, "run_rate": counts.run_rate}
         else:
             forecaster, result, baselines = _rebuilt_origin(
-                frame, snapshot, origin, config, windows, seed, carry
+                frame, snapshot, origin, config, windows, seed, carry, funnel
             )
-        for horizon in horizons:
+        for horizon in scored:
             if counts is not None and origin == month_end(origin):
                 actual = counts.outcomes(origin, horizon)
             else:
@@ -132,7 +150,40 @@ def backtest(
     table = pd.DataFrame(rows, columns=[*FORECAST_COLUMNS, "actual"])
     table = table[~table["model"].isin(list(limits))].reset_index(drop=True)
     table.attrs["not_scored"] = limits
+    table.attrs["past_end"] = past_end
+    table.attrs["data_end"] = end.date().isoformat()
     return table
+
+
+DATA_END_SLACK_DAYS = 3
+"""Days a month's last recorded event may fall before its end and the month still count as
+complete: a month often ends on a weekend or holiday without a close."""
+
+
+def data_end(frame: pd.DataFrame, leads: pd.DataFrame | None = None) -> pd.Timestamp:
+    """The last day the export (and its leads) has complete outcomes for: its latest creation or
+    close (or lead creation or conversion), plus :data:`DATA_END_SLACK_DAYS`."""
+    dates = [export_date(frame)]
+    if leads is not None and len(leads):
+        dates.append(pd.concat([leads["created_date"], leads["converted_date"]]).max())
+    latest = max(pd.Timestamp(d) for d in dates if pd.notna(d))
+    return latest.normalize() + pd.Timedelta(days=DATA_END_SLACK_DAYS)
+
+
+class _OriginFunnels:
+    """Lead funnels fitted at origins of one export: its opportunities read once."""
+
+    def __init__(self, frame: pd.DataFrame, leads: pd.DataFrame | None):
+        self.leads = leads if leads is not None and len(leads) else None
+        self.table = OpportunityTable(frame, self.leads) if self.leads is not None else None
+
+    def at(self, origin: pd.Timestamp, seed: int) -> LeadFunnelModel | None:
+        """The funnel fitted on the leads and deals as they stood at ``origin`` (None without
+        leads)."""
+        if self.table is None:
+            return None
+        items = items_at(self.table, self.leads, origin, back_test=True)
+        return LeadFunnelModel().fit_items(items, random_seed=seed)
 
 
 def track_record(
@@ -170,6 +221,7 @@ def _rebuilt_origin(
     windows: tuple[int, ...],
     seed: int,
     carry: dict | None = None,
+    funnel: LeadFunnelModel | None = None,
 ) -> tuple[PipelineForecaster, ForecastResult, Baselines]:
     """Fit and forecast on the pipeline at ``origin`` rebuilt as a table (from the archived
     ``snapshot`` when there is one), and its baselines. With ``carry`` (a dict, kept from origin
@@ -191,7 +243,7 @@ def _rebuilt_origin(
         )
         carry["spreads"] = score.spreads()
         open_deals = with_score_odds(open_deals, score, config.group, known, origin)
-    result = forecaster.predict(open_deals, windows, random_seed=seed, breakdown=())
+    result = forecaster.predict(open_deals, windows, random_seed=seed, breakdown=(), funnel=funnel)
     baselines = {
         "weighted_pipeline": partial(weighted_pipeline, known),
         "run_rate": partial(run_rate, known),

@@ -17,8 +17,8 @@ import pandas as pd
 
 from pipeline_models.analyses.lead_requirement.outlook import WindowOutlook
 from pipeline_models.analyses.lead_requirement.revenue import gamma_sum, weighted_moments
-from pipeline_models.analyses.lead_requirement.simulation import multinomial
 from pipeline_models.analyses.lead_requirement.won_paths import WonPaths
+from pipeline_models.models.funnel.deal_flow import multinomial
 from pipeline_models.models.funnel.model import LeadFunnelModel
 
 

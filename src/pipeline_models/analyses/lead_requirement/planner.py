@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline_models.analyses.forecast.in_hand import IN_HAND_QUANTILES
 from pipeline_models.analyses.lead_requirement.kernels import new_lead_kernels, new_lead_outlook
 from pipeline_models.analyses.lead_requirement.mix import MixPlan, cheapest_mix
 from pipeline_models.analyses.lead_requirement.outlook import (
@@ -40,17 +41,34 @@ from pipeline_models.models.funnel.model import LeadFunnelModel
 
 
 def prepare_draws(
-    model: LeadFunnelModel, horizon_months: int, random_seed: int | None
+    model: LeadFunnelModel,
+    horizon_months: int,
+    random_seed: int | None,
+    hand_parts: dict[str, dict[str, np.ndarray]] | None = None,
 ) -> PlannerDraws:
     """Every draw of a planner: new-lead kernels, what is in hand, and the uniforms of the
-    new leads' inverse CDFs (in this order from one generator seeded by ``random_seed``)."""
+    new leads' inverse CDFs (in this order from one generator seeded by ``random_seed``).
+
+    ``hand_parts``: what is in hand as given (part -> metric -> draws x months, e.g. the
+    period's forecast, :func:`~pipeline_models.analyses.forecast.in_hand.monthly_parts`), its
+    draws taken in turn to the planner's number; without it the funnel simulates its own.
+    """
     rng = np.random.default_rng(random_seed)
     x = window_days(model.as_of_, horizon_months)
     months = window_months(model.as_of_, horizon_months)
     paths = WonPaths(model)
     kernels = new_lead_kernels(model, x, paths, rng)
-    hand = in_hand(model, x, months, paths, rng)
     d, s = kernels.q.shape
+    if hand_parts is None:
+        hand = in_hand(model, x, months, paths, rng)
+    else:
+        hand = WindowOutlook(
+            months,
+            {
+                part: {m: v[np.arange(d) % v.shape[0], :horizon_months] for m, v in metrics.items()}
+                for part, metrics in hand_parts.items()
+            },
+        )
     u = np.clip(rng.random((d, s)), 1e-12, 1 - 1e-12)
     v = np.clip(rng.random((d, s)), 1e-12, 1 - 1e-12)
     totals = {
@@ -63,21 +81,30 @@ def prepare_draws(
 class LeadPlanner:
     """Simulates the coming ``horizon_months`` months from a fitted :class:`LeadFunnelModel` and
     answers: what is in hand, how many new leads a target needs, at what cost, how sensitive.
+
+    ``in_hand``: what the open deals and open leads bring, as draws x months per part and metric
+    (the period's forecast, so that both reports give one figure); without it the funnel
+    simulates it.
     """
 
     def __init__(
-        self, model: LeadFunnelModel, horizon_months: int = 3, random_seed: int | None = None
+        self,
+        model: LeadFunnelModel,
+        horizon_months: int = 3,
+        random_seed: int | None = None,
+        in_hand: dict[str, dict[str, np.ndarray]] | None = None,
     ):
         if horizon_months < 1:
             raise ValueError("horizon_months must be >= 1")
         self.model = model
         self.horizon = int(horizon_months)
         self.random_seed = random_seed
+        self.hand_parts = in_hand
 
     def prepare(self) -> LeadPlanner:
         """Make every draw (once); returns ``self``."""
         if getattr(self, "draws_", None) is None:
-            self.draws_ = prepare_draws(self.model, self.horizon, self.random_seed)
+            self.draws_ = prepare_draws(self.model, self.horizon, self.random_seed, self.hand_parts)
         return self
 
     @property
@@ -201,6 +228,9 @@ class LeadPlanner:
             p_in_hand=self.p_in_hand(target, metric),
             p_at_needed=float(np.mean(found <= needed)) if needed is not None else float("nan"),
             in_hand_expected=float(self.draws.in_hand_total[metric].mean()),
+            in_hand_interval=tuple(
+                float(v) for v in np.quantile(self.draws.in_hand_total[metric], IN_HAND_QUANTILES)
+            ),
             curve=curve,
         )
 

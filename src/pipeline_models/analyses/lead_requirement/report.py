@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 
 from pipeline_models.analyses.forecast.honesty import NO_LOST, lost_recorded
+from pipeline_models.analyses.forecast.in_hand import monthly_parts, period_outlook
 from pipeline_models.analyses.lead_requirement import charts, narrative, tables, targets
 from pipeline_models.analyses.lead_requirement.planner import LeadPlanner
 from pipeline_models.analyses.lead_requirement.requirement import funnel_ratio_leads
@@ -43,7 +44,10 @@ def build(
     )
     models = catalog.period_models()
     model = catalog.lead_funnel()
-    planner = LeadPlanner(model, horizon_months, random_seed=seed)
+    # what is in hand: the very draws of the period's forecast (open deals and open leads)
+    forecast, _ = period_outlook(catalog, horizon_months)
+    hand = monthly_parts(forecast, horizon_months)
+    planner = LeadPlanner(model, horizon_months, random_seed=seed, in_hand=hand)
     target, metric, target_note = targets.resolve_target(
         frame, as_of, horizon_months, target_deals, target_revenue
     )

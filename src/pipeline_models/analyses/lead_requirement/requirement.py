@@ -28,6 +28,7 @@ class LeadRequirement:
     p_in_hand: float  # chance that what is in hand alone reaches the target
     p_at_needed: float
     in_hand_expected: float
+    in_hand_interval: tuple[float, float]  # the planner's interval of what is in hand
     curve: pd.DataFrame  # leads, p_reach
 
 

@@ -29,6 +29,7 @@ from pipeline_models.analyses.lead_requirement.revenue import (
 )
 from pipeline_models.analyses.lead_requirement.won_paths import WonPaths
 from pipeline_models.models.funnel.config import F_MAX
+from pipeline_models.models.funnel.deal_flow import multinomial, split
 from pipeline_models.models.funnel.groups import codes, distinct_pairs
 from pipeline_models.models.funnel.model import LeadFunnelModel
 from pipeline_models.models.funnel.opportunities import OPEN, OUTCOMES
@@ -36,20 +37,6 @@ from pipeline_models.models.funnel.timing import ALL
 
 _CHUNK = 4_000_000
 """Draws x cells simulated at once (bounds the memory of the open-deal simulation)."""
-
-
-def split(rng: np.random.Generator, total: np.ndarray, share: np.ndarray) -> np.ndarray:
-    """Multinomial(``total``, ``share``) per row (``share`` rows sum to 1), by conditional
-    binomials."""
-    out = np.zeros(share.shape, dtype=np.int64)
-    left = np.asarray(total, dtype=np.int64)
-    rest = np.ones(len(left))
-    for m in range(share.shape[1] - 1):
-        out[:, m] = rng.binomial(left, np.clip(share[:, m] / np.maximum(rest, 1e-300), 0, 1))
-        left = left - out[:, m]
-        rest = rest - share[:, m]
-    out[:, -1] = left
-    return out
 
 
 def window_wins(
@@ -65,22 +52,6 @@ def window_wins(
     total = rng.binomial(np.asarray(n, dtype=np.int64)[None, :], np.clip(chance, 0, 1))
     draw, cell = np.nonzero(total)
     return draw, cell, split(rng, total[draw, cell], share[cell])
-
-
-def multinomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Counts per category (last axis of ``p``; the remainder is "not in the window"), exact:
-    the total in the window is ``Binomial(n, sum(p))``, split over the categories by
-    conditional binomials where it is not zero."""
-    p = np.asarray(p, dtype=float)
-    m = p.shape[-1]
-    total = p.sum(axis=-1)
-    k = rng.binomial(np.broadcast_to(n, total.shape), np.clip(total, 0, 1))
-    out = np.zeros(p.shape, dtype=np.int64)
-    hit = np.flatnonzero(k.ravel() > 0)
-    if len(hit):
-        share = p.reshape(-1, m)[hit] / total.ravel()[hit, None]
-        out.reshape(-1, m)[hit] = split(rng, k.ravel()[hit], share)
-    return out
 
 
 @dataclass(frozen=True)
@@ -247,9 +218,7 @@ __all__ = [
     "DealCells",
     "deal_cells",
     "in_hand",
-    "multinomial",
     "open_deals",
     "open_leads",
-    "split",
     "window_wins",
 ]

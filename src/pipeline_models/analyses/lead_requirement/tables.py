@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pipeline_models.analyses.forecast.in_hand import in_hand_words
 from pipeline_models.analyses.lead_requirement.mix import MixPlan
 from pipeline_models.analyses.lead_requirement.outlook import WindowOutlook
 from pipeline_models.analyses.lead_requirement.planner import LeadPlanner
@@ -102,10 +103,10 @@ def _vs(per_month: float, current: float) -> str:
 
 
 def in_hand_text(req: LeadRequirement, currency: str = "") -> str:
-    """What is expected from what is in hand: deals, or revenue."""
-    if req.metric == "count":
-        return f"{req.in_hand_expected:,.0f} deals"
-    return format_money(req.in_hand_expected, currency)
+    """What is expected from what is in hand, deals or revenue, with its interval (the same
+    words as the forecast report's, :func:`~pipeline_models.analyses.forecast.in_hand.
+    in_hand_words`)."""
+    return in_hand_words(req.in_hand_expected, req.in_hand_interval, req.metric, currency)
 
 
 def requirement_display(

@@ -13,13 +13,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline_models.analyses.forecast.honesty import NO_LOST, lost_recorded
+from pipeline_models.analyses.forecast.honesty import NO_LOST, failures_kept, lost_recorded
+from pipeline_models.analyses.forecast.in_hand import monthly_parts
 from pipeline_models.analyses.forecast.track import quantile_row
 from pipeline_models.analyses.lead_requirement.outlook import window_months
 from pipeline_models.analyses.lead_requirement.planner import LeadPlanner
 from pipeline_models.contract.labels import NONE_LEVEL
 from pipeline_models.contract.period import backtest_origins, month_end
-from pipeline_models.models.forecaster import QUANTILE_COLUMNS
+from pipeline_models.models.forecaster import (
+    QUANTILE_COLUMNS,
+    ForecastConfig,
+    PipelineCounts,
+    PipelineForecaster,
+)
 from pipeline_models.models.funnel.config import FunnelConfig
 from pipeline_models.models.funnel.items import items_at
 from pipeline_models.models.funnel.model import LeadFunnelModel
@@ -34,6 +40,7 @@ TRACK_COLUMNS = (
     "model",
     "actual",
     "new_leads",
+    "leads_for_actual",
 )
 """Columns of the requirement's back-test table."""
 BACKTEST_DRAWS = 1000
@@ -145,14 +152,17 @@ def backtest_requirement(
     happened.
 
     Rows follow the forecast back-test format (``origin, target, horizon_months, point,
-    q05..q95, model, actual``) with ``new_leads``. Without a ``config`` the fits use
+    q05..q95, model, actual``) with ``new_leads`` (the leads actually generated in the window)
+    and, on each origin's row of deals won over the whole window, ``leads_for_actual``: the new leads the planner would have
+    asked for to win, with an even chance, the deals actually won (compare with ``new_leads``).
+    What was in hand is counted as the report's forecast counts it (:func:`_in_hand_at`). Without a ``config`` the fits use
     :data:`BACKTEST_DRAWS` draws.
 
     An export with won deals and no lost one cannot be scored honestly (the opportunities open
     at an origin, and those created after it, are exactly the later winners): the table is then
     empty and ``attrs["not_scored"]`` says why.
     """
-    if not lost_recorded(frame):
+    if not lost_recorded(frame) and not failures_kept(frame, leads):
         empty = pd.DataFrame(columns=[*TRACK_COLUMNS])
         empty.attrs["not_scored"] = {"lead funnel": NO_LOST}
         return empty
@@ -160,18 +170,51 @@ def backtest_requirement(
     config = config or FunnelConfig(draws=BACKTEST_DRAWS)
     from_lead = _from_leads(frame, leads if has_leads else None)
     table = OpportunityTable(frame, leads if has_leads else None)
+    counts = PipelineCounts.from_frame(frame, ForecastConfig().group)
     rows = []
     for i, origin in enumerate(origins):
         origin = pd.Timestamp(origin).normalize()
         seed = None if random_seed is None else random_seed + i
         items = items_at(table, leads if has_leads else None, origin, back_test=True)
         model = LeadFunnelModel(config).fit_items(items, random_seed=seed)
-        planner = LeadPlanner(model, horizon_months, random_seed=seed).prepare()
+        hand = _in_hand_at(counts, model, origin, horizon_months, config.draws, seed)
+        planner = LeadPlanner(model, horizon_months, random_seed=seed, in_hand=hand).prepare()
         new = _new_leads_after(table, leads, origin, horizon_months, has_leads)
         outlook = planner.new_leads(new, random_seed=seed)
         actual = _wins_after(table, from_lead, origin, horizon_months).set_index("horizon_months")
-        rows += _origin_rows(origin, outlook, actual, horizon_months, int(new.to_numpy().sum()))
+        added = _origin_rows(origin, outlook, actual, horizon_months, int(new.to_numpy().sum()))
+        whole = [
+            r for r in added if r["target"] == "count" and r["horizon_months"] == horizon_months
+        ]
+        whole[0]["leads_for_actual"] = _leads_for(planner, whole[0]["actual"])
+        rows += added
     return pd.DataFrame(rows)
+
+
+def _in_hand_at(
+    counts: PipelineCounts,
+    funnel: LeadFunnelModel,
+    origin: pd.Timestamp,
+    horizon_months: int,
+    draws: int,
+    seed: int | None,
+) -> dict[str, dict[str, np.ndarray]]:
+    """What was in hand at ``origin`` as the report's forecast counts it: the forecaster fitted
+    then (product and age, without deal scores) with the deals the funnel's open leads bring."""
+    forecaster = PipelineForecaster(ForecastConfig(draws=draws)).fit_as_of(counts, origin)
+    result = forecaster.predict_as_of(
+        counts, tuple(range(1, horizon_months + 1)), random_seed=seed, funnel=funnel
+    )
+    return monthly_parts(result, horizon_months)
+
+
+def _leads_for(planner: LeadPlanner, won: float) -> float:
+    """New leads (in the then-current mix) the planner would have asked for to win ``won`` deals
+    in its window with an even chance (NaN when no number reaches it)."""
+    if won <= 0:
+        return 0.0
+    median = planner.requirement(won, "count", 0.5).median_case
+    return float("nan") if median is None else float(median)
 
 
 def coverage_table(backtest: pd.DataFrame) -> pd.DataFrame:

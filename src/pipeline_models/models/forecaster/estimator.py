@@ -14,7 +14,7 @@ the simulation then work on groups, not deals (:mod:`.simulation`).
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,10 @@ from pipeline_models.models.forecaster.hazards import fit_hazards, month_factors
 from pipeline_models.models.forecaster.result import ForecastResult
 from pipeline_models.models.forecaster.simulation import simulate
 from pipeline_models.models.pooling.dirichlet_hazards import dirichlet_draws
+
+if TYPE_CHECKING:
+    from pipeline_models.models.funnel.deal_flow import DealFlow
+    from pipeline_models.models.funnel.model import LeadFunnelModel
 
 
 class PipelineForecaster(StateEstimator):
@@ -151,12 +155,16 @@ class PipelineForecaster(StateEstimator):
         horizons: tuple[int, ...] = (1, 2, 3),
         random_seed: int | None = None,
         breakdown: tuple[str, ...] = ("product", "region"),
+        funnel: LeadFunnelModel | None = None,
     ) -> ForecastResult:
         """Predictive draws for the windows of ``horizons`` months after the origin.
 
         ``open_deals``: the open deals at the origin (the fitted frame's deals are not kept, so
         pass them: ``frame[frame.status == "open"]``). ``breakdown``: columns whose levels get
-        their own draws (``ForecastResult.by_group``).
+        their own draws (``ForecastResult.by_group``). ``funnel``: a lead funnel fitted at the
+        same origin on a leads table; the deals its open and coming leads bring then take the
+        place of the new deals that come from leads (:mod:`~pipeline_models.models.funnel.
+        deal_flow`).
 
         Open deals are simulated by cell (product, age, region, amount known or not; see
         :mod:`~pipeline_models.models.forecaster.simulation`). Up to ``EXACT_SUM_MAX`` (30) won
@@ -175,20 +183,40 @@ class PipelineForecaster(StateEstimator):
             self.forecast_config.max_age_months,
             breakdown,
         )
-        return self._simulate(cells, tuple(horizons), rng, breakdown)
+        flow = self._flow(funnel, max(horizons), rng)
+        return self._simulate(cells, tuple(horizons), rng, breakdown, flow)
+
+    def _flow(
+        self, funnel: LeadFunnelModel | None, months: int, rng: np.random.Generator
+    ) -> DealFlow | None:
+        """The deals ``funnel``'s leads bring, when it was fitted on leads at this origin."""
+        if funnel is None or not funnel.has_leads_:
+            return None
+        if pd.Timestamp(funnel.as_of_).normalize() != self.origin_:
+            raise ValueError(
+                f"the funnel was fitted at {funnel.as_of_.date()}, the forecaster at "
+                f"{self.origin_.date()}"
+            )
+        from pipeline_models.models.funnel.deal_flow import deal_flow
+
+        return deal_flow(
+            funnel, self.levels_, self.origin_, months, self.forecast_config.draws, rng
+        )
 
     def predict_as_of(
         self,
         counts: PipelineCounts,
         horizons: tuple[int, ...] = (1, 2, 3),
         random_seed: int | None = None,
+        funnel: LeadFunnelModel | None = None,
     ) -> ForecastResult:
         """:meth:`predict` for the deals open at the origin of :meth:`fit_as_of`, read from the
         same counts (totals only: no breakdown). The same draws as ``predict`` on the open deals
         of ``pipeline_as_of(frame, origin)`` with ``breakdown=()``."""
         cells = counts.open_cells(self.origin_month_, self.forecast_config.max_age_months)
         rng = np.random.default_rng(random_seed)
-        return self._simulate(cells, tuple(horizons), rng, breakdown=())
+        flow = self._flow(funnel, max(horizons), rng)
+        return self._simulate(cells, tuple(horizons), rng, (), flow)
 
     def chance_won_within(self, deals: pd.DataFrame, horizon: int) -> np.ndarray:
         """Per deal of ``deals`` (all with a creation date), the posterior mean chance of closing
@@ -219,8 +247,9 @@ class PipelineForecaster(StateEstimator):
         horizons: tuple[int, ...],
         rng: np.random.Generator,
         breakdown: tuple[str, ...],
+        flow: DealFlow | None = None,
     ) -> ForecastResult:
-        return simulate(self, cells, horizons, rng, breakdown)
+        return simulate(self, cells, horizons, rng, breakdown, flow)
 
     def _amount_pools(self) -> AmountPools:
         if getattr(self, "_pools", None) is None:

@@ -30,6 +30,7 @@ from pipeline_models.models.forecaster.result import ForecastResult
 
 if TYPE_CHECKING:
     from pipeline_models.models.forecaster.estimator import PipelineForecaster
+    from pipeline_models.models.funnel.deal_flow import DealFlow
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,17 @@ def simulate(
     horizons: tuple[int, ...],
     rng: np.random.Generator,
     breakdown: tuple[str, ...],
+    flow: DealFlow | None = None,
 ) -> ForecastResult:
-    """Draws of deals and revenue won from the open ``cells`` and from new deals, per window of
-    ``horizons`` months, in total, by source (``open`` / ``new``) and by the ``breakdown``."""
+    """Draws of deals and revenue won from the open ``cells``, from the deals the open leads
+    bring and from new deals, per window of ``horizons`` months, in total, by part (``open``,
+    ``leads``, ``new``) and by the ``breakdown``.
+
+    Without a ``flow`` new deals arrive at the forecaster's own rates and ``leads`` is zero; with
+    one, new deals are the flow's (from leads open at the origin: ``leads``; from leads not yet
+    created: ``new``) plus the forecaster's arrivals thinned to the share that comes without a
+    lead.
+    """
     cfg = forecaster.forecast_config
     S = cfg.draws
     H = max(horizons)
@@ -59,34 +68,32 @@ def simulate(
     season = forecaster._month_factors(rng, S, H)
     pools = forecaster._amount_pools()
     count_open, revenue_open = _open_part(forecaster, rng, cells, haz, season, pools)
-    new = _new_part(forecaster, rng, haz, season, pools)
+    arrived = _arrivals(forecaster, rng, S, H, flow)
+    new = {part: _closing(rng, haz, season, pools, deals) for part, deals in arrived.items()}
     for h in horizons:
-        parts = {
-            "open": (count_open[:, :, h - 1].astype(float), revenue_open[:, :, h - 1]),
-            "new": (new.count[:, :, h - 1].astype(float), new.revenue[:, :, h - 1]),
-        }
-        for part, (count, revenue) in parts.items():
+        open_part = (count_open[:, :, h - 1].astype(float), revenue_open[:, :, h - 1])
+        result.draws[(h, "count", "open")] = open_part[0].sum(axis=0)
+        result.draws[(h, "revenue", "open")] = open_part[1].sum(axis=0)
+        add_open_levels(result.by_group, h, *open_part, cells, breakdown)
+        for part, deals in new.items():
+            count, revenue = deals.count[:, :, h - 1].astype(float), deals.revenue[:, :, h - 1]
             result.draws[(h, "count", part)] = count.sum(axis=0)
             result.draws[(h, "revenue", part)] = revenue.sum(axis=0)
-        add_open_levels(result.by_group, h, *parts["open"], cells, breakdown)
-        add_new_levels(
-            result.by_group,
-            h,
-            *parts["new"],
-            new.g,
-            new.month,
-            forecaster.levels_,
-            cfg.group == "product",
-            forecaster.regions_,
-            forecaster.region_shares_,
-            breakdown,
-        )
+            add_new_levels(
+                result.by_group, h, count, revenue, deals.g, deals.month, forecaster.levels_,
+                cfg.group == "product", forecaster.regions_, forecaster.region_shares_, breakdown,
+            )  # fmt: skip
         for target in ("count", "revenue"):
-            result.draws[(h, target, "total")] = (
-                result.draws[(h, target, "open")] + result.draws[(h, target, "new")]
+            result.draws[(h, target, "total")] = sum(
+                result.draws[(h, target, part)] for part in PARTS
             )
     recalibrate(forecaster.calibration_, result, rng, cfg.calibration_horizon, S)
     return result
+
+
+PARTS = ("open", "leads", "new")
+"""Where a forecast's wins come from: deals open at the origin, deals the leads open at the origin
+bring, and deals not yet created (from new leads, or without a lead)."""
 
 
 def _open_part(
@@ -115,29 +122,51 @@ def _open_part(
     return open_wins(rng, cells, p, pools)
 
 
-def _new_part(
+def _arrivals(
     forecaster: PipelineForecaster,
+    rng: np.random.Generator,
+    draws: int,
+    months: int,
+    flow: DealFlow | None,
+) -> dict[str, np.ndarray]:
+    """New deals per draw, group and coming month, (draws, groups, months), by part: the
+    forecaster's own arrivals, or with a ``flow`` the flow's deals plus the forecaster's
+    arrivals thinned to the share that comes without a lead."""
+    own = np.zeros((draws, len(forecaster.levels_), months), np.int64)
+    for m, active, deals in arrival_draws(
+        rng, forecaster.arrival_shape_, forecaster.arrival_rate_, forecaster.arrival_sd_,
+        draws, months,
+    ):  # fmt: skip
+        own[:, active, m - 1] = deals.T
+    if flow is None:
+        return {"leads": np.zeros_like(own), "new": own}
+    other = rng.binomial(own, np.clip(flow.other_share, 0.0, 1.0))
+    return {"leads": flow.in_hand, "new": flow.new + other}
+
+
+def _closing(
     rng: np.random.Generator,
     haz: np.ndarray,
     season: np.ndarray,
     pools: AmountPools,
+    deals: np.ndarray,
 ) -> _NewDeals:
-    """New deals: arrivals per group and month, then the same closing chances from age 0."""
+    """New ``deals`` (draws, groups, months of arrival) closing through the hazards from age 0:
+    one row per group and month of arrival that has any deal."""
     S, H = season.shape
-    arrivals = arrival_draws(
-        rng, forecaster.arrival_shape_, forecaster.arrival_rate_, forecaster.arrival_sd_, S, H
-    )
-    if not arrivals:
+    g, month = np.nonzero(deals.any(axis=0))
+    if not len(g):
         empty = np.zeros(0, np.int64)
         return _NewDeals(empty, empty, np.zeros((0, S, H), np.int64), np.zeros((0, S, H)))
-    new_g = np.concatenate([active for _, active, _ in arrivals])
-    new_month = np.concatenate([np.full(len(active), m) for m, active, _ in arrivals])
-    n = np.concatenate([deals for _, _, deals in arrivals])
+    n = deals[:, g, month].T  # (rows, draws)
     p = np.concatenate(
-        [won_by(haz, season, active, np.zeros_like(active), m - 1) for m, active, _ in arrivals]
-    )
+        [won_by(haz, season, g[month == m], np.zeros(int((month == m).sum()), np.int64), m)
+         for m in np.unique(month)]
+    )  # fmt: skip
+    order = np.concatenate([np.flatnonzero(month == m) for m in np.unique(month)])
+    g, month, n = g[order], month[order] + 1, n[order]
     count = won_counts(rng, n, p)
-    return _NewDeals(new_g, new_month, count, drawn_revenue(rng, pools, new_g, [], count))
+    return _NewDeals(g, month, count, drawn_revenue(rng, pools, g, [], count))
 
 
 def open_wins(
@@ -203,4 +232,4 @@ def won_counts(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.nda
     return out.reshape(p.shape)
 
 
-__all__ = ["open_wins", "simulate", "won_counts"]
+__all__ = ["PARTS", "open_wins", "simulate", "won_counts"]

@@ -24,7 +24,10 @@ class FunnelConfig:
     """Settings of the funnel model, each with a default that suits a monthly B2B pipeline."""
 
     lookback_months: int = 12  # leads and deals created this recently estimate the rates
+    conversion_half_life: float = 3.0  # months: older leads weigh half as much in conversion
     mix_months: int = 3  # the current source mix and lead volume: leads of the last months
+    arrival_half_life: float = 4.0  # months: the rate of new leads follows recent volume
+    arrival_window: int = 12  # months of history the rate of new leads looks at
     min_lag_samples: int = 30  # fewer won deals with a known lag than this: a warning
     lag_pooling: float = 5.0  # lags worth of the all-source lag distribution in each source's
     amount_pooling: float = 20.0  # won deals worth of the all-source mean amount in a source's

@@ -28,7 +28,8 @@ class FunnelItems:
     leads: pd.DataFrame  # source, created, age, converted, lag1 (empty without leads)
     opportunities: (
         pd.DataFrame
-    )  # (opportunity_id, with leads), source, product, created, age, outcome, lag, close, amount
+    )  # (opportunity_id, from_lead: with leads), source, product, created, age, outcome, lag,
+    # close, amount
     won_paths: pd.DataFrame  # per won opportunity: source, lead_created, lag1, lag_total, amount
     undated_open: int = 0  # open deals without a creation date (left out)
 
@@ -86,6 +87,7 @@ def items_at(
     if back_test:
         frame = frame.iloc[rows]
     known = leads_as_of(leads, as_of)
+    o["from_lead"] = o["opportunity_id"].isin(known["opportunity_id"].dropna()).to_numpy()
     ld = _lead_items(known, frame, as_of)
     paths = _won_paths(known, frame, won)
     return FunnelItems(as_of, True, ld, o, paths, undated_open)

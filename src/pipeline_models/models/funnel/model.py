@@ -47,6 +47,7 @@ import pandas as pd
 from pipeline_models.contract.labels import ALL_LEVEL, NONE_LEVEL
 from pipeline_models.models.contract import TABLE_INTERVAL, Diagnostics, StateEstimator
 from pipeline_models.models.funnel.amounts import fit_amounts
+from pipeline_models.models.funnel.arrivals import fit_lead_arrivals
 from pipeline_models.models.funnel.config import THIN_SOURCE, FunnelConfig
 from pipeline_models.models.funnel.groups import codes
 from pipeline_models.models.funnel.items import FunnelItems, funnel_items
@@ -83,7 +84,7 @@ class LeadFunnelModel(StateEstimator):
     """
 
     model_type = "lead_funnel"
-    version = 1
+    version = 2
     formula = (
         "converted ~ 1 + (1 | source), won ~ 1 + (1 | source) and ~ 1 + (1 | product): "
         "Beta-pooled rates of ever converting and ever being won, open items right-censored by "
@@ -166,11 +167,29 @@ class LeadFunnelModel(StateEstimator):
             self.conversion_ = np.ones((cfg.draws, len(self.sources_)))
             self.lead_counts_ = None
         self._fit_amounts(o, items.opportunities, start, rng)
+        self._fit_flow(items, start)
         table = items.leads if self.has_leads_ else items.opportunities
         self.mix_, self.monthly_leads_ = source_mix(
             table, self.as_of_, self.sources_, cfg.mix_months
         )
         return self
+
+    def _fit_flow(self, items: FunnelItems, start: pd.Timestamp) -> None:
+        """What the deals the leads bring need: the rate of new leads by source, each source's
+        recent deals by product, and the share of recent deals that come from a lead."""
+        cfg = self.funnel_config
+        opps = items.opportunities
+        recent = opps[opps["created"] > start]
+        self.source_products_ = pd.crosstab(
+            recent["source"].astype(str), recent["product"].astype(str)
+        )
+        from_lead = recent["from_lead"] if "from_lead" in recent else pd.Series(False, recent.index)
+        self.linked_share_ = float(from_lead.mean()) if len(recent) else 0.0
+        self.lead_arrivals_ = None
+        if self.has_leads_:
+            self.lead_arrivals_ = fit_lead_arrivals(
+                items.leads, self.as_of_, self.sources_, cfg.arrival_half_life, cfg.arrival_window
+            )
 
     def _fit_levels(self, items: FunnelItems) -> tuple[list[str], list[str]]:
         """Set the fit's sources and products; return those the opportunities hold."""

@@ -20,6 +20,16 @@ from pipeline_models.models.funnel.tally import Tally, exposure_rows, recorded
 from pipeline_models.models.funnel.timing import ALL
 from pipeline_models.models.pooling.censored_beta import censored_beta_rates
 
+DAYS_PER_MONTH = 30.4375
+
+
+def recency_weights(age_days: np.ndarray, half_life_months: float | None) -> np.ndarray:
+    """``0.5 ** (age in months / half_life_months)``; all ones without a half-life."""
+    age_days = np.asarray(age_days, dtype=float)
+    if not half_life_months:
+        return np.ones(len(age_days))
+    return 0.5 ** (np.maximum(age_days, 0.0) / DAYS_PER_MONTH / half_life_months)
+
 
 def lost_shares(
     tally: Tally,
@@ -80,22 +90,29 @@ def conversion_draws(
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Posterior draws of each source's chance that a lead ever converts (draws x sources), from
     the leads created after ``start`` (and recorded), with the counts behind them: leads,
-    converted, and ``still_open`` (the young leads' share of a trial not yet played)."""
+    converted, and ``still_open`` (the young leads' share of a trial not yet played).
+
+    Each lead's trial is weighted by its recency, ``0.5 ** (age in months /
+    conversion_half_life)`` (a discounted likelihood): the rate follows a shift or drift in
+    conversion, and its interval widens as recent leads carry less weight than all leads would.
+    """
     created = leads["created"].to_numpy(dtype="datetime64[ns]")
     recent = recorded(created > np.datetime64(start, "ns"), created, first_conversion)
     source = codes(leads["source"], sources)[recent]
     converted = leads["converted"].to_numpy(bool)[recent]
+    age = leads["age"].to_numpy(float)[recent]
+    weight = recency_weights(age, cfg.conversion_half_life)
     n_leads = np.bincount(source, minlength=len(sources))
     n_converted = np.bincount(source[converted], minlength=len(sources))
-    level, ages, n = distinct_pairs(
-        source[~converted], leads["age"].to_numpy(float)[recent][~converted]
-    )
+    k_weighted = np.bincount(source[converted], weights=weight[converted], minlength=len(sources))
+    level, ages, n = distinct_pairs(source[~converted], age[~converted])
     k, exposures, counts = [], [], []
     for j, s in enumerate(sources):
         pick = level == j
         f1 = np.minimum(lag_convert[s].cdf(ages[pick]), F_MAX)
-        k.append(float(n_converted[j]))
-        exposures.append(exposure_rows(f1, np.zeros(len(f1)), n[pick].astype(float)))
+        k.append(float(k_weighted[j]))
+        n_weighted = n[pick] * recency_weights(ages[pick], cfg.conversion_half_life)
+        exposures.append(exposure_rows(f1, np.zeros(len(f1)), n_weighted))
         young = float(((1 - f1) * n[pick]).sum())
         counts.append((int(n_leads[j]), int(n_converted[j]), young))
     draws = censored_beta_rates(
@@ -105,4 +122,4 @@ def conversion_draws(
     return draws, table
 
 
-__all__ = ["conversion_draws", "lost_shares", "win_draws"]
+__all__ = ["conversion_draws", "lost_shares", "recency_weights", "win_draws"]

@@ -14,16 +14,21 @@ def source_mix(
     """Share of each source among the items of ``table`` (leads, or opportunities without a leads
     table) created in the last ``mix_months`` months, and their number per month.
 
-    With no item that recent, all items count; with none at all, the sources share alike.
+    With no item that recent, the mix is that of all items (with none at all, the sources share
+    alike) and the number per month is 0: older items are never counted as recent ones.
     """
     start = np.datetime64(as_of - pd.DateOffset(months=mix_months), "ns")
     source = codes(table["source"], sources)
     recent = table["created"].to_numpy(dtype="datetime64[ns]") > start
-    if recent.any():
-        source = source[recent]
-    counts = pd.Series(np.bincount(source[source >= 0], minlength=len(sources)), index=sources)
-    total = counts.sum()
-    mix = (counts / total) if total else pd.Series(1 / len(sources), index=sources)
+    known = source >= 0
+
+    def tally(rows: np.ndarray) -> pd.Series:
+        return pd.Series(np.bincount(source[rows & known], minlength=len(sources)), index=sources)
+
+    counts = tally(recent)
+    shares = counts if counts.sum() else tally(np.ones(len(source), bool))
+    total = shares.sum()
+    mix = (shares / total) if total else pd.Series(1 / len(sources), index=sources)
     return mix, counts / mix_months
 
 

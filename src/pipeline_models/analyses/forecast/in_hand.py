@@ -1,0 +1,104 @@
+"""The period's forecast as every report reads it, and what is in hand in it.
+
+One prediction of the period's forecaster: the open deals (each moved by its deal score), the deals
+the lead funnel's open and coming leads bring, and deals not yet created, with the run's seed. The
+forecast report shows it; the lead requirement takes from the very same draws what is in hand (the
+open deals and the open leads), so both reports give one figure with one interval for it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from pipeline_models.analyses.forecast import strength
+from pipeline_models.models.forecaster import ForecastResult
+from pipeline_models.present.formats import format_money
+
+if TYPE_CHECKING:
+    from pipeline_models.run.catalog import Catalog
+
+FORECAST_MONTHS = 3
+"""Months the period's forecast covers at least: the next month, the one after, and the quarter's
+span."""
+
+IN_HAND_PARTS = {"open": "open deals", "leads": "open leads"}
+"""The parts of a forecast that are in hand at its origin, with their names for readers."""
+
+IN_HAND_QUANTILES = (0.1, 0.9)
+"""The interval what is in hand is shown with in both reports: the planner's 80%."""
+
+
+def period_outlook(
+    catalog: Catalog, months: int = FORECAST_MONTHS
+) -> tuple[ForecastResult, pd.DataFrame]:
+    """The period's forecast for the windows of 1 to ``max(months, FORECAST_MONTHS)`` months,
+    and the open deals it read (with their score odds). The same catalog gives the same draws
+    to every report that asks for the same months."""
+    frame, forecaster = catalog.opportunities(), catalog.forecaster()
+    group, open_deals = forecaster.forecast_config.group, frame[frame["status"] == "open"]
+    # each open deal's chance moves with its score (odds against the deals open at its age)
+    open_deals = strength.with_score_odds(
+        open_deals, catalog.deal_score(), group, frame, catalog.as_of
+    )
+    horizons = tuple(range(1, max(months, FORECAST_MONTHS) + 1))
+    result = forecaster.predict(
+        open_deals, horizons=horizons, random_seed=catalog.random_seed, funnel=catalog.lead_funnel()
+    )
+    return result, open_deals
+
+
+def monthly_parts(
+    result: ForecastResult, months: int, parts: dict[str, str] = IN_HAND_PARTS
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per part (by its reader's name) and metric, draws x coming months of deals and revenue won
+    in each of the first ``months`` months, from the forecast's cumulative windows. A window
+    widened more than the one before it by the self-calibration could give a month a negative
+    draw: months are clipped at 0."""
+    out = {}
+    for part, name in parts.items():
+        out[name] = {}
+        for metric in ("count", "revenue"):
+            cumulative = np.column_stack(
+                [result.draws[(h, metric, part)] for h in range(1, months + 1)]
+            )
+            monthly = np.diff(cumulative, axis=1, prepend=0.0)
+            out[name][metric] = np.maximum(monthly, 0.0)
+    return out
+
+
+def in_hand_figure(
+    parts: dict[str, dict[str, np.ndarray]], metric: str
+) -> tuple[float, tuple[float, float]]:
+    """What is in hand over the whole window: the expected value of ``metric`` and its
+    interval (:data:`IN_HAND_QUANTILES`)."""
+    total = sum(p[metric] for p in parts.values()).sum(axis=1)
+    low, high = np.quantile(total, IN_HAND_QUANTILES)
+    return float(total.mean()), (float(low), float(high))
+
+
+def in_hand_words(
+    expected: float, interval: tuple[float, float], metric: str, currency: str = ""
+) -> str:
+    """What is in hand in words: ``"41 deals (80%: 33 – 50)"`` or the same in money."""
+    low, high = interval
+    share = round(100 * (IN_HAND_QUANTILES[1] - IN_HAND_QUANTILES[0]))
+    if metric == "count":
+        return f"{expected:,.0f} deals ({share}%: {low:,.0f} – {high:,.0f})"
+    return (
+        f"{format_money(expected, currency)} ({share}%: {format_money(low, currency)} – "
+        f"{format_money(high, currency)})"
+    )
+
+
+__all__ = [
+    "FORECAST_MONTHS",
+    "IN_HAND_PARTS",
+    "IN_HAND_QUANTILES",
+    "in_hand_figure",
+    "in_hand_words",
+    "monthly_parts",
+    "period_outlook",
+]

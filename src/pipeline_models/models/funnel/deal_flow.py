@@ -1,0 +1,189 @@
+"""Deals the leads bring: the deals created in each coming month from the leads open at a date and
+from leads not yet created, by the forecaster's groups.
+
+A lead of source ``s`` open at age ``a`` (days) becomes a deal in the coming month ``m`` (days
+``(x[m-1], x[m]]`` after the date) with chance::
+
+    c_s (F_s(a + x[m]) - F_s(a + x[m-1])) / (1 - c_s F_s(a))
+
+(``c_s``: the chance a lead ever converts, a posterior draw; ``F_s``: its lead -> deal lag
+distribution, corrected for truncation): a lead older than most conversions is mostly a lead that
+never converts, the cure model. Leads of one source and age share that chance and are drawn
+together, exactly (a multinomial over the months). New leads arrive by source and month
+(:mod:`.arrivals`); one created uniformly within coming month ``k`` becomes a deal in month ``m``
+with ``c_s`` times the lag mass that falls there, averaged over its creation day, so by Poisson
+thinning its deals are Poisson too. A deal goes to a group (product) as the source's recent deals
+did, pooled toward all sources' mix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from pipeline_models.models.funnel.config import F_MAX
+from pipeline_models.models.funnel.groups import codes, distinct_pairs
+
+if TYPE_CHECKING:
+    from pipeline_models.models.funnel.model import LeadFunnelModel
+
+MIX_POOLING = 5.0
+"""Deals' worth of all sources' product mix in each source's own."""
+
+_DAYS_IN_MONTH = 8
+"""Creation days a new lead's month is averaged over (evenly spaced)."""
+
+
+def month_days(origin: pd.Timestamp, months: int) -> np.ndarray:
+    """Days from ``origin`` to the end of each coming month, after a first 0: ``(months + 1,)``."""
+    origin = pd.Timestamp(origin).normalize()
+    ends = [(pd.Period(origin, "M") + m).end_time.normalize() for m in range(1, months + 1)]
+    return np.array([0.0, *[(e - origin).days for e in ends]])
+
+
+def split(rng: np.random.Generator, total: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Multinomial(``total``, ``share``) per row (``share`` rows sum to 1), by conditional
+    binomials."""
+    out = np.zeros(share.shape, dtype=np.int64)
+    left = np.asarray(total, dtype=np.int64)
+    rest = np.ones(len(left))
+    for m in range(share.shape[1] - 1):
+        out[:, m] = rng.binomial(left, np.clip(share[:, m] / np.maximum(rest, 1e-300), 0, 1))
+        left = left - out[:, m]
+        rest = rest - share[:, m]
+    out[:, -1] = left
+    return out
+
+
+def multinomial(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Counts per category (last axis of ``p``; the remainder is "not in the window"), exact:
+    the total in the window is ``Binomial(n, sum(p))``, split over the categories by
+    conditional binomials where it is not zero."""
+    p = np.asarray(p, dtype=float)
+    m = p.shape[-1]
+    total = p.sum(axis=-1)
+    k = rng.binomial(np.broadcast_to(n, total.shape), np.clip(total, 0, 1))
+    out = np.zeros(p.shape, dtype=np.int64)
+    hit = np.flatnonzero(k.ravel() > 0)
+    if len(hit):
+        share = p.reshape(-1, m)[hit] / total.ravel()[hit, None]
+        out.reshape(-1, m)[hit] = split(rng, k.ravel()[hit], share)
+    return out
+
+
+@dataclass(frozen=True)
+class DealFlow:
+    """New deals per draw, group and coming month: ``in_hand`` from the leads open at the date,
+    ``new`` from leads not yet created; ``other_share`` of new deals come without a lead."""
+
+    in_hand: np.ndarray  # (draws, groups, months)
+    new: np.ndarray  # (draws, groups, months)
+    other_share: float
+
+
+def _conversion(funnel: LeadFunnelModel, draws: int) -> np.ndarray:
+    """The funnel's conversion draws, repeated to ``draws`` rows."""
+    c = funnel.conversion_
+    return c[np.arange(draws) % c.shape[0]]
+
+
+def open_lead_deals(
+    funnel: LeadFunnelModel, x: np.ndarray, draws: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Deals from the leads open at the fit's date: (draws, sources, months)."""
+    leads = funnel.items_.leads
+    out = np.zeros((draws, len(funnel.sources_), len(x) - 1), np.int64)
+    if not len(leads):
+        return out
+    pending = ~leads["converted"].to_numpy(bool)
+    level, age, n = distinct_pairs(
+        codes(leads["source"], funnel.sources_)[pending], leads["age"].to_numpy(float)[pending]
+    )
+    c = _conversion(funnel, draws)
+    for j, source in enumerate(funnel.sources_):
+        pick = level == j
+        if not pick.any():
+            continue
+        lag = funnel.lag_convert_[source]
+        f = np.minimum(lag.cdf(age[pick, None] + x[None, :]), F_MAX)  # (cells, months + 1)
+        step = np.diff(f, axis=1)
+        cj = c[:, j, None, None]
+        p = cj * step[None] / np.maximum(1 - cj * f[None, :, :1], 1e-12)  # (draws, cells, m)
+        out[:, j] = multinomial(rng, n[pick][None, :], p).sum(axis=1)
+    return out
+
+
+def new_lead_deals(
+    funnel: LeadFunnelModel, x: np.ndarray, draws: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Deals from leads created in the coming months: (draws, sources, months)."""
+    months = len(x) - 1
+    volume = funnel.lead_arrivals_.volume(rng, draws, months)  # (draws, sources, months)
+    c = _conversion(funnel, draws)
+    mean = np.zeros((draws, len(funnel.sources_), months))
+    fraction = (np.arange(_DAYS_IN_MONTH) + 0.5) / _DAYS_IN_MONTH
+    for j, source in enumerate(funnel.sources_):
+        lag = funnel.lag_convert_[source]
+        for k in range(months):  # leads created in coming month k + 1, on evenly spaced days
+            day = x[k] + fraction * (x[k + 1] - x[k])
+            f = np.minimum(lag.cdf(x[None, k:] - day[:, None]), F_MAX)  # 0 before creation
+            step = np.diff(f, axis=1).mean(axis=0)  # months k + 1 .. end
+            mean[:, j, k:] += volume[:, j, k, None] * c[:, j, None] * step[None, :]
+    return rng.poisson(mean)
+
+
+def group_shares(funnel: LeadFunnelModel, levels: list[str]) -> np.ndarray:
+    """Each source's share of deals per group of ``levels`` (sources x groups), from the source's
+    recent deals pooled toward all sources' mix; products the forecaster never saw are left out."""
+    counts = funnel.source_products_.reindex(index=funnel.sources_, fill_value=0)
+    counts = counts.reindex(columns=levels, fill_value=0).to_numpy(float)
+    overall = counts.sum(axis=0)
+    overall = overall / overall.sum() if overall.sum() else np.full(len(levels), 1 / len(levels))
+    shares = counts + MIX_POOLING * overall[None, :]
+    return shares / shares.sum(axis=1, keepdims=True)
+
+
+def to_groups(rng: np.random.Generator, deals: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Deals per (draw, source, month) sent to groups: (draws, groups, months)."""
+    draws, n_sources, months = deals.shape
+    out = np.zeros((draws, shares.shape[1], months), np.int64)
+    for j in range(n_sources):
+        for m in range(months):
+            if deals[:, j, m].any():
+                out[:, :, m] += rng.multinomial(deals[:, j, m], shares[j])
+    return out
+
+
+def deal_flow(
+    funnel: LeadFunnelModel,
+    levels: list[str],
+    origin: pd.Timestamp,
+    months: int,
+    draws: int,
+    rng: np.random.Generator,
+) -> DealFlow:
+    """The deals the leads bring in the ``months`` after ``origin``, by group of ``levels``."""
+    x = month_days(origin, months)
+    shares = group_shares(funnel, levels)
+    return DealFlow(
+        in_hand=to_groups(rng, open_lead_deals(funnel, x, draws, rng), shares),
+        new=to_groups(rng, new_lead_deals(funnel, x, draws, rng), shares),
+        other_share=float(1.0 - funnel.linked_share_),
+    )
+
+
+__all__ = [
+    "MIX_POOLING",
+    "DealFlow",
+    "deal_flow",
+    "group_shares",
+    "month_days",
+    "multinomial",
+    "new_lead_deals",
+    "open_lead_deals",
+    "split",
+    "to_groups",
+]
