@@ -162,6 +162,7 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
                 "wape": wape["workbench"],
                 "run_rate": wape.get("run_rate", np.nan),
                 "weighted": wape.get("weighted_pipeline", np.nan),
+                "cure_weighted": wape.get("cure_weighted_pipeline", np.nan),
                 "ratio_to_best": wape["workbench"] / best,
                 "coverage_80": float(held),
                 "bias": float((ours.point - ours.actual).sum() / max(ours.actual.sum(), 1e-9)),

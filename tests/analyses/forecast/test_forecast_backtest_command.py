@@ -18,7 +18,10 @@ def test_backtest_command_scores_only_the_run_rate_without_lost_deals(tmp_path, 
     code = main([*argv, "--horizons", "1", "--out", str(out)])
     printed = capsys.readouterr().out
     assert code == 0
-    assert f"Not scored: workbench and weighted pipeline, because {NO_LOST}." in printed
+    assert (
+        f"Not scored: workbench, weighted pipeline and cure-aware weighted pipeline, because {NO_LOST}."
+        in printed
+    )
     written = pd.read_csv(out)
     assert set(written["model"]) == {"run_rate"} and written["origin"].nunique() == 3
 
@@ -30,4 +33,9 @@ def test_backtest_command_scores_every_model_with_lost_deals(tmp_path, capsys):
     argv = ["backtest", "--export", str(export), "--origins", "2026-03..2026-04"]
     assert main([*argv, "--horizons", "1", "--out", str(out)]) == 0
     assert "Not scored" not in capsys.readouterr().out
-    assert set(pd.read_csv(out)["model"]) == {"workbench", "weighted_pipeline", "run_rate"}
+    assert set(pd.read_csv(out)["model"]) == {
+        "workbench",
+        "weighted_pipeline",
+        "cure_weighted_pipeline",
+        "run_rate",
+    }

@@ -45,6 +45,12 @@ def test_plot_track_record_draws_every_model(known):
     fig, ax = plt.subplots()
     assert plot_track_record(track, "revenue", 1, ax=ax) is ax
     labels = [line.get_label() for line in ax.lines]
-    assert labels == ["workbench (median)", "weighted pipeline", "run rate", "actual"]
+    assert labels == [
+        "workbench (median)",
+        "weighted pipeline",
+        "cure-aware weighted pipeline",
+        "run-rate",
+        "actual",
+    ]
     assert all(len(line.get_xdata()) == 2 for line in ax.lines)
     plt.close(fig)

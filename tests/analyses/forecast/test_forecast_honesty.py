@@ -27,6 +27,12 @@ MID_MONTH = pd.Timestamp("2026-01-15")
 FORECAST = ["origin", "target", "horizon_months", "model", "point", *QUANTILE_COLUMNS]
 CALIBRATED = ForecastConfig(draws=400, calibration_origins=2)
 
+NOT_SCORED = {
+    "workbench": NO_LOST,
+    "weighted_pipeline": NO_LOST,
+    "cure_weighted_pipeline": NO_LOST,
+}
+
 
 def future_encoded(frame: pd.DataFrame, origin: pd.Timestamp, seed: int = 3) -> pd.DataFrame:
     """``frame`` with everything learnt after ``origin`` rewritten so that it gives the answer
@@ -69,7 +75,12 @@ def final_export():
 def test_nothing_after_the_origin_changes_the_forecasts(final_export, origin, config):
     honest = backtest(final_export, [origin], (1, 2), config=config)
     peeked = backtest(future_encoded(final_export, origin), [origin], (1, 2), config=config)
-    assert set(honest["model"]) == {"workbench", "weighted_pipeline", "run_rate"}
+    assert set(honest["model"]) == {
+        "workbench",
+        "weighted_pipeline",
+        "cure_weighted_pipeline",
+        "run_rate",
+    }
     # the rewrite did change the answer, so a model reading it would differ
     assert not np.allclose(honest["actual"], peeked["actual"])
     pd.testing.assert_frame_equal(honest[FORECAST], peeked[FORECAST])
@@ -88,7 +99,7 @@ def test_a_peeking_baseline_would_score_perfectly_where_the_backtest_does_not(fi
         assert set(open_then) == {"won", "open"} and open_then.eq("won").sum() > 0
     table = backtest(deleted, origins, (1,), config=FAST)
     assert set(table["model"]) == {"run_rate"}
-    assert table.attrs["not_scored"] == {"workbench": NO_LOST, "weighted_pipeline": NO_LOST}
+    assert table.attrs["not_scored"] == NOT_SCORED
     # the run-rate reads only wins closed before each origin: deleting lost deals changes nothing
     full = backtest(final_export, origins, (1,), config=FAST)
     pd.testing.assert_frame_equal(
@@ -113,7 +124,7 @@ def test_the_weighted_pipeline_does_not_read_current_stages_or_probabilities(fin
 def test_lost_recorded_reads_the_statuses():
     frame = pd.DataFrame({"status": pd.array(["won", "open", "won"], dtype="string")})
     assert not lost_recorded(frame)
-    assert backtest_limits(frame) == {"workbench": NO_LOST, "weighted_pipeline": NO_LOST}
+    assert backtest_limits(frame) == NOT_SCORED
     assert lost_recorded(frame.assign(status=pd.array(["won", "lost", None], dtype="string")))
     # nothing closed: nothing to say either way
     assert lost_recorded(frame.assign(status=pd.array(["open"] * 3, dtype="string")))
@@ -121,7 +132,9 @@ def test_lost_recorded_reads_the_statuses():
 
 def test_limit_sentences_name_the_models_and_the_reason():
     sentences = limit_sentences(backtest_limits(pd.DataFrame({"status": ["won", "open"]})))
-    assert sentences == [f"Not scored: workbench and weighted pipeline, because {NO_LOST}."]
+    assert sentences == [
+        f"Not scored: workbench, weighted pipeline and cure-aware weighted pipeline, because {NO_LOST}."
+    ]
     crm = limit_sentences({}, crm_probability=True)
     assert len(crm) == 1 and "not back-tested" in crm[0]
     assert limit_sentences({}, crm_probability=True, crm_scored=True) == []

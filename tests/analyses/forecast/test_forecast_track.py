@@ -63,8 +63,13 @@ def test_backtest_file_format(tmp_path, final_export):
     path = write_forecasts(table, tmp_path / "forecasts.csv")
     written = pd.read_csv(path)
     assert list(written.columns) == [*FORECAST_COLUMNS, "actual"]
-    assert set(written["model"]) == {"workbench", "weighted_pipeline", "run_rate"}
-    assert len(written) == 2 * 2 * 2 * 3  # origins x targets x horizons x models
+    assert set(written["model"]) == {
+        "workbench",
+        "weighted_pipeline",
+        "cure_weighted_pipeline",
+        "run_rate",
+    }
+    assert len(written) == 2 * 2 * 2 * 4  # origins x targets x horizons x models
     wb = written[written["model"] == "workbench"]
     assert (wb[list(QUANTILE_COLUMNS)].diff(axis=1).iloc[:, 1:] >= 0).all().all()
     assert written["origin"].iloc[0] == "2026-05-31"

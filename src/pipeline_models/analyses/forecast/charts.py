@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from pipeline_models.analyses.forecast.honesty import MODEL_NAMES
 from pipeline_models.analyses.forecast.tables import INTERVAL_NAME, MIDDLE_HALF, quantile_column
 from pipeline_models.analyses.policy import FORECAST_QUANTILES
 from pipeline_models.models.forecaster import ForecastResult
@@ -97,14 +98,18 @@ def plot_track_record(
         label=f"{INTERVAL_NAME}% interval",
     )
     ax.plot(x, wb["point"], "o--", color=MEDIAN_COLOR, label="workbench (median)")
-    for model, style in (("weighted_pipeline", ":"), ("run_rate", "-.")):
+    for model, style in (
+        ("weighted_pipeline", ":"),
+        ("cure_weighted_pipeline", (0, (5, 1, 1, 1))),
+        ("run_rate", "-."),
+    ):
         base = rows[rows["model"] == model].sort_values("origin")
         ax.plot(
             pd.to_datetime(base["origin"]),
             base["point"],
-            style,
+            linestyle=style,
             color=BASELINE_COLOR,
-            label=model.replace("_", " "),
+            label=MODEL_NAMES.get(model, model.replace("_", " ")),
         )
     # the actual outcome of every origin scored, whichever models were scored there
     actual = rows.drop_duplicates("origin").sort_values("origin")

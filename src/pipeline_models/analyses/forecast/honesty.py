@@ -77,7 +77,23 @@ def backtest_limits(frame: pd.DataFrame, leads: pd.DataFrame | None = None) -> d
     if not lost_recorded(frame) and not failures_kept(frame, leads):
         limits["workbench"] = NO_LOST
         limits["weighted_pipeline"] = NO_LOST
+        limits["cure_weighted_pipeline"] = NO_LOST
     return limits
+
+
+MODEL_NAMES = {
+    "workbench": "workbench",
+    "weighted_pipeline": "weighted pipeline",
+    "cure_weighted_pipeline": "cure-aware weighted pipeline",
+    "run_rate": "run-rate",
+    "crm_weighted_pipeline": "CRM's weighted pipeline",
+}
+"""The back-test's models as a reader names them."""
+
+
+def _names(models: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return models[0] if len(models) == 1 else f"{', '.join(models[:-1])} and {models[-1]}"
 
 
 def limit_sentences(
@@ -87,10 +103,9 @@ def limit_sentences(
     whether the CRM's own weighted pipeline was back-tested."""
     by_reason: dict[str, list[str]] = {}
     for model, reason in limits.items():
-        by_reason.setdefault(reason, []).append(model.replace("_", " "))
+        by_reason.setdefault(reason, []).append(MODEL_NAMES.get(model, model.replace("_", " ")))
     sentences = [
-        f"Not scored: {' and '.join(models)}, because {reason}."
-        for reason, models in by_reason.items()
+        f"Not scored: {_names(models)}, because {reason}." for reason, models in by_reason.items()
     ]
     if crm_probability and not crm_scored:
         sentences.append(

@@ -56,7 +56,13 @@ from pipeline_models.models.funnel.items import items_at
 from pipeline_models.models.funnel.opportunities import OpportunityTable
 from pipeline_models.models.period import refusal
 
-MODELS = ("workbench", "weighted_pipeline", "run_rate", "crm_weighted_pipeline")
+MODELS = (
+    "workbench",
+    "weighted_pipeline",
+    "cure_weighted_pipeline",
+    "run_rate",
+    "crm_weighted_pipeline",
+)
 FORECAST_COLUMNS = ("origin", "target", "horizon_months", "point", *QUANTILE_COLUMNS, "model")
 TRACK_SEED = 20261
 """Seed of a back-test's first origin (origin ``i`` draws with ``seed + i``)."""
@@ -134,7 +140,11 @@ def backtest(
                 counts = PipelineCounts.from_frame(frame, config.group)
             forecaster = PipelineForecaster(config).fit_as_of(counts, origin)
             result = forecaster.predict_as_of(counts, windows, random_seed=seed, funnel=funnel)
-            baselines = {"weighted_pipeline": counts.weighted_pipeline, "run_rate": counts.run_rate}
+            baselines = {
+                "weighted_pipeline": counts.weighted_pipeline,
+                "cure_weighted_pipeline": counts.cure_weighted_pipeline,
+                "run_rate": counts.run_rate,
+            }
         else:
             forecaster, result, baselines = _rebuilt_origin(
                 frame, snapshot, origin, config, windows, seed, carry, funnel
@@ -246,6 +256,9 @@ def _rebuilt_origin(
     result = forecaster.predict(open_deals, windows, random_seed=seed, breakdown=(), funnel=funnel)
     baselines = {
         "weighted_pipeline": partial(weighted_pipeline, known),
+        "cure_weighted_pipeline": PipelineCounts.from_frame(
+            known, config.group
+        ).cure_weighted_pipeline,
         "run_rate": partial(run_rate, known),
     }
     if snapshot is not None and has_crm_probability(known):

@@ -200,14 +200,47 @@ class PipelineCounts:
         rate = float(n[closed & (status == 1)].sum()) / n_closed if n_closed else 0.0
         open_ = rows & ~closed
         n_open = np.bincount(p[open_], weights=n[open_], minlength=len(self.products))
+        mean = self._mean_won_amounts(month)
+        return {"count": rate * float(n_open.sum()), "revenue": rate * float(n_open @ mean)}
+
+    def cure_weighted_pipeline(
+        self, origin: pd.Timestamp | str, horizon: int, max_age: int = 24
+    ) -> dict[str, float]:
+        """A plain cure-aware weighted pipeline at the month-end ``origin``: each deal open then
+        counts with the share of deals of its age (months since creation, older than ``max_age``
+        together) that were won within the next ``horizon`` months, among the deals open at that
+        age at earlier month-ends whose window had ended by the origin. No model, no pooling: an
+        old deal counts as little as old deals turned out to be worth. Revenue at its product's
+        mean won amount, as :meth:`weighted_pipeline`."""
+        month = month_of(origin)
+        _, p, c, close, status, n = self.deals
+        known = c <= month
+        p, c, close, status, n = p[known], c[known], close[known], status[known], n[known]
+        opened = np.zeros(max_age + 1)
+        won = np.zeros(max_age + 1)
+        first = int(c.min()) if len(c) else month
+        for t in range(first, month - horizon + 1):
+            at_t = (c <= t) & ((close < 0) | (close > t))
+            age = np.minimum(t - c[at_t], max_age)
+            opened += np.bincount(age, weights=n[at_t], minlength=max_age + 1)
+            hit = (status[at_t] == 1) & (close[at_t] > t) & (close[at_t] <= t + horizon)
+            won += np.bincount(age[hit], weights=n[at_t][hit], minlength=max_age + 1)
+        rate = np.divide(won, opened, out=np.zeros_like(won), where=opened > 0)
+        now = (close < 0) | (close > month)
+        weight = rate[np.minimum(month - c[now], max_age)] * n[now]
+        mean = self._mean_won_amounts(month)
+        return {"count": float(weight.sum()), "revenue": float(weight @ mean[p[now]])}
+
+    def _mean_won_amounts(self, month: int) -> np.ndarray:
+        """Each product's mean won amount of deals closed by ``month`` (all products' mean where
+        a product has none)."""
         _, won_p, won_c, won_close = self.won
         keep = (won_c <= month) & (won_close >= 0) & (won_close <= month)
         amount = self.won_amount[keep]
         sums = np.bincount(won_p[keep], weights=amount, minlength=len(self.products))
         wins = np.bincount(won_p[keep], minlength=len(self.products))
         overall = float(amount.mean()) if len(amount) else 0.0
-        mean = np.divide(sums, wins, out=np.full(len(sums), overall), where=wins > 0)
-        return {"count": rate * float(n_open.sum()), "revenue": rate * float(n_open @ mean)}
+        return np.divide(sums, wins, out=np.full(len(sums), overall), where=wins > 0)
 
     def run_rate(
         self, origin: pd.Timestamp | str, horizon: int, months: int = 3

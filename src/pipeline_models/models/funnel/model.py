@@ -10,7 +10,12 @@ Per lead source ``s``::
     deal size              won amounts tied to their lead -> won lag (a short window holds the
                            quick deals, often the small ones)
 
-``c_s`` and ``w_s`` are the chances of *ever* converting and *ever* being won. Partial pooling
+``c_s`` and ``w_s`` are the chances of *ever* converting and *ever* being won. A lead's trial
+weighs ``0.5 ** (age in months / conversion_half_life)`` in ``c_s`` (a discounted likelihood), so
+the rate follows a jump or drift in conversion and its interval widens as fewer recent leads carry
+it. New leads arrive per source at a Gamma-Poisson rate that follows recent volume
+(:mod:`.arrivals`); with the deals the open leads bring (:mod:`.deal_flow`) they make the funnel's
+part of the forecast. Partial pooling
 over sources comes from the Beta population (``mu``, ``kappa``) whose posterior is computed on a
 grid, as are the rates given it: exact Bayesian updating, fitted on counts, in milliseconds, so the
 back-test refits it at every origin.
@@ -86,9 +91,10 @@ class LeadFunnelModel(StateEstimator):
     model_type = "lead_funnel"
     version = 2
     formula = (
-        "converted ~ 1 + (1 | source), won ~ 1 + (1 | source) and ~ 1 + (1 | product): "
-        "Beta-pooled rates of ever converting and ever being won, open items right-censored by "
-        "truncation-weighted lag distributions and a stalled share"
+        "converted ~ 1 + (1 | source) [recency-weighted], won ~ 1 + (1 | source) and "
+        "~ 1 + (1 | product), leads(source, month) ~ GammaPoisson: Beta-pooled rates of ever "
+        "converting and ever being won, open items right-censored by truncation-weighted lag "
+        "distributions and a stalled share"
     )
 
     def __init__(self, config: FunnelConfig | None = None):
