@@ -189,8 +189,9 @@ class PipelineForecaster(StateEstimator):
     def _flow(
         self, funnel: LeadFunnelModel | None, months: int, rng: np.random.Generator
     ) -> DealFlow | None:
-        """The deals ``funnel``'s leads bring, when it was fitted on leads at this origin."""
-        if funnel is None or not funnel.has_leads_:
+        """The deals ``funnel``'s leads bring, when it was fitted on leads at this origin and some
+        recent deals came from its leads (else its leads tell nothing the deals do not)."""
+        if funnel is None or not funnel.has_leads_ or funnel.linked_share_ <= 0:
             return None
         if pd.Timestamp(funnel.as_of_).normalize() != self.origin_:
             raise ValueError(
