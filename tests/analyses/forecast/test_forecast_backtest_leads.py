@@ -84,6 +84,14 @@ def test_a_funnel_that_leaves_failed_deals_open_is_scored_with_its_leads():
     kept = funnel.opportunities.iloc[50:]
     deleted = backtest(kept, origins, (1,), config=FAST, leads=funnel.leads)
     assert "workbench" in deleted.attrs["not_scored"]
+    # an export of won deals alone, whose leads name only those, keeps no failure at all
+    won = funnel.opportunities[funnel.opportunities["status"] == "won"]
+    leads = funnel.leads.copy()
+    gone = leads["opportunity_id"].notna() & ~leads["opportunity_id"].isin(won["opportunity_id"])
+    leads.loc[gone, "opportunity_id"] = pd.NA
+    leads.loc[gone, "converted_date"] = pd.NaT
+    only_won = backtest(won, origins, (1,), config=FAST, leads=leads)
+    assert "workbench" in only_won.attrs["not_scored"]
 
 
 def test_backtest_command_with_leads_scores_the_requirement_too(funnel, tmp_path, capsys):

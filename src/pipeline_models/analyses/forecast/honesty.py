@@ -50,11 +50,12 @@ KEPT_DEALS_SHARE = 0.99
 
 def failures_kept(frame: pd.DataFrame, leads: pd.DataFrame | None) -> bool:
     """Whether a leads table shows that the export keeps its failed deals though it records no
-    lost one (a funnel that records only conversions): some leads converted, and the export holds
-    the deal of (almost) every one of them. A CRM that deletes lost deals leaves leads naming
-    deals the export no longer has."""
-    if leads is None or not len(leads):
-        return False
+    lost one (a funnel that records only conversions and leaves failed deals open): some deals are
+    open, some leads converted, and the export holds the deal of (almost) every one of them. A CRM
+    that deletes lost deals leaves leads naming deals the export no longer has; an export of won
+    deals alone keeps no failure at all."""
+    if leads is None or not len(leads) or not frame["status"].eq("open").fillna(False).any():
+        return False  # no deal left open: only wins were kept
     named = leads["opportunity_id"].dropna()
     if not len(named):
         return False
