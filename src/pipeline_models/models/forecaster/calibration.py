@@ -9,7 +9,13 @@ log-variance the model itself predicted there and ``n0 = calibration_prior``:
     extra_sd^2 = (n * max(var(e) - own, 0) + n0 * calibration_sd^2) / (n + n0)
 
 and every draw of that window is multiplied by ``exp(bias + extra_sd * z - extra_sd^2 / 2)``, one
-standard normal ``z`` per draw shared by all windows. This keeps intervals honest where the
+standard normal ``z`` per draw shared by all windows. The two sources of a forecast are checked
+apart, each against its own outcome: deals open at the origin (the wins of deals created by then)
+and deals not yet created (the wins of deals created after it; the deals open leads bring count
+among them). A window's total keeps the total's calibration (the most stable check); its parts
+are corrected by their own checks and then scaled, draw by draw, to add up to it. After a jump in
+volume the new deals fall short while the open ones do not: the total's one correction for both
+would push what is in hand off by the new deals' error. This keeps intervals honest where the
 model's structure misses something the history shows (trends in win rates, capacity limits, data
 gaps). Each earlier pipeline is read from the export's counts (as
 :func:`~pipeline_models.data.asof.pipeline_as_of` would rebuild it), so a check costs the same at
@@ -62,14 +68,22 @@ def calibrate(
             inner = type(forecaster)(inner_cfg)
             counts.checks[key] = _check(inner, counts, inner_month, origin, H)
         for h in range(1, min(H, back) + 1):
-            actual = counts.outcomes(inner_month, h, created_by)
+            actual = {part: counts.outcomes(inner_month, h, created_by, part) for part in CHECKED}
             for target in TARGETS:
-                median, spread = counts.checks[key][(h, target)]
-                if median <= 0 or actual[target] <= 0:
-                    continue
-                errors.setdefault((h, target), []).append(np.log(actual[target] / median))
-                spreads.setdefault((h, target), []).append(spread)
+                for part in CHECKED:
+                    name = (h, target) if part == "total" else (h, target, part)
+                    median, spread = counts.checks[key][name]
+                    if median <= 0 or actual[part][target] <= 0:
+                        continue
+                    errors.setdefault(name, []).append(np.log(actual[part][target] / median))
+                    spreads.setdefault(name, []).append(spread)
     return _calibration(errors, spreads, H, cfg.calibration_prior, cfg.calibration_sd)
+
+
+CHECKED = ("total", "open", "new")
+"""What the checks at earlier origins compare: the whole forecast, and apart its two sources,
+deals open at the origin and deals created after it (each has its own bias: after a jump in
+volume the new deals fall short while the open ones do not)."""
 
 
 def _check(
@@ -87,9 +101,12 @@ def _check(
     rng = np.random.default_rng(month)
     result = inner._simulate(cells, tuple(range(1, horizon + 1)), rng, breakdown=())
     return {
-        (h, target): (float(np.median(draws)), float(np.var(np.log(draws.clip(1e-9)))))
+        ((h, target) if part == "total" else (h, target, part)): (
+            float(np.median(draws)),
+            float(np.var(np.log(draws.clip(1e-9)))),
+        )
         for (h, target, part), draws in result.draws.items()
-        if part == "total"
+        if part in CHECKED
     }
 
 
@@ -104,13 +121,14 @@ def _calibration(
     out = {}
     for h in range(1, horizon + 1):
         for target in TARGETS:
-            e = np.array(errors.get((h, target), []))
-            n = len(e)
-            own = float(np.mean(spreads[(h, target)])) if n else 0.0
-            bias = float(np.mean(e)) * n / (n + prior) if n else 0.0
-            excess = float(np.var(e, ddof=1)) - own if n > 1 else 0.0
-            var = (n * max(excess, 0.0) + prior * default_sd**2) / (n + prior)
-            out[(h, target)] = {"origins": n, "bias": bias, "extra_sd": float(np.sqrt(var))}
+            for name in [(h, target), *((h, target, part) for part in CHECKED[1:])]:
+                e = np.array(errors.get(name, []))
+                n = len(e)
+                own = float(np.mean(spreads[name])) if n else 0.0
+                bias = float(np.mean(e)) * n / (n + prior) if n else 0.0
+                excess = float(np.var(e, ddof=1)) - own if n > 1 else 0.0
+                var = (n * max(excess, 0.0) + prior * default_sd**2) / (n + prior)
+                out[name] = {"origins": n, "bias": bias, "extra_sd": float(np.sqrt(var))}
     return out
 
 
@@ -126,17 +144,48 @@ def recalibrate(
     if not calibration:
         return
     z = rng.standard_normal(draws)  # one shock per draw, shared by all windows
-    for (h, target, part), values in list(result.draws.items()):
-        c = calibration.get((min(h, horizon), target))
+
+    def factor(name: tuple) -> np.ndarray | None:
+        c = calibration.get(name)
         if c is None:
-            continue
-        factor = np.exp(c["bias"] + c["extra_sd"] * z - 0.5 * c["extra_sd"] ** 2)
-        result.draws[(h, target, part)] = values * factor
+            return None
+        return np.exp(c["bias"] + c["extra_sd"] * z - 0.5 * c["extra_sd"] ** 2)
+
+    for (h, target, part), values in list(result.draws.items()):
+        total = factor((min(h, horizon), target))
+        if total is not None and part == "total":
+            result.draws[(h, target, part)] = values * total
+    for h in result.horizons:
+        for target in TARGETS:
+            _split_parts(result, (h, target), factor, min(h, horizon))
     for (h, target, column, level), values in list(result.by_group.items()):
-        c = calibration.get((min(h, horizon), target))
-        if c is not None:
-            factor = np.exp(c["bias"] + c["extra_sd"] * z - 0.5 * c["extra_sd"] ** 2)
-            result.by_group[(h, target, column, level)] = values * factor
+        total = factor((min(h, horizon), target))
+        if total is not None:
+            result.by_group[(h, target, column, level)] = values * total
 
 
-__all__ = ["INNER_DRAWS", "calibrate", "recalibrate"]
+PART_CHECK = {"open": "open", "leads": "new", "new": "new"}
+"""The check that calibrates each part of a forecast."""
+
+
+def _split_parts(result: ForecastResult, key: tuple[int, str], factor, window: int) -> None:
+    """Each part of ``key`` (window, target) corrected by its own check (``factor((window,
+    target, check))``), then all scaled, draw by draw, so that they add up to the calibrated
+    total: the total keeps the calibration of the total, the split between sources follows each
+    source's own errors."""
+    h, target = key
+    names = [(h, target, p) for p in PART_CHECK if (h, target, p) in result.draws]
+    if not names or (h, target, "total") not in result.draws:
+        return
+    parts = []
+    for name in names:
+        f = factor((window, target, PART_CHECK[name[2]]))
+        parts.append(result.draws[name] * (1.0 if f is None else f))
+    summed = np.sum(parts, axis=0)
+    total = result.draws[(h, target, "total")]
+    scale = np.divide(total, summed, out=np.ones_like(total), where=summed > 0)
+    for name, values in zip(names, parts, strict=True):
+        result.draws[name] = values * scale
+
+
+__all__ = ["CHECKED", "INNER_DRAWS", "PART_CHECK", "calibrate", "recalibrate"]

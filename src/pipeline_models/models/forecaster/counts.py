@@ -172,18 +172,25 @@ class PipelineCounts:
         return regions, table[:, used]
 
     def outcomes(
-        self, origin: pd.Timestamp | str | int, months: int, created_by: int | None = None
+        self,
+        origin: pd.Timestamp | str | int,
+        months: int,
+        created_by: int | None = None,
+        part: str = "total",
     ) -> dict[str, float]:
         """Deals won and revenue won in the ``months`` months after the month-end ``origin``, as
         :func:`asof.outcomes_after` counts them in the export (or, with ``created_by``, in the
-        pipeline as it stood at the end of that month)."""
+        pipeline as it stood at the end of that month). ``part``: ``total``, or only the deals
+        created by the origin (``open``) or after it (``new``; both count dated deals only)."""
         month = month_of(origin)
-        if created_by is None:
+        if created_by is None and part == "total":
             closed, counts, revenue = self.all_wins, self.all_win_counts, self.all_win_revenue
             inside = np.ones(len(closed), bool)
         else:
             (created, closed), counts, revenue = self.wins, self.win_counts, self.win_revenue
-            inside = created <= created_by
+            inside = created <= (created_by if created_by is not None else np.inf)
+            if part != "total":
+                inside &= (created <= month) if part == "open" else (created > month)
         inside &= (closed > month) & (closed <= month + months)
         return {"count": float(counts[inside].sum()), "revenue": float(revenue[inside].sum())}
 

@@ -61,7 +61,7 @@ class PipelineForecaster(StateEstimator):
     """
 
     model_type = "forecaster"
-    version = 1
+    version = 2
     formula = (
         "won(t) ~ [open(product, age) + new(product) ~ GammaPoisson]"
         " x h_won(product, age) x season(month of quarter)"
@@ -299,9 +299,10 @@ class PipelineForecaster(StateEstimator):
             "arrival_sd": float(self.arrival_sd_),
             "calibration_origins": float(checked),
         }
-        for (h, target), c in sorted(self.calibration_.items()):
-            figures[f"calibration_bias_{h}m_{target}"] = float(c["bias"])
-            figures[f"calibration_extra_sd_{h}m_{target}"] = float(c["extra_sd"])
+        for name, c in sorted(self.calibration_.items()):
+            h, what = name[0], "_".join(name[1:])  # count, or count_open / count_new
+            figures[f"calibration_bias_{h}m_{what}"] = float(c["bias"])
+            figures[f"calibration_extra_sd_{h}m_{what}"] = float(c["extra_sd"])
         problems = self._problems(checked, figures)
         if problems:
             text = "; ".join(problems)
