@@ -44,18 +44,28 @@ def fit_arrivals(view: DealView, n_levels: int, cfg: ForecastConfig) -> Arrivals
     counts = np.zeros((n_levels, len(months)))
     recent = view.c >= first
     np.add.at(counts, (view.g[recent], view.c[recent] - first), view.n[recent])
-    # month-to-month variation of all arrivals beyond Poisson noise (shared month effect)
+    shape, rate, sd = recent_rates(counts, weights, cfg)
+    return Arrivals(shape=shape, rate=rate, sd=sd, months=months)
+
+
+def recent_rates(
+    counts: np.ndarray, weights: np.ndarray, cfg: ForecastConfig
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Gamma posterior (shape, rate) of each level's monthly rate from its counts (levels x
+    months, oldest first) weighted by recency, and the log-sd of the month effect they share.
+
+    The prior is Gamma(0.5, small); the month effect is the variation of all levels' monthly
+    totals beyond Poisson noise, blended with the default (:func:`.month_effect.blend_sd`). New
+    deals (:func:`fit_arrivals`) and new leads (``models/funnel/arrivals``) both use it."""
     totals = counts.sum(axis=0)
     level = float(totals @ weights / weights.sum()) if len(totals) else 0.0
     measured, n_months = 0.0, 0
     if len(totals) >= 3 and level > 1.0:
         measured, n_months = excess_log_variance(totals / level, 1.0 / level), len(totals)
-    # Gamma(0.5, small) prior; posterior from recency-weighted counts and exposure
-    return Arrivals(
-        shape=0.5 + counts @ weights,
-        rate=1e-3 + weights.sum() * np.ones(n_levels),
-        sd=blend_sd(measured, n_months, cfg),
-        months=months,
+    return (
+        0.5 + counts @ weights,
+        1e-3 + weights.sum() * np.ones(len(counts)),
+        blend_sd(measured, n_months, cfg),
     )
 
 
@@ -81,4 +91,4 @@ def arrival_draws(
     return out
 
 
-__all__ = ["Arrivals", "arrival_draws", "fit_arrivals"]
+__all__ = ["Arrivals", "arrival_draws", "fit_arrivals", "recent_rates"]

@@ -19,12 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pipeline_models.models.forecaster.arrivals import recent_rates
 from pipeline_models.models.forecaster.config import ForecastConfig
-from pipeline_models.models.forecaster.month_effect import (
-    blend_sd,
-    effect_draws,
-    excess_log_variance,
-)
+from pipeline_models.models.forecaster.month_effect import effect_draws
 from pipeline_models.models.funnel.groups import codes
 
 
@@ -35,12 +32,6 @@ class LeadArrivals:
     shape: np.ndarray  # (sources,) Gamma shape
     rate: np.ndarray  # (sources,) Gamma rate
     sd: float  # log-sd of the month factor
-    counts: np.ndarray  # (sources, months) leads created in each month fitted on
-    first_month: pd.Period  # the first of those months
-
-    def monthly(self) -> np.ndarray:
-        """Posterior mean leads a month per source."""
-        return self.shape / self.rate
 
     def volume(self, rng: np.random.Generator, draws: int, months: int) -> np.ndarray:
         """Expected new leads per draw, source and coming month (a rate draw times the month
@@ -68,28 +59,15 @@ def fit_lead_arrivals(
     seen = index[np.isfinite(index)]
     first_index = max(int(seen.min()), last_index - window + 1) if len(seen) else last_index
     first_index = min(first_index, last_index)
-    first = pd.Period(year=first_index // 12, month=first_index % 12 + 1, freq="M")
     n_months = last_index - first_index + 1
     offset = np.where(np.isfinite(index), index - first_index, -1).astype(np.int64)
     source = codes(leads["source"], sources)
     keep = (offset >= 0) & (offset < n_months) & (source >= 0)
     counts = np.zeros((len(sources), n_months))
     np.add.at(counts, (source[keep], offset[keep]), 1.0)
-    ages = np.arange(n_months)[::-1]
-    weights = 0.5 ** (ages / half_life)
-    totals = counts.sum(axis=0)
-    level = float(totals @ weights / weights.sum())
-    measured, months_measured = 0.0, 0
-    if n_months >= 3 and level > 1.0:
-        measured = excess_log_variance(totals / level, 1.0 / level)
-        months_measured = n_months
-    return LeadArrivals(
-        shape=0.5 + counts @ weights,
-        rate=1e-3 + weights.sum() * np.ones(len(sources)),
-        sd=blend_sd(measured, months_measured, ForecastConfig()),
-        counts=counts,
-        first_month=first,
-    )
+    weights = 0.5 ** (np.arange(n_months)[::-1] / half_life)
+    shape, rate, sd = recent_rates(counts, weights, ForecastConfig())
+    return LeadArrivals(shape=shape, rate=rate, sd=sd)
 
 
 __all__ = ["LeadArrivals", "fit_lead_arrivals"]
