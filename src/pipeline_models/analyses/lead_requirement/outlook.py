@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pipeline_models.contract.period import month_end
+from pipeline_models.models.funnel.deal_flow import month_days
 
 
 def window_days(as_of: pd.Timestamp, horizon_months: int) -> np.ndarray:
-    """Days from ``as_of`` to the end of each coming month: ``[0, x_1, ..., x_H]``."""
-    month = pd.Period(as_of, "M")
-    ends = [(month_end(month + m) - as_of).days for m in range(1, horizon_months + 1)]
-    return np.array([0.0, *ends], dtype=float)
+    """Days from ``as_of`` to the end of each coming month: ``[0, x_1, ..., x_H]`` (the funnel's
+    :func:`~pipeline_models.models.funnel.deal_flow.month_days`)."""
+    return month_days(as_of, horizon_months)
 
 
 def window_months(as_of: pd.Timestamp, horizon_months: int) -> list[str]:
