@@ -41,6 +41,16 @@ def funnel_warnings(model: LeadFunnelModel, metric: str = "count") -> list[str]:
             f"Only {len(model.paths_)} won deals with a known time from lead to won: the time "
             "new leads take to close is uncertain."
         )
+    changed = model.conversion_changes()
+    if len(changed):
+        for months, group in changed.groupby("months"):
+            names = ", ".join(map(str, group.index[:5])) + ("..." if len(group) > 5 else "")
+            moved = "higher" if group["ratio"].median() > 1 else "lower"
+            out.append(
+                f"Leads of the last {months} month(s) convert unlike the earlier ones ({names}: "
+                f"about {group['ratio'].median():.1f} times the earlier rate, {moved}): their "
+                "rates come from those leads alone, so they are current but less certain."
+            )
     if model.items_.undated_open:
         out.append(
             f"{model.items_.undated_open} open deals have no creation date: they cannot be "

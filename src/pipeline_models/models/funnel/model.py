@@ -89,9 +89,10 @@ class LeadFunnelModel(StateEstimator):
     """
 
     model_type = "lead_funnel"
-    version = 2
+    version = 3
     formula = (
-        "converted ~ 1 + (1 | source) [recency-weighted], won ~ 1 + (1 | source) and "
+        "converted ~ 1 + (1 | source) [recency-weighted, since a tested change], "
+        "won ~ 1 + (1 | source) and "
         "~ 1 + (1 | product), leads(source, month) ~ GammaPoisson: Beta-pooled rates of ever "
         "converting and ever being won, open items right-censored by truncation-weighted lag "
         "distributions and a stalled share"
@@ -351,6 +352,14 @@ class LeadFunnelModel(StateEstimator):
         return Diagnostics(True, message, figures)
 
     # ----------------------------------------------------------------- tables
+    def conversion_changes(self) -> pd.DataFrame:
+        """Sources whose recent leads convert unlike the earlier ones: months since the change
+        and the recent rate over the earlier one (empty without leads or change)."""
+        if not self.has_leads_ or "changed" not in self.lead_counts_:
+            return pd.DataFrame(columns=["months", "ratio"])
+        counts = self.lead_counts_[self.lead_counts_["changed"] > 0]
+        return pd.DataFrame({"months": counts["changed"], "ratio": counts["change_ratio"]})
+
     def funnel_table(self, interval: float = TABLE_INTERVAL) -> pd.DataFrame:
         """Per source: leads, opportunities, wins, and the three rates with their intervals."""
         rows = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline_models.models.funnel.change import conversion_changes
 from pipeline_models.models.funnel.config import F_MAX, FunnelConfig
 from pipeline_models.models.funnel.groups import codes, distinct_pairs
 from pipeline_models.models.funnel.lags import LagDistribution
@@ -90,18 +91,29 @@ def conversion_draws(
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Posterior draws of each source's chance that a lead ever converts (draws x sources), from
     the leads created after ``start`` (and recorded), with the counts behind them: leads,
-    converted, and ``still_open`` (the young leads' share of a trial not yet played).
+    converted, ``still_open`` (the young leads' share of a trial not yet played), ``changed``
+    (months since a change in the source's conversion, 0: none found) and ``change_ratio`` (the
+    recent rate over the earlier one).
 
     Each lead's trial is weighted by its recency, ``0.5 ** (age in months /
     conversion_half_life)`` (a discounted likelihood): the rate follows a shift or drift in
     conversion, and its interval widens as recent leads carry less weight than all leads would.
+    Where the last months' leads convert unlike the earlier ones (:mod:`.change`), only the
+    leads since the change count.
     """
     created = leads["created"].to_numpy(dtype="datetime64[ns]")
     recent = recorded(created > np.datetime64(start, "ns"), created, first_conversion)
     source = codes(leads["source"], sources)[recent]
     converted = leads["converted"].to_numpy(bool)[recent]
     age = leads["age"].to_numpy(float)[recent]
-    weight = recency_weights(age, cfg.conversion_half_life)
+    cdf = np.zeros(len(age))
+    for j, s in enumerate(sources):
+        pick = source == j
+        cdf[pick] = np.minimum(lag_convert[s].cdf(age[pick]), F_MAX)
+    changed, ratio = conversion_changes(source, converted, age, cdf, len(sources))
+    since = np.where(changed > 0, changed * DAYS_PER_MONTH, np.inf)
+    kept = age < since[source]
+    weight = recency_weights(age, cfg.conversion_half_life) * kept
     n_leads = np.bincount(source, minlength=len(sources))
     n_converted = np.bincount(source[converted], minlength=len(sources))
     k_weighted = np.bincount(source[converted], weights=weight[converted], minlength=len(sources))
@@ -112,13 +124,20 @@ def conversion_draws(
         f1 = np.minimum(lag_convert[s].cdf(ages[pick]), F_MAX)
         k.append(float(k_weighted[j]))
         n_weighted = n[pick] * recency_weights(ages[pick], cfg.conversion_half_life)
+        n_weighted = n_weighted * (ages[pick] < since[j])
         exposures.append(exposure_rows(f1, np.zeros(len(f1)), n_weighted))
         young = float(((1 - f1) * n[pick]).sum())
-        counts.append((int(n_leads[j]), int(n_converted[j]), young))
+        counts.append(
+            (int(n_leads[j]), int(n_converted[j]), young, int(changed[j]), float(ratio[j]))
+        )
     draws = censored_beta_rates(
         np.array(k), exposures, cfg.draws, rng, cfg.kappa_median, cfg.kappa_log_sd
     )
-    table = pd.DataFrame(counts, index=sources, columns=["leads", "converted", "still_open"])
+    table = pd.DataFrame(
+        counts,
+        index=sources,
+        columns=["leads", "converted", "still_open", "changed", "change_ratio"],
+    )
     return draws, table
 
 
