@@ -138,54 +138,71 @@ def recalibrate(
     rng: np.random.Generator,
     horizon: int,
     draws: int,
+    with_leads: bool = False,
 ) -> None:
     """Widen and shift every window's draws of ``result`` in place by ``calibration`` (windows
-    beyond ``horizon`` take its figures); nothing without one."""
+    beyond ``horizon`` take its figures); nothing without one. ``with_leads``: the forecast
+    counts the deals the open leads bring (:func:`_correct_window`)."""
     if not calibration:
         return
     z = rng.standard_normal(draws)  # one shock per draw, shared by all windows
 
-    def factor(name: tuple) -> np.ndarray | None:
+    def factor(name: tuple, bias: bool = True) -> np.ndarray | None:
         c = calibration.get(name)
         if c is None:
             return None
-        return np.exp(c["bias"] + c["extra_sd"] * z - 0.5 * c["extra_sd"] ** 2)
+        shift = c["bias"] if bias else 0.0
+        return np.exp(shift + c["extra_sd"] * z - 0.5 * c["extra_sd"] ** 2)
 
-    for (h, target, part), values in list(result.draws.items()):
-        total = factor((min(h, horizon), target))
-        if total is not None and part == "total":
-            result.draws[(h, target, part)] = values * total
+    scales = {}
     for h in result.horizons:
         for target in TARGETS:
-            _split_parts(result, (h, target), factor, min(h, horizon))
+            key = (h, target)
+            scales[key] = _correct_window(result, key, factor, min(h, horizon), with_leads)
     for (h, target, column, level), values in list(result.by_group.items()):
-        total = factor((min(h, horizon), target))
-        if total is not None:
-            result.by_group[(h, target, column, level)] = values * total
+        scale = scales.get((h, target))
+        if scale is not None:
+            result.by_group[(h, target, column, level)] = values * scale
 
 
 PART_CHECK = {"open": "open", "leads": "new", "new": "new"}
 """The check that calibrates each part of a forecast."""
 
 
-def _split_parts(result: ForecastResult, key: tuple[int, str], factor, window: int) -> None:
-    """Each part of ``key`` (window, target) corrected by its own check (``factor((window,
-    target, check))``), then all scaled, draw by draw, so that they add up to the calibrated
-    total: the total keeps the calibration of the total, the split between sources follows each
-    source's own errors."""
+def _correct_window(
+    result: ForecastResult, key: tuple[int, str], factor, window: int, with_leads: bool
+) -> np.ndarray | None:
+    """Correct the total and parts of ``key`` (window, target) in place; return the total's
+    factor per draw (None: nothing to correct).
+
+    Without deals from leads, the total keeps the calibration of the total (the most stable
+    check) and each part is corrected by its own check, then all are scaled, draw by draw, to add
+    up to it: the split between sources follows each source's own errors. The checks are made
+    without the leads, so their bias says nothing of the deals the open leads bring, which the
+    funnel forecasts from the leads themselves (after a jump in conversion the checks fall short
+    for the very reason the leads already show). With that part, it keeps only the checks'
+    widening, and the total is the sum of the corrected parts.
+    """
     h, target = key
+    if (h, target, "total") not in result.draws:
+        return None
+    raw = result.draws[(h, target, "total")]
     names = [(h, target, p) for p in PART_CHECK if (h, target, p) in result.draws]
-    if not names or (h, target, "total") not in result.draws:
-        return
     parts = []
     for name in names:
-        f = factor((window, target, PART_CHECK[name[2]]))
+        f = None if name[2] == "leads" else factor((window, target, PART_CHECK[name[2]]))
         parts.append(result.draws[name] * (1.0 if f is None else f))
-    summed = np.sum(parts, axis=0)
-    total = result.draws[(h, target, "total")]
+    summed = np.sum(parts, axis=0) if parts else raw
+    if with_leads:
+        total = summed
+    else:
+        f = factor((window, target))
+        total = raw if f is None else raw * f
     scale = np.divide(total, summed, out=np.ones_like(total), where=summed > 0)
     for name, values in zip(names, parts, strict=True):
         result.draws[name] = values * scale
+    result.draws[(h, target, "total")] = total
+    return np.divide(total, raw, out=np.ones_like(total), where=raw > 0)
 
 
 __all__ = ["CHECKED", "INNER_DRAWS", "PART_CHECK", "calibrate", "recalibrate"]

@@ -87,7 +87,7 @@ def simulate(
             result.draws[(h, target, "total")] = sum(
                 result.draws[(h, target, part)] for part in PARTS
             )
-    recalibrate(forecaster.calibration_, result, rng, cfg.calibration_horizon, S)
+    recalibrate(forecaster.calibration_, result, rng, cfg.calibration_horizon, S, flow is not None)
     return result
 
 
