@@ -41,8 +41,11 @@ TRACK_COLUMNS = (
     "actual",
     "new_leads",
     "leads_for_actual",
+    "pit",
 )
-"""Columns of the requirement's back-test table."""
+"""Columns of the requirement's back-test table. ``pit``: where what happened fell in the
+prediction, ``P(below it) + P(equal) / 2``; over origins it is uniform when every ``P(target)``
+is calibrated (the share of origins with ``pit > a`` is ``1 - a``)."""
 BACKTEST_DRAWS = 1000
 """Draws of each back-test fit without a config: enough for the intervals, half the time."""
 
@@ -134,9 +137,15 @@ def _origin_rows(
                     "model": "lead funnel",
                     "actual": float(actual.loc[h, metric]),
                     "new_leads": new_leads,
+                    "pit": mid_pit(draws, float(actual.loc[h, metric])),
                 }
             )
     return rows
+
+
+def mid_pit(draws: np.ndarray, actual: float) -> float:
+    """Where ``actual`` falls among ``draws``: ``P(draw < actual) + P(draw == actual) / 2``."""
+    return float(np.mean(draws < actual) + 0.5 * np.mean(draws == actual))
 
 
 def backtest_requirement(
@@ -152,7 +161,8 @@ def backtest_requirement(
     happened.
 
     Rows follow the forecast back-test format (``origin, target, horizon_months, point,
-    q05..q95, model, actual``) with ``new_leads`` (the leads actually generated in the window)
+    q05..q95, model, actual``) with ``pit`` (:func:`mid_pit`), ``new_leads`` (the leads actually
+    generated in the window)
     and, on each origin's row of deals won over the whole window, ``leads_for_actual``: the new leads the planner would have
     asked for to win, with an even chance, the deals actually won (compare with ``new_leads``).
     What was in hand is counted as the report's forecast counts it (:func:`_in_hand_at`). Without a ``config`` the fits use
@@ -188,7 +198,7 @@ def backtest_requirement(
         ]
         whole[0]["leads_for_actual"] = _leads_for(planner, whole[0]["actual"])
         rows += added
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(TRACK_COLUMNS))
 
 
 def _in_hand_at(
@@ -241,4 +251,5 @@ __all__ = [
     "backtest_origins",
     "backtest_requirement",
     "coverage_table",
+    "mid_pit",
 ]
