@@ -1,5 +1,5 @@
 """The forecaster's self-calibration: the total by the total's check, each source by its own; the
-deals the open leads bring are left to the funnel."""
+deals the open leads bring by the check of the deal stage alone."""
 
 from __future__ import annotations
 
@@ -62,18 +62,17 @@ def test_parts_follow_their_own_checks_and_add_up_to_the_calibrated_total():
     assert share["leads"] == 0
 
 
-def test_with_leads_the_checks_leave_the_leads_deals_alone_and_the_total_is_the_sum():
-    """The checks are made without the leads: the deals the open leads bring keep the funnel's
-    draws, the other parts take their checks, and the total is what they add up to."""
+def test_with_leads_the_deals_the_leads_bring_take_the_deal_stage_check_alone():
+    """The checks are made without the leads: the deals the open leads bring take only the
+    check of how created deals were won (``closing``), the other parts their own checks, and
+    the total is what they add up to."""
+    calibration = {**CALIBRATION, (1, "count", "closing"): _check(np.log(1.2))}
     result, raw = _result(leads=10), _result(leads=10)
-    recalibrate(CALIBRATION, result, np.random.default_rng(2), 3, DRAWS, with_leads=True)
-    np.testing.assert_array_equal(
-        result.draws[(1, "count", "leads")], raw.draws[(1, "count", "leads")]
-    )
-    for part, ratio in (("open", 0.8), ("new", 1.5)):
+    recalibrate(calibration, result, np.random.default_rng(2), 3, DRAWS, with_leads=True)
+    for part, ratio in (("open", 0.8), ("leads", 1.2), ("new", 1.5)):
         np.testing.assert_allclose(
             result.draws[(1, "count", part)], raw.draws[(1, "count", part)] * ratio
         )
     summed = sum(result.draws[(1, "count", p)] for p in ("open", "leads", "new"))
     np.testing.assert_allclose(summed, result.draws[(1, "count", "total")])
-    assert np.mean(result.draws[(1, "count", "total")]) == pytest.approx(48 + 10 + 45, rel=0.01)
+    assert np.mean(result.draws[(1, "count", "total")]) == pytest.approx(48 + 12 + 45, rel=0.01)

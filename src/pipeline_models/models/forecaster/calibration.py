@@ -68,10 +68,14 @@ def calibrate(
             inner = type(forecaster)(inner_cfg)
             counts.checks[key] = _check(inner, counts, inner_month, origin, H)
         for h in range(1, min(H, back) + 1):
-            actual = {part: counts.outcomes(inner_month, h, created_by, part) for part in CHECKED}
+            actual = {
+                part: counts.outcomes(inner_month, h, created_by, OUTCOME[part]) for part in CHECKED
+            }
             for target in TARGETS:
                 for part in CHECKED:
                     name = (h, target) if part == "total" else (h, target, part)
+                    if name not in counts.checks[key]:
+                        continue
                     median, spread = counts.checks[key][name]
                     if median <= 0 or actual[part][target] <= 0:
                         continue
@@ -80,10 +84,14 @@ def calibrate(
     return _calibration(errors, spreads, H, cfg.calibration_prior, cfg.calibration_sd)
 
 
-CHECKED = ("total", "open", "new")
+CHECKED = ("total", "open", "new", "closing")
 """What the checks at earlier origins compare: the whole forecast, and apart its two sources,
 deals open at the origin and deals created after it (each has its own bias: after a jump in
-volume the new deals fall short while the open ones do not)."""
+volume the new deals fall short while the open ones do not); and ``closing``, the wins of the
+deals actually created after it, drawn from their real numbers: the deal stage alone, without
+the error of how many deals would come."""
+OUTCOME = {"total": "total", "open": "open", "new": "new", "closing": "new"}
+"""The outcome each check is compared with."""
 
 
 def _check(
@@ -99,7 +107,10 @@ def _check(
     inner._fit_view(view, origin)
     cells = view_cells(view, inner.forecast_config.max_age_months)
     rng = np.random.default_rng(month)
-    result = inner._simulate(cells, tuple(range(1, horizon + 1)), rng, breakdown=())
+    created = counts.created_after(month, horizon)
+    if created.shape[0] != len(inner.levels_):
+        created = None
+    result = inner._simulate(cells, tuple(range(1, horizon + 1)), rng, (), None, created)
     return {
         ((h, target) if part == "total" else (h, target, part)): (
             float(np.median(draws)),
@@ -165,7 +176,7 @@ def recalibrate(
             result.by_group[(h, target, column, level)] = values * scale
 
 
-PART_CHECK = {"open": "open", "leads": "new", "new": "new"}
+PART_CHECK = {"open": "open", "leads": "closing", "new": "new"}
 """The check that calibrates each part of a forecast."""
 
 
@@ -178,10 +189,11 @@ def _correct_window(
     Without deals from leads, the total keeps the calibration of the total (the most stable
     check) and each part is corrected by its own check, then all are scaled, draw by draw, to add
     up to it: the split between sources follows each source's own errors. The checks are made
-    without the leads, so their bias says nothing of the deals the open leads bring, which the
-    funnel forecasts from the leads themselves (after a jump in conversion the checks fall short
-    for the very reason the leads already show). With that part, it keeps only the checks'
-    widening, and the total is the sum of the corrected parts.
+    without the leads, so the total's and the new deals' errors say nothing of how many deals the
+    open leads bring, which the funnel forecasts from the leads themselves (after a jump in
+    conversion those checks fall short for the very reason the leads already show). With that
+    part, the deals the open leads bring take the check of the deal stage alone (``closing``:
+    how the deals actually created were won), and the total is the sum of the corrected parts.
     """
     h, target = key
     if (h, target, "total") not in result.draws:
@@ -190,7 +202,7 @@ def _correct_window(
     names = [(h, target, p) for p in PART_CHECK if (h, target, p) in result.draws]
     parts = []
     for name in names:
-        f = None if name[2] == "leads" else factor((window, target, PART_CHECK[name[2]]))
+        f = factor((window, target, PART_CHECK[name[2]]))
         parts.append(result.draws[name] * (1.0 if f is None else f))
     summed = np.sum(parts, axis=0) if parts else raw
     if with_leads:

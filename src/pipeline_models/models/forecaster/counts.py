@@ -194,6 +194,15 @@ class PipelineCounts:
         inside &= (closed > month) & (closed <= month + months)
         return {"count": float(counts[inside].sum()), "revenue": float(revenue[inside].sum())}
 
+    def created_after(self, month: int, months: int) -> np.ndarray:
+        """Deals created in each of the ``months`` months after ``month``, by group: (groups,
+        months), whatever became of them."""
+        g, c, n = self.deals[0], self.deals[2], self.deals[5]
+        inside = (c > month) & (c <= month + months)
+        cell = g[inside] * months + (c[inside] - month - 1)
+        flat = np.bincount(cell, weights=n[inside], minlength=len(self.levels) * months)
+        return np.rint(flat).astype(np.int64).reshape(len(self.levels), months)
+
     def weighted_pipeline(self, origin: pd.Timestamp | str, horizon: int) -> dict[str, float]:
         """The weighted pipeline (:func:`~pipeline_models.analyses.forecast.baselines.
         weighted_pipeline`) of the pipeline as it stood at the month-end ``origin``: its open

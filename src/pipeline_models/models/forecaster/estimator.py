@@ -249,8 +249,9 @@ class PipelineForecaster(StateEstimator):
         rng: np.random.Generator,
         breakdown: tuple[str, ...],
         flow: DealFlow | None = None,
+        created: np.ndarray | None = None,
     ) -> ForecastResult:
-        return simulate(self, cells, horizons, rng, breakdown, flow)
+        return simulate(self, cells, horizons, rng, breakdown, flow, created)
 
     def _amount_pools(self) -> AmountPools:
         if getattr(self, "_pools", None) is None:

@@ -50,6 +50,7 @@ def simulate(
     rng: np.random.Generator,
     breakdown: tuple[str, ...],
     flow: DealFlow | None = None,
+    created: np.ndarray | None = None,
 ) -> ForecastResult:
     """Draws of deals and revenue won from the open ``cells``, from the deals the open leads
     bring and from new deals, per window of ``horizons`` months, in total, by part (``open``,
@@ -58,7 +59,8 @@ def simulate(
     Without a ``flow`` new deals arrive at the forecaster's own rates and ``leads`` is zero; with
     one, new deals are the flow's (from leads open at the origin: ``leads``; from leads not yet
     created: ``new``) plus the forecaster's arrivals thinned to the share that comes without a
-    lead.
+    lead. ``created`` (groups x months, a check at an earlier origin): the deals actually
+    created in each coming month, whose wins are drawn as the part ``closing``.
     """
     cfg = forecaster.forecast_config
     S = cfg.draws
@@ -69,7 +71,12 @@ def simulate(
     pools = forecaster._amount_pools()
     count_open, revenue_open = _open_part(forecaster, rng, cells, haz, season, pools)
     arrived = _arrivals(forecaster, rng, S, H, flow)
-    new = {part: _closing(rng, haz, season, pools, deals) for part, deals in arrived.items()}
+    odds = {} if flow is None else {"leads": flow.in_hand_odds, "new": flow.new_odds}
+    start = {} if flow is None else {"leads": flow.in_hand_start}
+    new = {
+        part: _closing(rng, haz, season, pools, deals, odds.get(part), start.get(part))
+        for part, deals in arrived.items()
+    }
     for h in horizons:
         open_part = (count_open[:, :, h - 1].astype(float), revenue_open[:, :, h - 1])
         result.draws[(h, "count", "open")] = open_part[0].sum(axis=0)
@@ -87,6 +94,16 @@ def simulate(
             result.draws[(h, target, "total")] = sum(
                 result.draws[(h, target, part)] for part in PARTS
             )
+    if created is not None:  # a check: the deals actually created, closing through the hazards
+        for h, seed in zip(horizons, rng.integers(2**62, size=len(horizons)), strict=True):
+            # each window from the deals created inside it only (a later month never moves it)
+            inside = np.where(np.arange(created.shape[1]) < h, created, 0)
+            known = _closing(
+                np.random.default_rng(seed), haz, season, pools,
+                np.broadcast_to(inside, (S, *inside.shape)),
+            )  # fmt: skip
+            result.draws[(h, "count", "closing")] = known.count[:, :, h - 1].sum(axis=0) * 1.0
+            result.draws[(h, "revenue", "closing")] = known.revenue[:, :, h - 1].sum(axis=0)
     recalibrate(forecaster.calibration_, result, rng, cfg.calibration_horizon, S, flow is not None)
     return result
 
@@ -150,9 +167,13 @@ def _closing(
     season: np.ndarray,
     pools: AmountPools,
     deals: np.ndarray,
+    odds: np.ndarray | None = None,
+    start: np.ndarray | None = None,
 ) -> _NewDeals:
     """New ``deals`` (draws, groups, months of arrival) closing through the hazards from age 0:
-    one row per group and month of arrival that has any deal."""
+    one row per group and month of arrival that has any deal. ``odds`` (groups x months): the
+    deals' odds of winning against their group's average (by the sources they come from).
+    ``start`` (months): where in its month a deal is created on average (:func:`_won_from`)."""
     S, H = season.shape
     g, month = np.nonzero(deals.any(axis=0))
     if not len(g):
@@ -160,13 +181,51 @@ def _closing(
         return _NewDeals(empty, empty, np.zeros((0, S, H), np.int64), np.zeros((0, S, H)))
     n = deals[:, g, month].T  # (rows, draws)
     p = np.concatenate(
-        [won_by(haz, season, g[month == m], np.zeros(int((month == m).sum()), np.int64), m)
+        [_won_from(haz, season, g[month == m], m,
+                   None if odds is None else odds[g[month == m], m],
+                   0.5 if start is None else float(start[m]))
          for m in np.unique(month)]
     )  # fmt: skip
     order = np.concatenate([np.flatnonzero(month == m) for m in np.unique(month)])
     g, month, n = g[order], month[order] + 1, n[order]
     count = won_counts(rng, n, p)
     return _NewDeals(g, month, count, drawn_revenue(rng, pools, g, [], count))
+
+
+def _won_from(
+    haz: np.ndarray,
+    season: np.ndarray,
+    g: np.ndarray,
+    m: int,
+    odds: np.ndarray | None,
+    start: float,
+) -> np.ndarray:
+    """P(won by the end of each coming month) of deals of groups ``g`` created in coming month
+    ``m`` (0: the first), at ``start`` of it on average.
+
+    The hazards are by calendar month of age, learned from deals created evenly over their
+    months: the chance of being won by the end of a deal's ``k``-th month is the chance by age
+    ``k + 0.5`` months of one created on its month's first day. A deal created at fraction ``u``
+    is ``d = 0.5 - u`` months older: its chance lies between those of ages ``k`` and ``k + 1``
+    (or ``k - 1``), interpolated on the log scale (``P_k^(1-d) P_(k+1)^d``), as the start of a
+    cycle-time distribution grows like a power of time.
+    """
+    zero = np.zeros(len(g), np.int64)
+    even = won_by(haz, season, g, zero, m, odds)
+    d = float(np.clip(0.5 - start, -0.5, 0.5))
+    if abs(d) < 1e-9:
+        return even
+    if d > 0:  # older: as if created a month before (the origin month takes the first's season)
+        before = np.concatenate([season[:, :1], season], axis=1)
+        other = won_by(haz, before, g, zero, m, odds)[:, :, 1:]
+    else:  # younger: as if created a month later
+        later = np.concatenate([season, season[:, -1:]], axis=1)
+        other = won_by(haz, later, g, zero, m + 1, odds)[:, :, :-1]
+    out = np.exp(
+        (1 - abs(d)) * np.log(np.maximum(even, 1e-300)) + abs(d) * np.log(np.maximum(other, 1e-300))
+    )
+    out[:, :, :m] = 0.0
+    return np.where((even > 0) | (other > 0), out, 0.0)
 
 
 def open_wins(

@@ -82,6 +82,10 @@ class DealFlow:
     in_hand: np.ndarray  # (draws, groups, months)
     new: np.ndarray  # (draws, groups, months)
     other_share: float
+    in_hand_odds: np.ndarray | None = None  # (groups, months): odds of winning against the
+    new_odds: np.ndarray | None = None  # group's average, by the sources the deals come from
+    in_hand_start: np.ndarray | None = None  # (months,) where in its month a deal from an
+    # open lead is created on average (0: its first day, 0.5: evenly over the month)
 
 
 def _conversion(funnel: LeadFunnelModel, draws: int) -> np.ndarray:
@@ -116,6 +120,33 @@ def open_lead_deals(
     return out
 
 
+def open_lead_timing(funnel: LeadFunnelModel, x: np.ndarray, steps: int = 8) -> np.ndarray:
+    """Where in each coming month the deals from the leads open at the fit's date are created
+    on average, as a fraction of the month (0.5: evenly; young leads convert soon, so their
+    deals come early in the first month), from the funnel's mean conversion and lags."""
+    leads = funnel.items_.leads
+    months = len(x) - 1
+    expected = np.zeros((months, steps))
+    if len(leads):
+        pending = ~leads["converted"].to_numpy(bool)
+        level, age, n = distinct_pairs(
+            codes(leads["source"], funnel.sources_)[pending], leads["age"].to_numpy(float)[pending]
+        )
+        grid = np.concatenate(
+            [x[m] + np.arange(steps) / steps * (x[m + 1] - x[m]) for m in range(months)] + [x[-1:]]
+        )
+        c = funnel.conversion_.mean(axis=0)
+        for j, source in enumerate(funnel.sources_):
+            pick = level == j
+            if pick.any():
+                f = np.minimum(funnel.lag_convert_[source].cdf(age[pick, None] + grid), F_MAX)
+                weight = n[pick, None] * c[j] / np.maximum(1 - c[j] * f[:, :1], 1e-12)
+                expected += (weight * np.diff(f, axis=1)).sum(axis=0).reshape(months, steps)
+    total = expected.sum(axis=1)
+    middle = expected @ ((np.arange(steps) + 0.5) / steps)
+    return np.where(total > 0, middle / np.maximum(total, 1e-300), 0.5)
+
+
 def new_lead_deals(
     funnel: LeadFunnelModel, x: np.ndarray, draws: int, rng: np.random.Generator
 ) -> np.ndarray:
@@ -146,6 +177,32 @@ def group_shares(funnel: LeadFunnelModel, levels: list[str]) -> np.ndarray:
     return shares / shares.sum(axis=1, keepdims=True)
 
 
+def source_odds(funnel: LeadFunnelModel, levels: list[str]) -> np.ndarray:
+    """Each source's odds of winning a deal against the average of the deals of each group of
+    ``levels`` (sources x groups): ``odds(w_s) / odds(w_g)``, ``w_s`` the funnel's win rate of
+    the source and ``w_g`` that of the group's recent deals, averaged over their sources. The
+    forecaster's hazards are by group; a group's deals from a source that wins more often are
+    won more often."""
+    w = np.clip(funnel.win_.mean(axis=0), 1e-6, 1 - 1e-6)
+    counts = funnel.source_products_.reindex(index=funnel.sources_, fill_value=0)
+    counts = counts.reindex(columns=levels, fill_value=0).to_numpy(float)
+    overall = counts.sum(axis=1)
+    overall = overall if overall.sum() else np.ones(len(w))
+    counts = np.where(counts.sum(axis=0, keepdims=True) > 0, counts, overall[:, None])
+    group = np.clip((counts * w[:, None]).sum(axis=0) / counts.sum(axis=0), 1e-6, 1 - 1e-6)
+    return (w / (1 - w))[:, None] / (group / (1 - group))[None, :]
+
+
+def flow_odds(deals: np.ndarray, shares: np.ndarray, odds: np.ndarray) -> np.ndarray:
+    """The mean odds (groups x months) of deals per (draw, source, month) sent to groups by
+    ``shares``, each with its source's ``odds`` (sources x groups); 1 where none is expected."""
+    expected = deals.mean(axis=0)  # (sources, months)
+    weight = expected[:, None, :] * shares[:, :, None]  # (sources, groups, months)
+    total = weight.sum(axis=0)
+    mean = (weight * odds[:, :, None]).sum(axis=0)
+    return np.where(total > 0, mean / np.maximum(total, 1e-300), 1.0)
+
+
 def to_groups(rng: np.random.Generator, deals: np.ndarray, shares: np.ndarray) -> np.ndarray:
     """Deals per (draw, source, month) sent to groups: (draws, groups, months)."""
     draws, n_sources, months = deals.shape
@@ -168,10 +225,16 @@ def deal_flow(
     """The deals the leads bring in the ``months`` after ``origin``, by group of ``levels``."""
     x = month_days(origin, months)
     shares = group_shares(funnel, levels)
+    odds = source_odds(funnel, levels)
+    in_hand = open_lead_deals(funnel, x, draws, rng)
+    new = new_lead_deals(funnel, x, draws, rng)
     return DealFlow(
-        in_hand=to_groups(rng, open_lead_deals(funnel, x, draws, rng), shares),
-        new=to_groups(rng, new_lead_deals(funnel, x, draws, rng), shares),
+        in_hand=to_groups(rng, in_hand, shares),
+        new=to_groups(rng, new, shares),
         other_share=float(1.0 - funnel.linked_share_),
+        in_hand_odds=flow_odds(in_hand, shares, odds),
+        new_odds=flow_odds(new, shares, odds),
+        in_hand_start=open_lead_timing(funnel, x),
     )
 
 
@@ -179,11 +242,14 @@ __all__ = [
     "MIX_POOLING",
     "DealFlow",
     "deal_flow",
+    "flow_odds",
     "group_shares",
     "month_days",
     "multinomial",
     "new_lead_deals",
     "open_lead_deals",
+    "open_lead_timing",
+    "source_odds",
     "split",
     "to_groups",
 ]
