@@ -6,7 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from forecaster_cases import sample_export
 
+from pipeline_models.contract.period import month_end
+from pipeline_models.models.forecaster import ForecastConfig, PipelineCounts, PipelineForecaster
 from pipeline_models.models.forecaster.calibration import recalibrate
 from pipeline_models.models.forecaster.result import ForecastResult
 
@@ -76,3 +79,18 @@ def test_with_leads_the_deals_the_leads_bring_take_the_deal_stage_check_alone():
     summed = sum(result.draws[(1, "count", p)] for p in ("open", "leads", "new"))
     np.testing.assert_allclose(summed, result.draws[(1, "count", "total")])
     assert np.mean(result.draws[(1, "count", "total")]) == pytest.approx(48 + 12 + 45, rel=0.01)
+
+
+def test_the_deal_stage_is_checked_at_origins_before_a_product_existed():
+    """A product first sold in 2026-06: the checks at earlier month-ends, whose pipelines lack
+    it, still check how the deals created afterwards were won (its own deals left out, as the
+    forecaster there could not place them), as often as they check new deals."""
+    frame = sample_export()
+    late = (frame["product"] == "Enterprise") & (frame["created_date"] < "2026-06-01")
+    counts = PipelineCounts.from_frame(frame[~late])
+    forecaster = PipelineForecaster(ForecastConfig(draws=400)).fit_as_of(
+        counts, month_end("2026-09")
+    )
+    checks = forecaster.calibration_
+    assert checks[(1, "count", "new")]["origins"] == 6
+    assert checks[(1, "count", "closing")]["origins"] == checks[(1, "count", "new")]["origins"]

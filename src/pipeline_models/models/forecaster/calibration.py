@@ -74,8 +74,6 @@ def calibrate(
             for target in TARGETS:
                 for part in CHECKED:
                     name = (h, target) if part == "total" else (h, target, part)
-                    if name not in counts.checks[key]:
-                        continue
                     median, spread = counts.checks[key][name]
                     if median <= 0 or actual[part][target] <= 0:
                         continue
@@ -107,9 +105,9 @@ def _check(
     inner._fit_view(view, origin)
     cells = view_cells(view, inner.forecast_config.max_age_months)
     rng = np.random.default_rng(month)
-    created = counts.created_after(month, horizon)
-    if created.shape[0] != len(inner.levels_):
-        created = None
+    # the view keeps only the groups with deals by then; deals of a group created later are
+    # ones the forecaster at that month could not place
+    created = counts.created_after(month, horizon)[[counts.levels.index(g) for g in view.levels]]
     result = inner._simulate(cells, tuple(range(1, horizon + 1)), rng, (), None, created)
     return {
         ((h, target) if part == "total" else (h, target, part)): (
@@ -158,12 +156,11 @@ def recalibrate(
         return
     z = rng.standard_normal(draws)  # one shock per draw, shared by all windows
 
-    def factor(name: tuple, bias: bool = True) -> np.ndarray | None:
+    def factor(name: tuple) -> np.ndarray | None:
         c = calibration.get(name)
         if c is None:
             return None
-        shift = c["bias"] if bias else 0.0
-        return np.exp(shift + c["extra_sd"] * z - 0.5 * c["extra_sd"] ** 2)
+        return np.exp(c["bias"] + c["extra_sd"] * z - 0.5 * c["extra_sd"] ** 2)
 
     scales = {}
     for h in result.horizons:
