@@ -25,7 +25,8 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.stats import chi2
 
-DAYS_PER_MONTH = 30.4375
+from pipeline_models.contract.labels import DAYS_PER_MONTH
+
 MAX_RECENT = 3
 """The latest change point looked for, in months before the fit's date."""
 CHANGE_LEVEL = 0.001

@@ -94,29 +94,38 @@ def _conversion(funnel: LeadFunnelModel, draws: int) -> np.ndarray:
     return c[np.arange(draws) % c.shape[0]]
 
 
-def open_lead_deals(
-    funnel: LeadFunnelModel, x: np.ndarray, draws: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Deals from the leads open at the fit's date: (draws, sources, months)."""
+def _open_leads(funnel: LeadFunnelModel, points: np.ndarray):
+    """Per source with leads open at the fit's date: its index, the open leads of each distinct
+    age, and their lag CDF at ``age + points`` (ages x points)."""
     leads = funnel.items_.leads
-    out = np.zeros((draws, len(funnel.sources_), len(x) - 1), np.int64)
     if not len(leads):
-        return out
+        return
     pending = ~leads["converted"].to_numpy(bool)
     level, age, n = distinct_pairs(
         codes(leads["source"], funnel.sources_)[pending], leads["age"].to_numpy(float)[pending]
     )
-    c = _conversion(funnel, draws)
     for j, source in enumerate(funnel.sources_):
         pick = level == j
-        if not pick.any():
-            continue
-        lag = funnel.lag_convert_[source]
-        f = np.minimum(lag.cdf(age[pick, None] + x[None, :]), F_MAX)  # (cells, months + 1)
-        step = np.diff(f, axis=1)
-        cj = c[:, j, None, None]
-        p = cj * step[None] / np.maximum(1 - cj * f[None, :, :1], 1e-12)  # (draws, cells, m)
-        out[:, j] = multinomial(rng, n[pick][None, :], p).sum(axis=1)
+        if pick.any():
+            lag = funnel.lag_convert_[source]
+            yield j, n[pick], np.minimum(lag.cdf(age[pick, None] + points[None, :]), F_MAX)
+
+
+def _cure(c: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """The cure model's chance that a lead open with lag CDF ``f`` at the points (last axis)
+    converts between consecutive points: ``c (F(t_k) - F(t_(k-1))) / (1 - c F(t_0))``."""
+    return c * np.diff(f, axis=-1) / np.maximum(1 - c * f[..., :1], 1e-12)
+
+
+def open_lead_deals(
+    funnel: LeadFunnelModel, x: np.ndarray, draws: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Deals from the leads open at the fit's date: (draws, sources, months)."""
+    out = np.zeros((draws, len(funnel.sources_), len(x) - 1), np.int64)
+    c = _conversion(funnel, draws)
+    for j, n, f in _open_leads(funnel, x):
+        p = _cure(c[:, j, None, None], f[None])  # (draws, ages, months)
+        out[:, j] = multinomial(rng, n[None, :], p).sum(axis=1)
     return out
 
 
@@ -124,24 +133,14 @@ def open_lead_timing(funnel: LeadFunnelModel, x: np.ndarray, steps: int = 8) -> 
     """Where in each coming month the deals from the leads open at the fit's date are created
     on average, as a fraction of the month (0.5: evenly; young leads convert soon, so their
     deals come early in the first month), from the funnel's mean conversion and lags."""
-    leads = funnel.items_.leads
     months = len(x) - 1
+    grid = np.concatenate(
+        [x[m] + np.arange(steps) / steps * (x[m + 1] - x[m]) for m in range(months)] + [x[-1:]]
+    )
+    c = funnel.conversion_.mean(axis=0)
     expected = np.zeros((months, steps))
-    if len(leads):
-        pending = ~leads["converted"].to_numpy(bool)
-        level, age, n = distinct_pairs(
-            codes(leads["source"], funnel.sources_)[pending], leads["age"].to_numpy(float)[pending]
-        )
-        grid = np.concatenate(
-            [x[m] + np.arange(steps) / steps * (x[m + 1] - x[m]) for m in range(months)] + [x[-1:]]
-        )
-        c = funnel.conversion_.mean(axis=0)
-        for j, source in enumerate(funnel.sources_):
-            pick = level == j
-            if pick.any():
-                f = np.minimum(funnel.lag_convert_[source].cdf(age[pick, None] + grid), F_MAX)
-                weight = n[pick, None] * c[j] / np.maximum(1 - c[j] * f[:, :1], 1e-12)
-                expected += (weight * np.diff(f, axis=1)).sum(axis=0).reshape(months, steps)
+    for j, n, f in _open_leads(funnel, grid):
+        expected += (n[:, None] * _cure(c[j], f)).sum(axis=0).reshape(months, steps)
     total = expected.sum(axis=1)
     middle = expected @ ((np.arange(steps) + 0.5) / steps)
     return np.where(total > 0, middle / np.maximum(total, 1e-300), 0.5)
@@ -166,11 +165,16 @@ def new_lead_deals(
     return rng.poisson(mean)
 
 
+def _source_groups(funnel: LeadFunnelModel, levels: list[str]) -> np.ndarray:
+    """Recent deals per source and group of ``levels`` (sources x groups)."""
+    counts = funnel.source_products_.reindex(index=funnel.sources_, fill_value=0)
+    return counts.reindex(columns=levels, fill_value=0).to_numpy(float)
+
+
 def group_shares(funnel: LeadFunnelModel, levels: list[str]) -> np.ndarray:
     """Each source's share of deals per group of ``levels`` (sources x groups), from the source's
     recent deals pooled toward all sources' mix; products the forecaster never saw are left out."""
-    counts = funnel.source_products_.reindex(index=funnel.sources_, fill_value=0)
-    counts = counts.reindex(columns=levels, fill_value=0).to_numpy(float)
+    counts = _source_groups(funnel, levels)
     overall = counts.sum(axis=0)
     overall = overall / overall.sum() if overall.sum() else np.full(len(levels), 1 / len(levels))
     shares = counts + MIX_POOLING * overall[None, :]
@@ -184,8 +188,7 @@ def source_odds(funnel: LeadFunnelModel, levels: list[str]) -> np.ndarray:
     forecaster's hazards are by group; a group's deals from a source that wins more often are
     won more often."""
     w = np.clip(funnel.win_.mean(axis=0), 1e-6, 1 - 1e-6)
-    counts = funnel.source_products_.reindex(index=funnel.sources_, fill_value=0)
-    counts = counts.reindex(columns=levels, fill_value=0).to_numpy(float)
+    counts = _source_groups(funnel, levels)
     overall = counts.sum(axis=1)
     overall = overall if overall.sum() else np.ones(len(w))
     counts = np.where(counts.sum(axis=0, keepdims=True) > 0, counts, overall[:, None])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline_models.contract.labels import DAYS_PER_MONTH
 from pipeline_models.models.funnel.change import conversion_changes
 from pipeline_models.models.funnel.config import F_MAX, FunnelConfig
 from pipeline_models.models.funnel.groups import codes, distinct_pairs
@@ -20,8 +21,6 @@ from pipeline_models.models.funnel.lost_share import lost_share, shrunk_lost_sha
 from pipeline_models.models.funnel.tally import Tally, exposure_rows, recorded
 from pipeline_models.models.funnel.timing import ALL
 from pipeline_models.models.pooling.censored_beta import censored_beta_rates
-
-DAYS_PER_MONTH = 30.4375
 
 
 def recency_weights(age_days: np.ndarray, half_life_months: float | None) -> np.ndarray:
