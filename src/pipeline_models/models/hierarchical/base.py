@@ -16,7 +16,6 @@ data is dropped (it would only duplicate the intercept) and listed in ``dropped_
 
 from __future__ import annotations
 
-import contextlib
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -37,17 +36,17 @@ from pipeline_models.models.contract import (
 from pipeline_models.models.hierarchical.diagnostics import FitDiagnostics, diagnose
 from pipeline_models.models.hierarchical.effects import (
     additive_effects,
+    level_draws,
     prefer_centred,
     term_levels,
 )
-from pipeline_models.models.hierarchical.priors import Prior, overrides_to_json, resolve_priors
-from pipeline_models.models.hierarchical.sampling import (
-    fresh_compilation,
-    quiet_sampling,
-    sample_nutpie,
-    sample_pymc,
-    slim,
+from pipeline_models.models.hierarchical.laplace import (
+    LaplaceDraws,
+    LaplaceUnsupported,
+    LatentModel,
 )
+from pipeline_models.models.hierarchical.priors import Prior, overrides_to_json, resolve_priors
+from pipeline_models.models.hierarchical.sampling import laplace_fit, sample_nuts
 
 SAMPLE_DIMS = ("chain", "draw")
 INTERVAL = TABLE_INTERVAL
@@ -83,15 +82,19 @@ class PipelineModel(Estimator):
     priors
         Overrides of the model's default priors by name (see :mod:`~pipeline_models.models.hierarchical.priors`).
     draws, tune, chains
-        Posterior draws per chain, tuning steps, chains. With nutpie, a run that diverged or whose
+        Posterior draws per chain, tuning steps, chains (the Laplace fit returns
+        ``draws * chains`` draws, from as many weighted proposals). With nutpie, a run that diverged or whose
         bulk ESS fell short of 400 is redone once on the same compiled model (so it costs
         sampling time only) with ``target_accept`` 0.99 or twice the draws; ``sampling_`` says
         what the kept run used, and :meth:`diagnostics` judges that run.
     cores
         Chains run in parallel on this many cores (PyMC would otherwise halve the CPU count).
     sampler
-        ``"nutpie"`` (default: compiles faster and samples these models several times faster) or
-        ``"pymc"``.
+        ``"laplace"`` (default: nested Laplace with importance weights, no compilation, a few
+        seconds; see :mod:`~pipeline_models.models.hierarchical.laplace`; where the weights show
+        that it missed the posterior, or the model has no Laplace form, the fit samples with
+        nutpie instead and says why in ``sampling_``), ``"nutpie"`` (NUTS, compiled) or
+        ``"pymc"`` (PyMC's own NUTS).
     target_accept
         NUTS target acceptance; higher means smaller steps and fewer divergences.
     parametrization
@@ -123,7 +126,7 @@ class PipelineModel(Estimator):
         tune: int = 1000,
         chains: int = 2,
         cores: int = 2,
-        sampler: str = "nutpie",
+        sampler: str = "laplace",
         target_accept: float = 0.95,
         parametrization: str = "auto",
         progress: bool = False,
@@ -223,15 +226,22 @@ class PipelineModel(Estimator):
     def fit_inputs(self, inputs: pd.DataFrame, random_seed: int | None = None) -> Self:
         """Fit on a table made by :meth:`inputs` (lets a caller aggregate once)."""
         self._set_inputs(inputs, random_seed)
-        model = self._build()
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(fresh_compilation())
-            if not self.progress:
-                stack.enter_context(quiet_sampling())
-            sample = sample_nutpie if self.sampler == "nutpie" else sample_pymc
-            tree, self.sampling_ = sample(self, model, random_seed)
-        self.posterior_ = slim(tree)
+        self.sampling_: dict[str, Any] = {}
+        fitted = laplace_fit(self, random_seed) if self.sampler == "laplace" else None
+        self.posterior_, self.sampling_ = fitted or sample_nuts(self, random_seed)
         return self
+
+    def _latent_model(self) -> LatentModel:
+        """The model as a latent Gaussian model (for ``sampler="laplace"``)."""
+        raise LaplaceUnsupported(f"{type(self).__name__} has no Laplace form")
+
+    def _laplace_variables(self, draws: LaplaceDraws) -> dict[str, tuple[np.ndarray, tuple]]:
+        """Posterior variables (name -> draws, dims) from the Laplace fit's draws."""
+        out = {"intercept": (draws.intercept[:, 0], ())}
+        for term in self.terms_:
+            out[f"sd_{term}"] = (draws.sd[(0, term)], ())
+            out[f"b_{term}"] = (draws.effects[(0, term)], (term,))
+        return out
 
     def _set_inputs(self, inputs: pd.DataFrame, random_seed: int | None) -> None:
         terms = list(inputs.attrs.get("terms", []))
@@ -314,33 +324,6 @@ class PipelineModel(Estimator):
         z = pm.ZeroSumNormal(f"{prefix}z_{term}", sigma=1.0, dims=dims)
         return pm.Deterministic(f"{prefix}b_{term}", scale * z, dims=dims)
 
-    def _term_draws(
-        self,
-        levels: np.ndarray,
-        term: str,
-        b: np.ndarray,
-        sd: np.ndarray,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
-        """Effects of ``levels`` on the linear scale, draws first.
-
-        ``b`` has shape (sample, ..., level), ``sd`` (sample, ...). A level the fit never saw gets
-        a fresh ``Normal(0, sd)`` effect per draw (one per distinct new level, shared by the rows
-        that name it): its effect is drawn from the population of levels.
-        """
-        known = np.asarray(self.terms_[term], dtype=str)
-        levels = np.asarray(levels, dtype=str)
-        pos_clip = np.minimum(np.searchsorted(known, levels), len(known) - 1)
-        seen = known[pos_clip] == levels
-        new_levels, new_idx = np.unique(levels[~seen], return_inverse=True)
-        b_all = b
-        if len(new_levels):
-            extra = sd[..., None] * rng.standard_normal((*b.shape[:-1], len(new_levels)))
-            b_all = np.concatenate([b, extra], axis=-1)
-        idx = np.where(seen, pos_clip, 0)
-        idx[~seen] = len(known) + new_idx
-        return b_all[..., idx]
-
     def _linear(
         self,
         cells: pd.DataFrame | None,
@@ -360,7 +343,7 @@ class PipelineModel(Estimator):
         for term in self.terms_:
             b = stack_draws(tree, f"{prefix}b_{term}", (*extra_dims, term))
             sd = stack_draws(tree, f"{prefix}sd_{term}", extra_dims)
-            eta = eta + self._term_draws(levels[term], term, b, sd, rng)
+            eta = eta + level_draws(self.terms_[term], levels[term], b, sd, rng)
         return np.broadcast_to(eta, (*eta.shape[:-1], len(cells))).copy()
 
     # ----------------------------------------------------------------- reading a fit
@@ -383,7 +366,7 @@ class PipelineModel(Estimator):
     def diagnostics(self) -> FitDiagnostics:
         """R-hat, bulk ESS and divergences of the fit, with a sentence for a report."""
         self._check_fitted()
-        return diagnose(self.posterior_, type(self).__name__)
+        return diagnose(self.posterior_, type(self).__name__, getattr(self, "sampling_", None))
 
     # ----------------------------------------------------------------- persistence
     def _fitted_extras(self) -> dict[str, Any]:

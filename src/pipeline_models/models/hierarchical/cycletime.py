@@ -12,11 +12,10 @@ from scipy.stats import norm
 
 from pipeline_models.data.aggregate import cycle_stats, group_levels
 from pipeline_models.models.hierarchical.base import PipelineModel, stack_draws
+from pipeline_models.models.hierarchical.cycle_likelihood import OUTCOMES, CycleLikelihood
+from pipeline_models.models.hierarchical.laplace import LaplaceDraws, LatentModel, normal_prior
 from pipeline_models.models.hierarchical.priors import CYCLE_PRIORS
 from pipeline_models.models.hierarchical.winrate import _row
-
-OUTCOMES = ("won", "lost")
-"""Outcomes that close a deal; the third, ``stalled``, never closes."""
 
 
 class CycleTimeModel(PipelineModel):
@@ -175,6 +174,44 @@ class CycleTimeModel(PipelineModel):
                 )
                 pm.Potential("open_deals", (count * pt.logsumexp(parts, axis=0)).sum())
         return model
+
+    def _coords(self) -> dict[str, list[str]]:
+        return {**super()._coords(), "outcome": list(OUTCOMES)}
+
+    def _latent_model(self) -> LatentModel:
+        """Predictors won and lost log odds against stalling, then won and lost median log days;
+        the two within-cell spreads are the likelihood's scales."""
+        priors = self.resolved_priors()
+        likelihood = CycleLikelihood(self.inputs_, self.row_cell_, len(self.cells_))
+        outcome, duration = priors["outcome_intercept"], priors["duration_intercept"]
+        return LatentModel(
+            predictors=("outcome_won", "outcome_lost", "duration_won", "duration_lost"),
+            intercepts=(normal_prior(outcome),) * 2 + (normal_prior(duration),) * 2,
+            terms=self.cell_index_,
+            n_levels={t: len(lv) for t, lv in self.terms_.items()},
+            sd_priors=(priors["outcome_sd_group"],) * 2 + (priors["duration_sd_group"],) * 2,
+            scales={"sigma_won": priors["duration_sigma"], "sigma_lost": priors["duration_sigma"]},
+            loglik=likelihood.loglik,
+            derivatives=likelihood.derivatives,
+            theta_start=np.r_[np.full(4 * len(self.terms_), np.log(0.3)), 0.0, 0.0],
+        )
+
+    def _laplace_variables(self, draws: LaplaceDraws) -> dict[str, tuple[np.ndarray, tuple]]:
+        out = {
+            "outcome_intercept": (draws.intercept[:, :2], ("outcome",)),
+            "duration_intercept": (draws.intercept[:, 2:], ("outcome",)),
+            "duration_sigma": (
+                np.stack([draws.scales["sigma_won"], draws.scales["sigma_lost"]], axis=1),
+                ("outcome",),
+            ),
+        }
+        for term in self.terms_:
+            for part, first in (("outcome", 0), ("duration", 2)):
+                sd = [draws.sd[(first + j, term)] for j in range(2)]
+                b = [draws.effects[(first + j, term)] for j in range(2)]
+                out[f"{part}_sd_{term}"] = (np.stack(sd, axis=1), ("outcome",))
+                out[f"{part}_b_{term}"] = (np.stack(b, axis=1), ("outcome", term))
+        return out
 
     # ----------------------------------------------------------------- predictions
     def _parts(

@@ -63,8 +63,16 @@ def _extreme(tree: Any, fn: Any) -> float:
     return float(fn(np.concatenate(values))) if values else float("nan")
 
 
-def diagnose(tree: xr.DataTree, name: str) -> FitDiagnostics:
-    """The :class:`FitDiagnostics` of a posterior, with its sentence naming the model ``name``."""
+def diagnose(tree: xr.DataTree, name: str, sampling: dict | None = None) -> FitDiagnostics:
+    """The :class:`FitDiagnostics` of a posterior, with its sentence naming the model ``name``;
+    ``sampling`` is what the fit used (a Laplace fit is judged by its importance weights)."""
+    if sampling and sampling.get("method") == "laplace":
+        ess, khat = float(sampling["ess"]), float(sampling["khat"])
+        message = (
+            f"{name}: fitted by nested Laplace, checked by importance weights ({ess:.0f} "
+            f"effective draws of {sampling['proposals']}, Pareto k {khat:.2f})."
+        )
+        return FitDiagnostics(float("nan"), ess, 0, True, message)
     max_rhat, min_ess, divergences = quick_diagnostics(tree)
     problems = []
     if not max_rhat <= RHAT_MAX:

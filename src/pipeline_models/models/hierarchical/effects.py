@@ -1,5 +1,5 @@
-"""Quick moment estimates of group effects: what decides each term's parametrization, and the
-levels of a term in a table of cells."""
+"""Quick moment estimates of group effects: what decides each term's parametrization, the levels
+of a term in a table of cells, and draws of levels a fit never saw."""
 
 from __future__ import annotations
 
@@ -70,6 +70,34 @@ def prefer_centred(estimates: np.ndarray, variances: np.ndarray) -> bool:
         return False
     between = max(float(np.var(estimates[ok], ddof=1) - np.mean(variances[ok])), 0.0)
     return between > 16.0 * float(np.median(variances[ok]))
+
+
+def level_draws(
+    known: Sequence[str],
+    levels: np.ndarray,
+    b: np.ndarray,
+    sd: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Effects of ``levels`` on the linear scale, draws first.
+
+    ``known`` are the fitted levels (sorted), ``b`` their effects (sample, ..., level), ``sd`` the
+    term's scale (sample, ...). A level the fit never saw gets a fresh ``Normal(0, sd)`` effect
+    per draw (one per distinct new level, shared by the rows that name it): its effect is drawn
+    from the population of levels.
+    """
+    known = np.asarray(known, dtype=str)
+    levels = np.asarray(levels, dtype=str)
+    pos_clip = np.minimum(np.searchsorted(known, levels), len(known) - 1)
+    seen = known[pos_clip] == levels
+    new_levels, new_idx = np.unique(levels[~seen], return_inverse=True)
+    b_all = b
+    if len(new_levels):
+        extra = sd[..., None] * rng.standard_normal((*b.shape[:-1], len(new_levels)))
+        b_all = np.concatenate([b, extra], axis=-1)
+    idx = np.where(seen, pos_clip, 0)
+    idx[~seen] = len(known) + new_idx
+    return b_all[..., idx]
 
 
 def term_levels(cells: pd.DataFrame, term: str) -> np.ndarray:

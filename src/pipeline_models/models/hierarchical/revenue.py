@@ -22,6 +22,7 @@ import xarray as xr
 from pipeline_models.data.aggregate import amount_stats
 from pipeline_models.models.hierarchical.base import ModelRefused, PipelineModel, stack_draws
 from pipeline_models.models.hierarchical.effects import term_levels
+from pipeline_models.models.hierarchical.laplace import LaplaceDraws, LatentModel, normal_prior
 from pipeline_models.models.hierarchical.priors import REVENUE_PRIORS
 from pipeline_models.models.hierarchical.winrate import _labelled, _row
 
@@ -110,6 +111,47 @@ class RevenueModel(PipelineModel):
             )
             pm.Potential("within_cell", -extra_df * pt.log(sigma) - ss_total / (2 * sigma**2))
         return model
+
+    def _latent_model(self) -> LatentModel:
+        priors = self.resolved_priors()
+        used = self.used_
+        n = used["n"].to_numpy(dtype=float)
+        mean_log = used["sum_log"].to_numpy() / n
+        ss_total = float(np.clip(used["sum_log2"].to_numpy() - n * mean_log**2, 0.0, None).sum())
+        extra_df = float(n.sum() - len(used))
+        offset_mean, offset_sd = normal_prior(priors["intercept"])
+
+        def loglik(mu: np.ndarray, scales: np.ndarray) -> np.ndarray:
+            return -0.5 * n * (mean_log - mu[:, 0]) ** 2 / scales[0] ** 2 - np.log(scales[0])
+
+        def derivatives(mu: np.ndarray, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            precision = n / scales[0] ** 2
+            return (precision * (mean_log - mu[:, 0]))[:, None], precision[:, None, None]
+
+        def within_cells(scales: np.ndarray) -> float:
+            return -extra_df * np.log(scales[0]) - ss_total / (2 * scales[0] ** 2)
+
+        within = ss_total / max(extra_df, 1.0)
+        return LatentModel(
+            predictors=("log_amount",),
+            intercepts=((self.centre_ + offset_mean, offset_sd),),
+            terms=self.cell_index_,
+            n_levels={t: len(lv) for t, lv in self.terms_.items()},
+            sd_priors=(priors["sd_group"],),
+            scales={"sigma": priors["sigma"]},
+            loglik=loglik,
+            derivatives=derivatives,
+            scale_loglik=within_cells,
+            theta_start=np.r_[
+                np.full(len(self.terms_), np.log(0.3)), 0.5 * np.log(max(within, 1e-4))
+            ],
+        )
+
+    def _laplace_variables(self, draws: LaplaceDraws) -> dict[str, tuple[np.ndarray, tuple]]:
+        out = super()._laplace_variables(draws)
+        out["intercept_offset"] = (draws.intercept[:, 0] - self.centre_, ())
+        out["sigma"] = (draws.scales["sigma"], ())
+        return out
 
     # ----------------------------------------------------------------- predictions
     def predict_amount(self, cells: pd.DataFrame, random_seed: int | None = None) -> xr.DataArray:

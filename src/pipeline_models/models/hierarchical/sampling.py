@@ -1,4 +1,4 @@
-"""Sampling a hierarchical model: nutpie (default) or PyMC, quietly, with code compiled afresh.
+"""Fitting a hierarchical model: nested Laplace (default), nutpie or PyMC's NUTS, quietly, with code compiled afresh.
 
 The fit's settings (draws, tune, chains, cores, target accept, progress) come from the model; what
 the kept run really used is returned beside its draws.
@@ -12,9 +12,14 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from pipeline_models.models.hierarchical.diagnostics import ESS_MIN, quick_diagnostics
+from pipeline_models.models.hierarchical.laplace import LaplaceUnsupported, fit_laplace
+
+LAPLACE_RETRY = 4
+"""A Laplace fit short of ESS_MIN effective draws is redone once with this many times the proposals."""
 
 
 def _quiet_loggers() -> Iterator[None]:
@@ -46,6 +51,21 @@ def fresh_compilation() -> contextlib.AbstractContextManager[None]:
     import pytensor
 
     return pytensor.config.change_flags(numba__cache=False)
+
+
+def sample_nuts(fit: Any, random_seed: int | None) -> tuple[xr.DataTree, dict]:
+    """Build ``fit``'s PyMC model and sample it with NUTS (nutpie, or PyMC's own sampler for
+    ``sampler="pymc"``), compiled afresh and quietly; returns the slimmed draws and what the kept
+    run used (with the reason a Laplace fit was declined, if it was)."""
+    model = fit._build()
+    method = "pymc" if fit.sampler == "pymc" else "nutpie"
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(fresh_compilation())
+        if not fit.progress:
+            stack.enter_context(quiet_sampling())
+        sample = sample_pymc if method == "pymc" else sample_nutpie
+        tree, used = sample(fit, model, random_seed)
+    return slim(tree), {**getattr(fit, "sampling_", {}), "method": method, **used}
 
 
 def sample_nutpie(fit: Any, model: Any, random_seed: int | None) -> tuple[xr.DataTree, dict]:
@@ -104,6 +124,50 @@ def sample_pymc(fit: Any, model: Any, random_seed: int | None) -> tuple[xr.DataT
             compute_convergence_checks=False,
             nuts={"target_accept": fit.target_accept},
         )
+    return tree, used
+
+
+def laplace_fit(fit: Any, random_seed: int | None) -> tuple[xr.DataTree, dict] | None:
+    """Draws by nested Laplace with importance weights (:mod:`.laplace`), or ``None`` (with the
+    reason in ``fit.sampling_``) when the model has no Laplace form or the weights show that the
+    approximation missed the posterior: the caller then samples with NUTS."""
+    try:
+        latent = fit._latent_model()
+    except LaplaceUnsupported as why:
+        fit.sampling_ = {"laplace_declined": str(why)}
+        return None
+    n = fit.draws * fit.chains
+    draws = fit_laplace(latent, n, random_seed)
+    runs = 1
+    if draws.ok and draws.ess < ESS_MIN:
+        seed = None if random_seed is None else random_seed + 1
+        draws = fit_laplace(latent, n, seed, proposals=n * LAPLACE_RETRY)
+        runs = 2
+    if not (draws.ok and draws.ess >= ESS_MIN):
+        fit.sampling_ = {
+            "laplace_declined": (
+                f"importance weights: Pareto k {draws.khat:.2f}, {draws.ess:.0f} effective draws"
+            )
+        }
+        return None
+    variables = fit._laplace_variables(draws)
+    posterior = xr.Dataset(
+        {
+            name: (("chain", "draw", *dims), values[None])
+            for name, (values, dims) in variables.items()
+        },
+        coords={"chain": [0], "draw": np.arange(n), **fit._coords()},
+    )
+    stats = xr.Dataset({"proposal": (("chain", "draw"), draws.picked[None])})
+    tree = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
+    used = {
+        "method": "laplace",
+        "draws": n,
+        "proposals": draws.proposals,
+        "ess": draws.ess,
+        "khat": draws.khat,
+        "runs": runs,
+    }
     return tree, used
 
 

@@ -10,6 +10,7 @@ from scipy.special import expit
 from pipeline_models.data.aggregate import win_counts
 from pipeline_models.models.hierarchical.base import INTERVAL, PipelineModel, stack_draws
 from pipeline_models.models.hierarchical.effects import term_levels
+from pipeline_models.models.hierarchical.laplace import LatentModel, normal_prior
 from pipeline_models.models.hierarchical.priors import WINRATE_PRIORS
 
 _LO, _HI = (1 - INTERVAL) / 2, (1 + INTERVAL) / 2
@@ -71,6 +72,29 @@ class WinRateModel(PipelineModel):
                 dims="cell",
             )
         return model
+
+    def _latent_model(self) -> LatentModel:
+        priors = self.resolved_priors()
+        won = self.inputs_["won"].to_numpy(dtype=float)
+        n = self.inputs_["n"].to_numpy(dtype=float)
+
+        def loglik(eta: np.ndarray, scales: np.ndarray) -> np.ndarray:
+            return won * eta[:, 0] - n * np.logaddexp(0.0, eta[:, 0])
+
+        def derivatives(eta: np.ndarray, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            p = expit(eta[:, 0])
+            return (won - n * p)[:, None], (n * p * (1.0 - p))[:, None, None]
+
+        return LatentModel(
+            predictors=("logit",),
+            intercepts=(normal_prior(priors["intercept"]),),
+            terms=self.cell_index_,
+            n_levels={t: len(lv) for t, lv in self.terms_.items()},
+            sd_priors=(priors["sd_group"],),
+            scales={},
+            loglik=loglik,
+            derivatives=derivatives,
+        )
 
     # ----------------------------------------------------------------- predictions
     def predict_proba(self, cells: pd.DataFrame, random_seed: int | None = None) -> xr.DataArray:

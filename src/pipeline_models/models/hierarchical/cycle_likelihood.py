@@ -1,0 +1,136 @@
+"""The cycle-time model's likelihood on its aggregated rows, in numpy, with its exact gradient and
+Hessian in the predictors: what the Laplace fit of :class:`~pipeline_models.models.CycleTimeModel`
+uses (the PyMC form is in the model's ``_build``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import log_ndtr, logsumexp
+
+OUTCOMES = ("won", "lost")
+"""Outcomes that close a deal; the third, ``stalled``, never closes."""
+
+
+class CycleLikelihood:
+    """Log likelihood of each cell given its predictors ``(won, lost log odds, won, lost median
+    log days)`` and the two spreads, the same terms as the PyMC model's two potentials, with its
+    exact gradient and Hessian in the predictors (for the Laplace fit)."""
+
+    def __init__(self, table: pd.DataFrame, row_cell: np.ndarray, n_cells: int) -> None:
+        outcome = table["outcome"].to_numpy()
+        count = table["count"].to_numpy(dtype=float)
+        lo, hi = table["lo"].to_numpy(dtype=float), table["hi"].to_numpy(dtype=float)
+        closed = np.isin(outcome, OUTCOMES)
+        self.n_cells = n_cells
+        self.k = (outcome[closed] == "lost").astype(np.int64)
+        self.c_closed, self.n_closed = row_cell[closed], count[closed]
+        self.first, self.last = lo[closed] == 0, np.isinf(hi[closed])
+        with np.errstate(divide="ignore"):
+            self.log_lo = np.where(self.first, -np.inf, np.log(np.where(self.first, 1, lo[closed])))
+            self.log_hi = np.where(self.last, np.inf, np.log(np.where(self.last, 1, hi[closed])))
+        open_rows = (outcome == "open") & (lo > 0)
+        self.c_open, self.n_open = row_cell[open_rows], count[open_rows]
+        self.log_age = np.log(lo[open_rows]) if open_rows.any() else np.zeros(0)
+        self.closed_by_outcome = np.stack(
+            [np.bincount(self.c_closed, self.n_closed * (self.k == j), n_cells) for j in (0, 1)],
+            axis=1,
+        )
+
+    def _closed_bins(self, eta: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, ...]:
+        m, s_ = eta[self.c_closed, 2 + self.k], sigma[self.k]
+        a, b = (self.log_lo - m) / s_, (self.log_hi - m) / s_
+        log_bin = np.where(
+            self.first, log_ndtr(b), np.where(self.last, log_ndtr(-a), _log_between(a, b))
+        )
+        return a, b, s_, log_bin
+
+    def _open_parts(self, eta: np.ndarray, sigma: np.ndarray, logp: np.ndarray) -> tuple:
+        c = (self.log_age[:, None] - eta[self.c_open, 2:]) / sigma  # (rows, 2)
+        log_s = log_ndtr(-c)
+        parts = np.concatenate([logp[self.c_open, :2] + log_s, logp[self.c_open, 2:]], axis=1)
+        return c, log_s, parts
+
+    def loglik(self, eta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        logp = _log_shares(eta)
+        _, _, _, log_bin = self._closed_bins(eta, sigma)
+        closed = self.n_closed * (logp[self.c_closed, self.k] + log_bin)
+        total = np.bincount(self.c_closed, closed, self.n_cells)
+        if len(self.c_open):
+            _, _, parts = self._open_parts(eta, sigma, logp)
+            total += np.bincount(self.c_open, self.n_open * logsumexp(parts, axis=1), self.n_cells)
+        return total
+
+    def derivatives(self, eta: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient ``(cells, 4)`` and minus the Hessian ``(cells, 4, 4)`` of :meth:`loglik`."""
+        n = self.n_cells
+        p = np.exp(_log_shares(eta))[:, :2]
+        shares = p[:, :, None] * np.eye(2) - p[:, :, None] * p[:, None, :]  # -d2 log p / d eta2
+        grad = np.zeros((n, 4))
+        neg = np.zeros((n, 4, 4))
+        total_closed = self.closed_by_outcome.sum(axis=1)
+        grad[:, :2] = self.closed_by_outcome - total_closed[:, None] * p
+        neg[:, :2, :2] = total_closed[:, None, None] * shares
+        a, b, s_, log_bin = self._closed_bins(eta, sigma)
+        with np.errstate(invalid="ignore", over="ignore"):
+            ra = np.where(self.first, 0.0, np.exp(_log_phi(a) - log_bin))
+            rb = np.where(self.last, 0.0, np.exp(_log_phi(b) - log_bin))
+            d1 = (ra - rb) / s_
+            d2 = (np.where(self.first, 0.0, a * ra) - np.where(self.last, 0.0, b * rb)) / s_**2
+        d2 = d2 - d1**2
+        for j in (0, 1):
+            rows = self.k == j
+            c, w = self.c_closed[rows], self.n_closed[rows]
+            grad[:, 2 + j] += np.bincount(c, w * d1[rows], n)
+            neg[:, 2 + j, 2 + j] -= np.bincount(c, w * d2[rows], n)
+        if len(self.c_open):
+            g_open, neg_open = self._open_derivatives(eta, sigma, shares)
+            for i in range(4):
+                grad[:, i] += np.bincount(self.c_open, self.n_open * g_open[:, i], n)
+                for j in range(4):
+                    neg[:, i, j] += np.bincount(self.c_open, self.n_open * neg_open[:, i, j], n)
+        return grad, neg
+
+    def _open_derivatives(
+        self, eta: np.ndarray, sigma: np.ndarray, shares: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per open row: a log-sum-exp over won-later, lost-later and stalled."""
+        logp = _log_shares(eta)
+        c, log_s, parts = self._open_parts(eta, sigma, logp)
+        r = np.exp(parts - logsumexp(parts, axis=1, keepdims=True))  # (rows, 3)
+        hazard = np.exp(_log_phi(c) - log_s)  # (rows, 2)
+        p = np.exp(logp[self.c_open, :2])
+        jac = np.zeros((len(c), 3, 4))  # gradient of each part
+        jac[:, :, :2] = np.eye(3)[None, :, :2] - p[:, None, :]
+        jac[:, 0, 2] = hazard[:, 0] / sigma[0]
+        jac[:, 1, 3] = hazard[:, 1] / sigma[1]
+        grad = np.einsum("rj,rjk->rk", r, jac)
+        hess = np.einsum("rj,rjk,rjl->rkl", r, jac, jac) - grad[:, :, None] * grad[:, None, :]
+        hess[:, :2, :2] -= shares[self.c_open]
+        curve = -hazard * (hazard - c) / sigma**2
+        hess[:, 2, 2] += r[:, 0] * curve[:, 0]
+        hess[:, 3, 3] += r[:, 1] * curve[:, 1]
+        return grad, -hess
+
+
+def _log_shares(eta: np.ndarray) -> np.ndarray:
+    """Log chances of won, lost and stalled from the won and lost log odds (cells, 3)."""
+    logits = np.concatenate([eta[:, :2], np.zeros((len(eta), 1))], axis=1)
+    return logits - logsumexp(logits, axis=1, keepdims=True)
+
+
+def _log_phi(z: np.ndarray) -> np.ndarray:
+    return -0.5 * z * z - 0.5 * np.log(2 * np.pi)
+
+
+def _log_between(z_lo: np.ndarray, z_hi: np.ndarray) -> np.ndarray:
+    """``log(Phi(z_hi) - Phi(z_lo))`` without cancellation, in either tail."""
+    upper = z_lo > 0
+    a = np.where(upper, -z_hi, z_lo)
+    b = np.where(upper, -z_lo, z_hi)
+    log_a, log_b = log_ndtr(a), log_ndtr(b)
+    with np.errstate(divide="ignore"):
+        return log_b + np.log1p(-np.exp(np.minimum(log_a - log_b, 0.0)))
+
+
+__all__ = ["OUTCOMES", "CycleLikelihood"]
