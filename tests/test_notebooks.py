@@ -30,6 +30,8 @@ def test_report_renders_with_headline_and_no_code(published, name):
     assert report["headline"], f"{name} wrote no headline figures"
     html = (published.published / f"{name}.html").read_text()
     assert "Traceback" not in html
+    # the run's fit step made every fit first: no report announces one
+    assert "first time for this run folder" not in html
     assert "import " not in html.split("</head>")[1], "code leaked into the report"
     assert "<script" not in html
 

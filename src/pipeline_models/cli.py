@@ -133,6 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_prepare(args: argparse.Namespace) -> int:
     """Validate an export into a run folder and fit everything, for notebooks opened by hand."""
+    from .run.budget import read_budget
     from .run.catalog import Catalog
     from .run.fitstep import fit_all, report_settings
     from .run.inputs import Sources, prepare
@@ -151,6 +152,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         on_bad_rows=args.on_bad_rows,
         random_seed=args.seed,
         cache_dir=args.cache,
+        fit=read_budget(args.fit),
     )
     settings = report_settings(default_settings())
     try:
@@ -160,7 +162,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         return exc.exit_code
     print(f"Prepared {args.out} ({len(prepared.result.frame)} opportunities)")
     if not args.no_fit:
-        fit_all(Catalog.open(args.out), print, {})
+        fit_all(Catalog.open(args.out, say=None), print, {})
     print(f"Open the notebooks with run_dir = {Path(args.out).resolve()}")
     return 0
 
@@ -279,6 +281,9 @@ def _add_prepare(sub) -> None:
     p.add_argument("--seed", type=int, default=20261, help="random seed of every fit and report")
     p.add_argument("--cache", type=Path, default=Path("data/fits"), help="fit cache folder")
     p.add_argument("--no-fit", action="store_true", help="leave the fits to the first notebook")
+    from pipeline_models.run.arguments import add_fit_argument
+
+    add_fit_argument(p)
     p.set_defaults(func=cmd_prepare)
 
 

@@ -10,6 +10,7 @@ the seed and the digests of what it reads).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,26 +92,40 @@ def period_models(
     random_seed: int,
     as_of: str | pd.Timestamp | None = None,
     table_digest: str | None = None,
+    budget: Mapping[str, object] | None = None,
+    watch: Callable[[str, Callable[[], CachedFit]], CachedFit] | None = None,
 ) -> PeriodModels:
     """Fit (or load from the cache) the three models on the canonical table of a period.
 
     ``table_digest``: SHA-256 of the file ``frame`` was read from, unchanged (the digest the run
     folder's catalog records for its canonical table). Fits recorded under it load without
-    aggregating the table again.
+    aggregating the table again. ``budget``: sampler settings of the three models (``draws``,
+    ``tune``, ``target_accept``, ``sampler``) over their defaults; a fit of another budget is
+    another fit (the settings are in the cache key). ``watch(name, fit)`` returns ``fit()``
+    (a caller's way to say a fit is running).
     """
     as_of = None if as_of is None else str(pd.Timestamp(as_of).date())
+    sampler = dict(budget or {})
     unfitted = {
-        "win_rate": WinRateModel(groups=model_groups(frame, WIN_GROUPS)),
-        "revenue": RevenueModel(groups=model_groups(frame, REVENUE_GROUPS)),
-        "cycle_time": CycleTimeModel(groups=model_groups(frame, CYCLE_GROUPS), as_of=as_of),
+        "win_rate": WinRateModel(groups=model_groups(frame, WIN_GROUPS), **sampler),
+        "revenue": RevenueModel(groups=model_groups(frame, REVENUE_GROUPS), **sampler),
+        "cycle_time": CycleTimeModel(
+            groups=model_groups(frame, CYCLE_GROUPS), as_of=as_of, **sampler
+        ),
     }
+    watch = watch or (lambda _name, fit: fit())
     cached: dict[str, CachedFit] = {}
     skipped: dict[str, str] = {}
     for name, model in unfitted.items():
         reason = refusal(name, frame)
         if reason is None:
             try:
-                cached[name] = fit_cached(model, frame, cache_dir, random_seed, table_digest)
+                cached[name] = watch(
+                    name,
+                    lambda model=model: fit_cached(
+                        model, frame, cache_dir, random_seed, table_digest
+                    ),
+                )
                 continue
             except ModelRefused as exc:
                 reason = str(exc)

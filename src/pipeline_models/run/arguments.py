@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from pipeline_models.contract.period import PERIOD_PATTERN
+from pipeline_models.run.budget import check_budget, read_budget
 from pipeline_models.run.layout import resolve_inside
 from pipeline_models.run.options import RunError
 
@@ -161,6 +162,8 @@ def check_command(command: str, args) -> None:
         check_count(args.jobs, "--jobs")
     if getattr(args, "keep_failed", None) is not None:
         check_count(args.keep_failed, "--keep-failed")
+    if getattr(args, "fit", None) is not None:
+        read_budget(args.fit)
 
 
 def add_run_arguments(parser) -> None:
@@ -197,6 +200,7 @@ def add_run_arguments(parser) -> None:
         help="refuse any input or output path outside this folder (for schedulers)",
     )
     parser.add_argument("--cache", type=Path, help="fit cache folder (default data/fits)")
+    add_fit_argument(parser)
     parser.add_argument("--jobs", type=int, default=1, help="reports executed side by side")
     parser.add_argument(
         "--keep-failed",
@@ -204,6 +208,18 @@ def add_run_arguments(parser) -> None:
         default=KEEP_FAILED,
         metavar="N",
         help=f"failed runs kept per period under .failed, older ones deleted (default {KEEP_FAILED})",
+    )
+
+
+def add_fit_argument(parser) -> None:
+    """``--fit NAME=VALUE``: the sampler budget of the win-rate, deal-size and cycle-time fits."""
+    parser.add_argument(
+        "--fit",
+        action="append",
+        metavar="NAME=VALUE",
+        help="sampler budget of the win-rate, deal-size and cycle-time fits: draws=N, tune=N or "
+        "target_accept=X, e.g. --fit draws=4000 --fit target_accept=0.99 (repeatable); a fit "
+        "with another budget is another fit (default: the models' own, listed in the manifest)",
     )
 
 
@@ -231,6 +247,7 @@ def run_options(args):
         cache_dir=args.cache,
         jobs=args.jobs,
         keep_failed=args.keep_failed,
+        fit=read_budget(args.fit),
     )
 
 
@@ -248,6 +265,7 @@ def check_run_options(options, paths) -> None:
     check_seed(options.random_seed)
     check_count(options.jobs, "--jobs")
     check_count(options.keep_failed, "--keep-failed")
+    check_budget(options.fit)
     inputs = (
         (options.export, "--export", "export"),
         (options.leads, "--leads", "leads file"),
@@ -350,6 +368,7 @@ def _check_cache(cache: Path, root: Path | None) -> None:
 
 
 __all__ = [
+    "add_fit_argument",
     "add_run_arguments",
     "run_options",
     "check_command",

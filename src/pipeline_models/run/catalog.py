@@ -24,12 +24,21 @@ name                       what it is
 =========================  =====================================================================
 
 Fits and track records come from the fit cache: the run's fit step makes each of them once,
-before any report, and every report that asks for one loads that same fit.
+before any report, and every report that asks for one loads that same fit. The hierarchical fits
+use the sampler budget the folder was prepared with (``--fit``, :mod:`.budget`).
+
+Each fit or track record a catalog obtains is noted in the folder's ``fits.json`` with its place in
+the cache. A catalog opened with ``say`` (a notebook's: ``print``) announces a fit the folder has
+not noted yet before making it, and says how long it took: an analyst who opens a notebook on a
+new run folder sees why the first cell takes a minute, while the reports of a run, whose fit step
+made every fit first, print nothing.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +46,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline_models.contract.period import reference_date
+from pipeline_models.run.fitnotes import fit_words, made_fits, note_fit, still_made
 from pipeline_models.run.layout import CATALOG_FILE, sample_work_dir
 
 FORMAT = 1
@@ -56,14 +66,18 @@ class Catalog:
     _tables: dict[str, Any] = field(default_factory=dict, repr=False)
     loaded: dict[str, dict] = field(default_factory=dict)
     """Per fit or track record asked for: whether it came from the cache, and where it lives."""
+    say: Callable[[str], None] | None = field(default=None, repr=False)
+    """Where a fit this folder has not made yet is announced, with the time it took (``None``:
+    silent; the run's fit step says what it fits in its own words)."""
 
     # ----------------------------------------------------------------- opening
     @classmethod
-    def open(cls, run_dir: str | Path) -> Catalog:
+    def open(cls, run_dir: str | Path, say: Callable[[str], None] | None = print) -> Catalog:
         """The catalog of a prepared run folder.
 
         An analyst's default folder (``data/work/<period>``) is prepared from the bundled sample
-        on first use, when the sample is there.
+        on first use, when the sample is there. ``say`` announces each fit the folder has not
+        made yet (see the module docstring); ``None`` keeps it silent.
         """
         folder = Path(run_dir).resolve()
         path = folder / CATALOG_FILE
@@ -81,7 +95,7 @@ class Catalog:
                 f"{path} has layout {meta.get('format')}, this version reads {FORMAT}: prepare "
                 "the folder again"
             )
-        return cls(folder, meta)
+        return cls(folder, meta, say=say)
 
     # ----------------------------------------------------------------- identity
     @property
@@ -100,6 +114,12 @@ class Catalog:
     @property
     def cache_dir(self) -> Path:
         return Path(self.meta["cache_dir"])
+
+    @property
+    def budget(self) -> dict[str, int | float]:
+        """The sampler budget the folder's hierarchical fits use (``--fit``; empty: the models'
+        defaults)."""
+        return dict(self.meta.get("fit") or {})
 
     def digest(self, name: str) -> str | None:
         """SHA-256 of a table of the run, recorded when it was written (``None``: no table)."""
@@ -174,6 +194,8 @@ class Catalog:
                 self.random_seed,
                 as_of=self.as_of,
                 table_digest=self.digest("opportunities"),
+                budget=self.budget,
+                watch=lambda name, fit: self._making(f"fits.{name}", fit),
             )
             for name, fit in models.cached.items():
                 self._record(f"fits.{name}", fit.hit, fit.path)
@@ -187,8 +209,11 @@ class Catalog:
         def make():
             from pipeline_models.models.period import fit_forecaster
 
-            fit = fit_forecaster(
-                self.opportunities(), self.as_of, self.cache_dir, self.digest("opportunities")
+            fit = self._making(
+                "fits.forecaster",
+                lambda: fit_forecaster(
+                    self.opportunities(), self.as_of, self.cache_dir, self.digest("opportunities")
+                ),
             )
             return self._record("fits.forecaster", fit.hit, fit.path, fit.model)
 
@@ -200,13 +225,16 @@ class Catalog:
         def make():
             from pipeline_models.models.period import fit_lead_funnel
 
-            fit = fit_lead_funnel(
-                self.opportunities(),
-                self.leads(),
-                self.as_of,
-                self.cache_dir,
-                self._digests("opportunities", "leads"),
-                self.random_seed,
+            fit = self._making(
+                "fits.lead_funnel",
+                lambda: fit_lead_funnel(
+                    self.opportunities(),
+                    self.leads(),
+                    self.as_of,
+                    self.cache_dir,
+                    self._digests("opportunities", "leads"),
+                    self.random_seed,
+                ),
             )
             return self._record("fits.lead_funnel", fit.hit, fit.path, fit.model)
 
@@ -217,14 +245,18 @@ class Catalog:
         when the export cannot support it (``models.period.refusal`` says why)."""
 
         def make():
-            from pipeline_models.models.period import fit_account_products
+            from pipeline_models.models.period import fit_account_products, refusal
 
-            fit = fit_account_products(
-                self.opportunities(),
-                self.as_of,
-                self.cache_dir,
-                self.digest("opportunities"),
-                self.random_seed,
+            fit = self._making(
+                "fits.account_products",
+                lambda: fit_account_products(
+                    self.opportunities(),
+                    self.as_of,
+                    self.cache_dir,
+                    self.digest("opportunities"),
+                    self.random_seed,
+                ),
+                lambda: refusal("account_products", self.opportunities(), self.as_of),
             )
             if fit is None:
                 return None
@@ -237,10 +269,17 @@ class Catalog:
         support it (``models.period.refusal("deal_score", ...)`` says why)."""
 
         def make():
-            from pipeline_models.models.period import fit_deal_score
+            from pipeline_models.models.period import fit_deal_score, refusal
 
-            fit = fit_deal_score(
-                self.opportunities(), self.cache_dir, self.digest("opportunities"), self.random_seed
+            fit = self._making(
+                "fits.deal_score",
+                lambda: fit_deal_score(
+                    self.opportunities(),
+                    self.cache_dir,
+                    self.digest("opportunities"),
+                    self.random_seed,
+                ),
+                lambda: refusal("deal_score", self.opportunities()),
             )
             if fit is None:
                 return None
@@ -256,14 +295,17 @@ class Catalog:
         def make():
             from pipeline_models.run.tracks import forecast_track
 
-            track = forecast_track(
-                self.opportunities(),
-                self.leads(),
-                self.period,
-                months,
-                self.cache_dir,
-                self._digests("opportunities", "leads"),
-                self.random_seed,
+            track = self._making(
+                key,
+                lambda: forecast_track(
+                    self.opportunities(),
+                    self.leads(),
+                    self.period,
+                    months,
+                    self.cache_dir,
+                    self._digests("opportunities", "leads"),
+                    self.random_seed,
+                ),
             )
             return self._record(key, track.hit, track.path, track.table)
 
@@ -277,15 +319,18 @@ class Catalog:
         def make():
             from pipeline_models.run.tracks import lead_track
 
-            track = lead_track(
-                self.opportunities(),
-                self.leads(),
-                self.period,
-                horizon_months,
-                months,
-                self.cache_dir,
-                self._digests("opportunities", "leads"),
-                self.random_seed,
+            track = self._making(
+                key,
+                lambda: lead_track(
+                    self.opportunities(),
+                    self.leads(),
+                    self.period,
+                    horizon_months,
+                    months,
+                    self.cache_dir,
+                    self._digests("opportunities", "leads"),
+                    self.random_seed,
+                ),
             )
             return self._record(key, track.hit, track.path, track.table)
 
@@ -295,9 +340,35 @@ class Catalog:
         return {name: self.digest(name) for name in names}
 
     def _record(self, name: str, hit: bool, path: Path | None, value: Any = None) -> Any:
-        """Note where ``name`` came from (see :attr:`loaded`); return ``value``."""
-        self.loaded[name] = {"cache_hit": bool(hit), "path": None if path is None else str(path)}
+        """Note where ``name`` came from (see :attr:`loaded`), also in the folder's
+        ``fits.json``; return ``value``."""
+        where = None if path is None else str(path)
+        self.loaded[name] = {"cache_hit": bool(hit), "path": where}
+        made = made_fits(self.folder)
+        if name not in made or made[name].get("path") != where:
+            note_fit(self.folder, name, where)
         return value
+
+    def _making(self, name: str, fit: Callable[[], Any], refused: Callable | None = None) -> Any:
+        """``fit()``: a fit or track record; when the folder has not made it yet (and
+        ``refused()`` gives no reason it cannot be made), announced through :attr:`say` with
+        the time it took."""
+        if self.say is None or still_made(made_fits(self.folder).get(name)):
+            return fit()
+        if refused is not None and refused() is not None:
+            return fit()
+        what, takes = fit_words(name)
+        self.say(f"Fitting {what} (first time for this run folder; {takes}) ...")
+        t0 = time.perf_counter()
+        result = fit()
+        seconds = time.perf_counter() - t0
+        if getattr(result, "hit", False):  # another folder of the same data made it
+            self.say(f"  found in the fit cache ({seconds:.1f} s)")
+        else:
+            self.say(
+                f"  done in {seconds:.0f} s" if seconds >= 10 else f"  done in {seconds:.1f} s"
+            )
+        return result
 
 
 def _prepare_sample_if_default(folder: Path) -> None:

@@ -53,6 +53,9 @@ def fit_all(
         horizon = int(leads.get("horizon_months", 3))
         months = int(leads.get("backtest_months", 6))
         steps.append(("lead track record", lambda: catalog.lead_track(horizon, months)))
+    if progress and catalog.budget:
+        budget = ", ".join(f"{name}={value}" for name, value in catalog.budget.items())
+        progress(f"Sampler budget of the win-rate, deal-size and cycle-time fits: {budget}")
     for label, step in steps:
         t0 = time.perf_counter()
         if progress:
@@ -79,13 +82,32 @@ def fit_all(
     for name, reason in skipped.items():
         if progress:
             progress(f"  {name.replace('_', ' ')} model not fitted: {reason}")
+    advice = budget_advice(catalog)
+    if progress and advice:
+        progress(f"  {advice}")
     return {
         "cache_hits": hits,
         "diagnostics": _diagnostics(catalog),
         "skipped": skipped,
         "warnings": models.warnings()
+        + ([advice] if advice else [])
         + [f"{name.replace('_', ' ')} model not fitted: {why}" for name, why in skipped.items()],
     }
+
+
+def budget_advice(catalog: Catalog) -> str | None:
+    """How a run follows a hierarchical fit's advice to refit with more draws (``None``: every
+    fit converged): the option, with twice the draws the fits used."""
+    from pipeline_models.run.budget import effective_budget
+
+    diagnostics = catalog.period_models().diagnostics()
+    if all(d.ok for d in diagnostics.values()):
+        return None
+    draws = effective_budget(catalog.budget)["draws"]
+    return (
+        f"to refit with more draws, run again with --fit draws={2 * draws} (and --fit "
+        "target_accept=0.99 where the sampler diverged)"
+    )
 
 
 def _diagnostics(catalog: Catalog) -> dict[str, dict[str, Any]]:
@@ -111,4 +133,4 @@ def _diagnostics(catalog: Catalog) -> dict[str, dict[str, Any]]:
     return out
 
 
-__all__ = ["TRACK_SETTINGS", "fit_all", "report_settings"]
+__all__ = ["TRACK_SETTINGS", "budget_advice", "fit_all", "report_settings"]

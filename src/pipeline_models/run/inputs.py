@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -54,6 +54,8 @@ class Sources:
     on_bad_rows: str = "error"
     random_seed: int = 20261
     cache_dir: Path = Path("data/fits")
+    fit: dict = field(default_factory=dict)
+    """Sampler budget of the hierarchical fits (``--fit``): kept in the catalog for every report."""
 
 
 @dataclass
@@ -265,6 +267,7 @@ def prepare(
         "export": str(sources.export),
         "datasets": datasets,
         "settings": settings or {},
+        "fit": dict(sources.fit),
     }
     tmp = folder / f"{CATALOG_FILE}.tmp"
     tmp.write_text(json.dumps(meta, indent=2, default=str))

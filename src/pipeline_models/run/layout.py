@@ -26,6 +26,7 @@ REPORT_ORDER = ("overview", "product_potential", "lead_requirement", "forecast",
 """Report notebooks in the order the index lists them; other notebooks follow by name."""
 
 CATALOG_FILE = "catalog.json"
+FITS_FILE = "fits.json"
 CANONICAL_FILE = "opportunities.parquet"
 LEADS_FILE = "leads.parquet"
 HISTORY_FILE = "history.parquet"
@@ -49,6 +50,18 @@ def project_root() -> Path:
 
 def notebooks_dir() -> Path:
     return Path(os.environ.get("PIPELINE_NOTEBOOKS", project_root() / "notebooks"))
+
+
+def notebook_path(path: str | Path) -> Path:
+    """A folder given to a report notebook (``run_dir``, ``output_dir``) as an absolute path.
+
+    A relative path is read from the project's ``notebooks/`` folder, as the notebooks' defaults
+    are written (``../data/work/2026-10``), whatever the working folder of the kernel and
+    wherever the notebook itself lies (an analyst's working copy under ``data/work/notebooks/``
+    finds the same run folder). An absolute path is kept as given.
+    """
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else (notebooks_dir() / path).resolve()
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from pipeline_models import __version__
+from pipeline_models.run.budget import effective_budget
 
 if TYPE_CHECKING:
     from pipeline_models.run.inputs import Sources
@@ -72,6 +73,7 @@ def start(state: RunState, sources: Sources) -> dict:
             "random_seed": int(options.random_seed),
             "datasets": catalog.meta["datasets"],
             "settings": catalog.meta["settings"],
+            "fit": effective_budget(catalog.budget),
             "extra": options.params,
         },
         "random_seed": int(options.random_seed),

@@ -47,6 +47,7 @@ class RunOptions:
     root: Path | None = None
     keep_failed: int = KEEP_FAILED  # failed runs kept per period
     fit_models: bool = True  # fit the shared models before the reports (off: tiny test runs)
+    fit: dict = field(default_factory=dict)  # sampler budget of the hierarchical fits (--fit)
 
 
 @dataclass

@@ -3,10 +3,10 @@
 A partial run still publishes a whole set: the reports it ran, and every other report of the set
 published before it, copied with its page and files, its headline and its manifest entry (marked
 with the run that made it). That is sound only when both runs read the same data with the same
-seed, so a partial run over a set made from other data (another export, preset, leads or
-history) or another seed is refused (exit 2) before any model is fitted or report executed,
-saying how to rerun every report or to write one report apart. Without a published set, a
-partial run publishes its reports alone.
+seed and sampler budget, so a partial run over a set made from other data (another export,
+preset, leads or history), another seed or another sampler budget (``--fit``) is refused (exit 2)
+before any model is fitted or report executed, saying how to rerun every report or to write one
+report apart. Without a published set, a partial run publishes its reports alone.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import shutil
 from typing import TYPE_CHECKING
 
+from pipeline_models.run.budget import effective_budget
 from pipeline_models.run.layout import MANIFEST_FILE, RunPaths
 from pipeline_models.run.options import EXIT_BAD_INPUT, RunError
 
@@ -43,7 +44,15 @@ def _differences(previous: dict, manifest: dict) -> list[str]:
             said.append(f"other {name.replace('_', ' ')}")
     if previous.get("random_seed") != manifest["random_seed"]:
         said.append(f"seed {previous.get('random_seed')} (this run: {manifest['random_seed']})")
+    # a set made before budgets were recorded was fitted with the models' default budget
+    budget, ours = (side.get("fit") or effective_budget({}) for side in (before, now))
+    if budget != ours:
+        said.append(f"sampler budget {_words(budget)} (this run: {_words(ours)})")
     return said
+
+
+def _words(budget: dict) -> str:
+    return ", ".join(f"{name}={value}" for name, value in sorted(budget.items()))
 
 
 def check_partial(state: RunState) -> None:

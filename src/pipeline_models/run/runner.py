@@ -241,6 +241,7 @@ def _sources(state: RunState) -> Sources:
         on_bad_rows=options.on_bad_rows,
         random_seed=options.random_seed,
         cache_dir=Path(options.cache_dir or Path(options.data_dir) / "fits"),
+        fit=dict(options.fit),
     )
 
 
