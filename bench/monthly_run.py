@@ -6,6 +6,13 @@ monthly run is timed twice in fresh processes:
 * cold: empty fit cache and a fresh PyTensor compile folder,
 * warm: the same period again (fits come from the cache; only the reports run).
 
+With ``--levers`` the smallest size is also run cold with the hierarchical fits sampled by NUTS
+(``--fit sampler=nutpie``: the run before the Laplace fit), so the lever's effect is measured in the
+same run of the benchmark, and one report is rerun as an analyst does in JupyterLab: a live kernel
+runs the forecast notebook on the warm run's folder, then again after a parameter change (fits
+cached); the rerun is compared with the report's own cell work (its cells in the live kernel's
+first run, less the imports a fresh kernel pays).
+
 The breakdown comes from the run's manifest and executed notebooks: archive, load and validate,
 each model's aggregation and fit (or cache load), and for each report the kernel start and
 papermill overhead, its first cell (imports, loading the table, loading the fits, the main
@@ -19,6 +26,7 @@ Usage::
     python bench/monthly_run.py                  # 10^4, 10^5, 10^6 rows
     python bench/monthly_run.py --sizes 1e4 1e7  # any sizes
     python bench/monthly_run.py --jobs 2         # reports side by side
+    python bench/monthly_run.py --sizes 1e4 1e6 --levers --repeats 3   # the figures of docs/performance.md
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -101,18 +110,63 @@ def cell_seconds(notebook: Path) -> list[float]:
     return times
 
 
+IMPORTS = (
+    "import matplotlib.pyplot, pandas\n"
+    "from pipeline_models.run.catalog import Catalog\n"
+    "from pipeline_models.present.display import quiet, show\n"
+    "from pipeline_models.analyses.forecast import report"
+)
+"""What the forecast notebook imports before its work."""
+
+
 def import_seconds(env: dict) -> float:
     """Seconds a fresh interpreter takes to import what a report notebook imports."""
-    code = (
-        "import matplotlib.pyplot, pandas, pymc, arviz_base; "
-        "from pipeline_models import fits, report, potential, leads, patterns, forecast, backtest"
-    )
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)
+    subprocess.run([sys.executable, "-c", IMPORTS], check=True, env=env, cwd=ROOT)
     return time.perf_counter() - t0
 
 
-def timed_run(export: Path, work: Path, label: str, jobs: int, env: dict) -> dict:
+def lab_rerun(run_dir: Path, out: Path) -> dict:
+    """The forecast notebook in a live kernel, as in JupyterLab: first run, then a rerun of its
+    cells after a parameter change (the fits are cached). Seconds of each."""
+    from jupyter_client.manager import start_new_kernel
+
+    cells = json.loads((ROOT / "notebooks" / "forecast.ipynb").read_text())["cells"]
+    code = [
+        "".join(c["source"])
+        for c in cells
+        if c["cell_type"] == "code" and "parameters" not in c.get("metadata", {}).get("tags", [])
+    ]
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(ROOT / "notebooks"))
+    try:
+
+        def execute(source: str) -> None:
+            reply = client.execute_interactive(source, timeout=900, output_hook=lambda _m: None)
+            if reply["content"]["status"] != "ok":
+                raise SystemExit(f"the notebook failed in the live kernel: {reply['content']}")
+
+        execute(
+            f"run_dir = {str(run_dir)!r}\noutput_dir = {str(out)!r}\n"
+            "target_revenue = 0.0\nbacktest_months = 6"
+        )
+        t0 = time.perf_counter()
+        for source in code:
+            execute(source)
+        first = time.perf_counter() - t0
+        execute("target_revenue = 5_000_000.0")
+        t0 = time.perf_counter()
+        for source in code:
+            execute(source)
+        rerun = time.perf_counter() - t0
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    return {"first": first, "rerun": rerun}
+
+
+def timed_run(
+    export: Path, work: Path, label: str, jobs: int, env: dict, extra: tuple[str, ...] = ()
+) -> dict:
     cmd = [
         sys.executable,
         "-m",
@@ -130,6 +184,7 @@ def timed_run(export: Path, work: Path, label: str, jobs: int, env: dict) -> dic
         str(work / "fits"),
         "--jobs",
         str(jobs),
+        *extra,
     ]
     t0 = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -172,6 +227,7 @@ def timed_run(export: Path, work: Path, label: str, jobs: int, env: dict) -> dic
         steps[f"{name}: render HTML"] = report.get("render_s", float("nan"))
     return {
         "label": label,
+        "run_dir": manifest["parameters"].get("run_dir"),
         "wall_s": wall,
         "cpu_s": cpu,
         "peak_gib": peak / 2**30,
@@ -180,65 +236,122 @@ def timed_run(export: Path, work: Path, label: str, jobs: int, env: dict) -> dic
     }
 
 
+def _median_result(runs: list[dict]) -> dict:
+    """Medians over repeats of every figure of a (size, label)."""
+    out = dict(runs[0])
+    for key in ("wall_s", "cpu_s", "peak_gib"):
+        out[key] = statistics.median(r[key] for r in runs)
+    steps = dict.fromkeys(k for r in runs for k in r["steps"])
+    out["steps"] = {
+        k: statistics.median(r["steps"].get(k, float("nan")) for r in runs) for k in steps
+    }
+    out["repeats"] = len(runs)
+    return out
+
+
+def measure(size: int, args: argparse.Namespace, lab: bool) -> tuple[list[dict], dict | None]:
+    """Cold and warm runs (and the levers') of one export size, ``args.repeats`` times each."""
+    variants = [("cold", ()), ("warm", ())]
+    if args.levers and lab:
+        variants.append(("cold NUTS", ("--fit", "sampler=nutpie")))
+    runs: dict[str, list[dict]] = {label: [] for label, _ in variants}
+    rerun = None
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
+        tmp = Path(tmp)
+        export = tmp / "opportunities_2026-10.csv"
+        seconds = write_export(size, export)
+        print(
+            f"{size:>10,} rows: export written in {seconds:.1f} s "
+            f"({export.stat().st_size / 2**20:.0f} MiB)",
+            flush=True,
+        )
+        for repeat in range(args.repeats):
+            for label, extra in variants:
+                # a cold run gets an empty fit cache and compile folder; warm reuses cold's
+                work = tmp / f"work-{repeat}-{label.split()[-1] if label != 'warm' else 'cold'}"
+                env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={work / 'pytensor'}"}
+                result = timed_run(export, work, label, args.jobs, env, extra)
+                result["rows"] = size
+                runs[label].append(result)
+                print(
+                    f"{size:>10,} rows {label} #{repeat + 1}: {result['wall_s']:.1f} s, "
+                    f"CPU {result['cpu_s']:.1f} s, peak {result['peak_gib']:.2f} GiB",
+                    flush=True,
+                )
+            if args.levers and lab and repeat == 0:
+                rerun = lab_rerun(Path(runs["warm"][0]["run_dir"]), tmp / "lab")
+    return [_median_result(r) for r in runs.values()], rerun
+
+
+def print_table(results: list[dict]) -> None:
+    steps = list(dict.fromkeys(k for r in results for k in r["steps"]))
+    header = f"{'step':<40}" + "".join(f"{r['rows']:>9,} {r['label']:<9}" for r in results)
+    print(header)
+    print("-" * len(header))
+    for step in steps:
+        cells = "".join(f"{r['steps'].get(step, float('nan')):>19.1f}" for r in results)
+        print(f"{step:<40}{cells}")
+    print(f"{'wall time (s)':<40}" + "".join(f"{r['wall_s']:>19.1f}" for r in results))
+    print(f"{'CPU time, all processes (s)':<40}" + "".join(f"{r['cpu_s']:>19.1f}" for r in results))
+    print(f"{'peak memory (GiB)':<40}" + "".join(f"{r['peak_gib']:>19.2f}" for r in results))
+
+
+def print_ratios(results: list[dict], rerun: dict | None, imports: float) -> None:
+    by = {(r["rows"], r["label"]): r for r in results}
+    sizes = sorted({r["rows"] for r in results})
+    print(f"\nmedians of {results[0]['repeats']} run(s); ratios of medians")
+    for n in sizes:
+        cold, warm = by[(n, "cold")], by[(n, "warm")]
+        print(f"{n:>10,} rows: cold / warm wall {cold['wall_s'] / warm['wall_s']:.2f}x")
+        nuts = by.get((n, "cold NUTS"))
+        if nuts:
+            print(
+                f"{n:>10,} rows: lever, Laplace fits instead of NUTS: cold wall "
+                f"{nuts['wall_s']:.1f} s -> {cold['wall_s']:.1f} s "
+                f"({nuts['wall_s'] / cold['wall_s']:.2f}x faster), CPU "
+                f"{nuts['cpu_s']:.1f} s -> {cold['cpu_s']:.1f} s; cold / warm with NUTS "
+                f"{nuts['wall_s'] / warm['wall_s']:.2f}x"
+            )
+    base = by[(sizes[0], "cold")]
+    for n in sizes[1:]:
+        r = by[(n, "cold")]
+        print(
+            f"cold run at {n:,} rows / at {sizes[0]:,} rows: wall "
+            f"{r['wall_s'] / base['wall_s']:.2f}x, CPU {r['cpu_s'] / base['cpu_s']:.2f}x"
+        )
+    if rerun:
+        own = rerun["first"] - imports
+        print(
+            f"JupyterLab, forecast notebook in a live kernel at {sizes[0]:,} rows: first run "
+            f"{rerun['first']:.1f} s (imports about {imports:.1f} s), rerun after a parameter "
+            f"change {rerun['rerun']:.1f} s = {rerun['rerun'] / own:.2f}x the report's own cell "
+            f"work ({own:.1f} s)"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", nargs="+", type=float, default=[1e4, 1e5, 1e6])
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each kind (medians)")
+    parser.add_argument(
+        "--levers", action="store_true", help="also NUTS fits, and the JupyterLab rerun"
+    )
     args = parser.parse_args()
-    results = []
+    imports = import_seconds(dict(os.environ))
     print(
-        f"importing what a report imports takes {import_seconds(dict(os.environ)):.1f} s "
-        "in a fresh interpreter (part of every report's first cell)",
+        f"importing what a report imports takes {imports:.1f} s in a fresh interpreter "
+        "(part of every report's first cell)",
         flush=True,
     )
-    for size in args.sizes:
-        n = int(size)
-        with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
-            tmp = Path(tmp)
-            export = tmp / "opportunities_2026-10.csv"
-            seconds = write_export(n, export)
-            print(
-                f"{n:>10,} rows: export written in {seconds:.1f} s "
-                f"({export.stat().st_size / 2**20:.0f} MiB)",
-                flush=True,
-            )
-            env = dict(os.environ)
-            env["PYTENSOR_FLAGS"] = f"base_compiledir={tmp / 'pytensor'}"
-            for label in ("cold", "warm"):
-                result = timed_run(export, tmp / "work", label, args.jobs, env)
-                result["rows"] = n
-                results.append(result)
-                print(
-                    f"{n:>10,} rows {label}: {result['wall_s']:.1f} s, "
-                    f"CPU {result['cpu_s']:.1f} s, peak {result['peak_gib']:.2f} GiB",
-                    flush=True,
-                )
+    results, rerun = [], None
+    for i, size in enumerate(sorted(args.sizes)):
+        measured, lab = measure(int(size), args, lab=i == 0)
+        results.extend(measured)
+        rerun = rerun or lab
     print()
-    steps = list(dict.fromkeys(k for r in results for k in r["steps"]))
-    header = f"{'step':<34}" + "".join(f"{r['rows']:>11,} {r['label']:<5}" for r in results)
-    print(header)
-    print("-" * len(header))
-    for step in steps:
-        cells = "".join(f"{r['steps'].get(step, float('nan')):>17.1f}" for r in results)
-        print(f"{step:<34}{cells}")
-    print(f"{'wall time (s)':<34}" + "".join(f"{r['wall_s']:>17.1f}" for r in results))
-    print(f"{'CPU time, all processes (s)':<34}" + "".join(f"{r['cpu_s']:>17.1f}" for r in results))
-    print(f"{'peak memory (GiB)':<34}" + "".join(f"{r['peak_gib']:>17.2f}" for r in results))
-    base = next(
-        (
-            r
-            for r in results
-            if r["rows"] == min(int(s) for s in args.sizes) and r["label"] == "cold"
-        ),
-        None,
-    )
-    if base:
-        for r in results:
-            if r["label"] == "cold":
-                print(
-                    f"cold run at {r['rows']:,} rows / at {base['rows']:,} rows: "
-                    f"wall {r['wall_s'] / base['wall_s']:.2f}x, CPU {r['cpu_s'] / base['cpu_s']:.2f}x"
-                )
+    print_table(results)
+    print_ratios(results, rerun, imports)
     return 0
 
 

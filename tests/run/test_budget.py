@@ -163,7 +163,7 @@ def test_the_readme_states_the_default_budget():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     said = (
         f"fitted by nested Laplace with importance weights (seconds, nothing compiled; "
-        f"`docs/models.md`, \"How a fit is made\"); where the weights show that the "
+        f'`docs/models.md`, "How a fit is made"); where the weights show that the '
         f"approximation missed the posterior, the fit samples with NUTS instead "
         f"({default['draws']:,} draws per chain after {default['tune']:,} tuning steps, "
         f"target acceptance {default['target_accept']})"

@@ -46,7 +46,7 @@ ADAPTATIONS = 1
 """Times the proposal is moved to the weighted draws' mean and spread when its Pareto k is high."""
 K_GOOD = 0.5
 """Pareto k below which the weights are good enough that no adaptation is tried."""
-LATENT_PER_THETA = 4
+LATENT_PER_THETA = 8
 """Latent draws per proposed theta (each theta costs a Newton solve, each latent draw little)."""
 MAX_NEWTON = 60
 

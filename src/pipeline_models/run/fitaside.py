@@ -1,0 +1,70 @@
+"""Fits made side by side: while the run's fit step makes part of the period's fits, a second
+process makes the rest into the fit cache, and the fit step then loads them from it.
+
+The fits are deterministic (same data, settings and seed, same draws in any process) and the
+cache writes each entry whole, so which process made a fit changes nothing in the reports. A second
+process only pays where there is a second core and enough deals that its start (a new interpreter,
+a few seconds) is worth it. If the second process fails or dies, the fit step makes those fits
+itself and reports any failure as it would have.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+ASIDE = ("deal_score", "account_products", "lead_track")
+"""Catalog fits made in the second process: the deal score (the longest), with two small ones,
+against the hierarchical models and the forecast's track record in the fit step's own process."""
+MIN_DEALS = 5_000
+"""Below this many deals every fit takes seconds, and a second process costs more than it saves."""
+
+Step = tuple[str, tuple]
+
+
+def _work(folder: str, steps: Sequence[Step]) -> None:
+    # Ctrl-C is the run's to handle: it ends this process itself
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from pipeline_models.run.catalog import Catalog
+
+    catalog = Catalog.open(folder, say=None)
+    for name, args in steps:
+        try:
+            getattr(catalog, name)(*args)
+        except Exception:  # noqa: BLE001 - the fit step makes it again and reports the failure
+            return
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def fitting_aside(folder: Path, steps: Sequence[Step], deals: int) -> Iterator[bool]:
+    """Fit ``steps`` (catalog method names and arguments) in a second process while the block
+    runs; on leaving the block wait for it. Yields whether a second process was started."""
+    if not steps or deals < MIN_DEALS or usable_cores() < 2:
+        yield False
+        return
+    # spawn, not fork: this process may hold threads (fork would copy their locks)
+    process = multiprocessing.get_context("spawn").Process(
+        target=_work, args=(str(folder), list(steps)), name="fits-aside", daemon=True
+    )
+    process.start()
+    try:
+        yield True
+        process.join()
+    finally:
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+__all__ = ["ASIDE", "MIN_DEALS", "fitting_aside", "usable_cores"]

@@ -1,0 +1,55 @@
+"""Fits made side by side: a second process fits the deal score and the lead track record into
+the cache, and the fit step then finds them there; the figures are those of fits made in one
+process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import pipeline_models.run.fitaside as fitaside
+from pipeline_models.run.catalog import Catalog
+from pipeline_models.run.fitstep import fit_all
+from pipeline_models.run.inputs import Sources, prepare
+
+pytestmark = pytest.mark.slow
+
+
+def _prepared(sample: Path, out: Path) -> Catalog:
+    exports = sample / "exports"
+    sources = Sources(
+        export=exports / "opportunities_2026-10.csv",
+        leads=exports / "leads_2026-10.csv",
+        period="2026-10",
+        cache_dir=out / "fits",
+        random_seed=3,
+    )
+    return Catalog.open(prepare(sources, out / "run").catalog.folder, say=None)
+
+
+def test_fits_made_side_by_side_are_the_fits_made_in_one_process(
+    small_sample, tmp_path, monkeypatch
+):
+    if fitaside.usable_cores() < 2:
+        pytest.skip("one core: the fit step never starts a second process")
+    monkeypatch.setattr(fitaside, "MIN_DEALS", 0)
+    alone_timings: dict[str, float] = {}
+    monkeypatch.setattr(fitaside, "usable_cores", lambda: 1)
+    alone = _prepared(small_sample, tmp_path / "alone")
+    fit_all(alone, None, alone_timings)
+    monkeypatch.setattr(fitaside, "usable_cores", lambda: 2)
+    side = _prepared(small_sample, tmp_path / "side")
+    side_timings: dict[str, float] = {}
+    fit_all(side, None, side_timings)
+    assert "fits side by side" in side_timings and "fits side by side" not in alone_timings
+    # the second process made the deal score: the fit step found it in the cache
+    assert side.loaded["fits.deal_score"]["cache_hit"]
+    assert not alone.loaded["fits.deal_score"]["cache_hit"]
+    a, b = alone.deal_score(), side.deal_score()
+    assert (a.fit_.beta == b.fit_.beta).all() and (a.fit_.cov == b.fit_.cov).all()
+    assert alone.lead_track(3, 6).equals(side.lead_track(3, 6))
+    # a rerun of the period finds its forecaster in the cache and starts no second process
+    again_timings: dict[str, float] = {}
+    fit_all(Catalog.open(side.folder, say=None), None, again_timings)
+    assert "fits side by side" not in again_timings
