@@ -294,3 +294,32 @@ def test_the_same_fit_in_fresh_processes_with_empty_and_warm_compile_folders(tmp
         results.append(json.loads(out.read_text()))
     assert (tmp_path / "pytensor-warm").exists()
     assert results[0] == results[1]
+
+
+def test_a_laplace_fit_that_fails_numerically_declines_with_its_reason(monkeypatch) -> None:
+    import pipeline_models.models.hierarchical.sampling as sampling
+
+    def fails(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise np.linalg.LinAlgError("the curvature of the posterior is not finite here")
+
+    monkeypatch.setattr(sampling, "fit_laplace", fails)
+    model = WinRateModel(groups=["product"])
+    model._set_inputs(model.inputs(export(3, n=300)), 1)
+    assert laplace_fit(model, 1) is None
+    assert model.sampling_["laplace_declined"].startswith("the Laplace fit failed: the curvature")
+
+
+def test_proposals_outside_the_range_get_no_weight() -> None:
+    """A proposal with an sd beyond 1e3 or below 1e-6 is skipped (no Newton solve) and weighs 0."""
+    from pipeline_models.models.hierarchical import laplace
+
+    model = WinRateModel(groups=["product"])
+    model._set_inputs(model.inputs(export(3, n=300)), 1)
+    post = laplace._Posterior(model._latent_model())
+    x_start = post.mode(np.array([-1.0]), post.x_last)[0]
+    rng = np.random.default_rng(0)
+    thetas, _, log_w = laplace._weighted_proposals(
+        post, np.array([np.log(1e4)]), np.array([[1e-6]]), 4, x_start, rng
+    )
+    assert np.all(thetas > laplace.THETA_RANGE[1])
+    assert np.all(log_w == -np.inf)

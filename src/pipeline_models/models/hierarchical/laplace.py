@@ -46,6 +46,8 @@ ADAPTATIONS = 1
 """Times the proposal is moved to the weighted draws' mean and spread when its Pareto k is high."""
 K_GOOD = 0.5
 """Pareto k below which the weights are good enough that no adaptation is tried."""
+THETA_RANGE = (np.log(1e-6), np.log(1e3))
+"""Log sds and scales beyond which a proposal gets no weight."""
 LATENT_PER_THETA = 8
 """Latent draws per proposed theta (each theta costs a Newton solve, each latent draw little)."""
 MAX_NEWTON = 60
@@ -296,6 +298,8 @@ class _Posterior:
 def _cholesky(matrix: np.ndarray) -> np.ndarray:
     """Lower Cholesky factor; a matrix that is not positive definite (a likelihood not log
     concave at this point) is lifted along its diagonal until it is."""
+    if not np.all(np.isfinite(matrix)):
+        raise linalg.LinAlgError("the curvature of the posterior is not finite here")
     lift = 0.0
     scale = float(np.max(np.abs(np.diag(matrix)))) or 1.0
     for _ in range(30):
@@ -413,10 +417,17 @@ def _weighted_proposals(
         np.log1p(-WIDE_SHARE) + np.atleast_1d(narrow.logpdf(thetas)),
         np.log(WIDE_SHARE) + np.atleast_1d(wide.logpdf(thetas)),
     )
-    xs = np.empty((n_theta * LATENT_PER_THETA, post.dim))
-    log_w = np.empty(n_theta * LATENT_PER_THETA)
+    xs = np.tile(x_start, (n_theta * LATENT_PER_THETA, 1))
+    log_w = np.full(n_theta * LATENT_PER_THETA, -np.inf)
     for j, theta in enumerate(thetas):
-        x_hat, chol, _ = post.mode(theta, x_start)
+        # sds and scales outside (1e-6, 1e3) carry no posterior mass worth a Newton solve (a
+        # truncated proposal is still a proposal); a solve that fails gives its draws no weight
+        if not np.all((theta > THETA_RANGE[0]) & (theta < THETA_RANGE[1])):
+            continue
+        try:
+            x_hat, chol, _ = post.mode(theta, x_start)
+        except (linalg.LinAlgError, FloatingPointError):
+            continue
         z = rng.standard_normal((LATENT_PER_THETA, post.dim))
         draws = (
             x_hat + linalg.solve_triangular(chol, z.T, lower=True, trans="T", check_finite=False).T
@@ -430,13 +441,15 @@ def _weighted_proposals(
             post.loglik(x, scales) + post.log_prior_x(x, prec) + prior_theta for x in draws
         ]
         log_w[rows] -= log_q_theta[j] + log_q_x
-    return thetas, xs, np.nan_to_num(log_w, nan=-np.inf)
+    return thetas, xs, np.where(np.isnan(log_w), -np.inf, log_w)
 
 
 def _smoothed_weights(log_w: np.ndarray) -> tuple[np.ndarray, float]:
     """Pareto-smoothed, normalised importance weights and the Pareto k of their tail."""
     from arviz_stats.base.array import array_stats
 
+    if not np.any(np.isfinite(log_w)):
+        raise linalg.LinAlgError("no proposal reached the posterior")
     # psislw takes log likelihoods and weights by their negatives
     smoothed, khat = array_stats.psislw(-(log_w - np.max(log_w)))
     return np.exp(smoothed - np.logaddexp.reduce(smoothed)), float(khat)

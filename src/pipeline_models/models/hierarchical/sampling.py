@@ -137,12 +137,17 @@ def laplace_fit(fit: Any, random_seed: int | None) -> tuple[xr.DataTree, dict] |
         fit.sampling_ = {"laplace_declined": str(why)}
         return None
     n = fit.draws * fit.chains
-    draws = fit_laplace(latent, n, random_seed)
-    runs = 1
-    if draws.ok and draws.ess < ESS_MIN:
-        seed = None if random_seed is None else random_seed + 1
-        draws = fit_laplace(latent, n, seed, proposals=n * LAPLACE_RETRY)
-        runs = 2
+    try:
+        draws = fit_laplace(latent, n, random_seed)
+        runs = 1
+        if draws.ok and draws.ess < ESS_MIN:
+            seed = None if random_seed is None else random_seed + 1
+            draws = fit_laplace(latent, n, seed, proposals=n * LAPLACE_RETRY)
+            runs = 2
+    except (np.linalg.LinAlgError, FloatingPointError, ValueError) as why:
+        # e.g. a curvature that is not finite at the hyperparameters' mode: NUTS explores instead
+        fit.sampling_ = {"laplace_declined": f"the Laplace fit failed: {why}"}
+        return None
     if not (draws.ok and draws.ess >= ESS_MIN):
         fit.sampling_ = {
             "laplace_declined": (
