@@ -12,14 +12,10 @@ scales, and ``x`` the intercepts and ``u``.
 2. The Laplace approximation of ``p(theta | data)`` is maximised; its curvature at the mode gives a
    Student-t proposal for ``theta`` (INLA's first step, without its grid).
 3. Proposals ``theta ~ t``, ``x | theta ~ Normal(mode, curvature^-1)`` are weighted by the exact
-   joint posterior over the proposal density, the weights Pareto-smoothed (PSIS), and the draws
-   resampled by weight. The draws are therefore from the model's exact posterior up to importance
-   sampling error, which the effective sample size and the Pareto ``k`` measure: ``k > 0.7`` means
-   the proposal missed part of the posterior and the fit is not to be used (the caller then samples
-   with NUTS).
-
-Nothing is compiled, so a fit costs milliseconds to seconds, and the same data, settings and seed
-give the same draws in any process.
+   joint posterior over the proposal density, Pareto-smoothed (PSIS) and resampled: draws from the
+   exact posterior up to importance sampling error, which the effective sample size and the Pareto
+   ``k`` measure (``k > 0.7``: the proposal missed part of the posterior; the caller uses NUTS).
+   Nothing is compiled, and the same data, settings and seed give the same draws in any process.
 """
 
 from __future__ import annotations
@@ -44,10 +40,8 @@ WIDE_SHARE = 0.2
 """A fifth of the theta proposals come from a component three times as wide (defensive mixture)."""
 ADAPTATIONS = 1
 """Times the proposal is moved to the weighted draws' mean and spread when its Pareto k is high."""
-K_GOOD = 0.5
-"""Pareto k below which the weights are good enough that no adaptation is tried."""
-THETA_RANGE = (np.log(1e-6), np.log(1e3))
-"""Log sds and scales beyond which a proposal gets no weight."""
+K_GOOD = 0.5  # Pareto k below which the weights are good enough that no adaptation is tried
+THETA_RANGE = (np.log(1e-6), np.log(1e3))  # log sds and scales beyond which a proposal weighs 0
 LATENT_PER_THETA = 8
 """Latent draws per proposed theta (each theta costs a Newton solve, each latent draw little)."""
 MAX_NEWTON = 60
