@@ -59,7 +59,7 @@ def fit_all(
         progress(f"Sampler budget of the win-rate, deal-size and cycle-time fits: {budget}")
     # the forecaster fits in a fraction of a second; found in the cache, the period was fitted
     # before and the other fits are there too: no second process is worth starting
-    _step(catalog, *steps[1], progress, timings)
+    _step(catalog, "forecaster", "forecaster", (), progress, timings)
     again = catalog.loaded["fits.forecaster"]["cache_hit"]
     aside = [] if again else [(name, args) for _, name, args in steps if name in ASIDE]
     t0 = time.perf_counter()

@@ -235,6 +235,14 @@ class PipelineModel(Estimator):
         """The model as a latent Gaussian model (for ``sampler="laplace"``)."""
         raise LaplaceUnsupported(f"{type(self).__name__} has no Laplace form")
 
+    def _latent_terms(self) -> dict[str, Any]:
+        """Each cell's level of every fitted term, and the terms' level counts (the ``terms``
+        and ``n_levels`` of a :class:`LatentModel`)."""
+        return {
+            "terms": self.cell_index_,
+            "n_levels": {t: len(levels) for t, levels in self.terms_.items()},
+        }
+
     def _laplace_variables(self, draws: LaplaceDraws) -> dict[str, tuple[np.ndarray, tuple]]:
         """Posterior variables (name -> draws, dims) from the Laplace fit's draws."""
         out = {"intercept": (draws.intercept[:, 0], ())}

@@ -64,7 +64,8 @@ class CycleLikelihood:
     def derivatives(self, eta: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Gradient ``(cells, 4)`` and minus the Hessian ``(cells, 4, 4)`` of :meth:`loglik`."""
         n = self.n_cells
-        p = np.exp(_log_shares(eta))[:, :2]
+        logp = _log_shares(eta)
+        p = np.exp(logp)[:, :2]
         shares = p[:, :, None] * np.eye(2) - p[:, :, None] * p[:, None, :]  # -d2 log p / d eta2
         grad = np.zeros((n, 4))
         neg = np.zeros((n, 4, 4))
@@ -84,7 +85,7 @@ class CycleLikelihood:
             grad[:, 2 + j] += np.bincount(c, w * d1[rows], n)
             neg[:, 2 + j, 2 + j] -= np.bincount(c, w * d2[rows], n)
         if len(self.c_open):
-            g_open, neg_open = self._open_derivatives(eta, sigma, shares)
+            g_open, neg_open = self._open_derivatives(eta, sigma, logp, shares)
             for i in range(4):
                 grad[:, i] += np.bincount(self.c_open, self.n_open * g_open[:, i], n)
                 for j in range(4):
@@ -92,10 +93,10 @@ class CycleLikelihood:
         return grad, neg
 
     def _open_derivatives(
-        self, eta: np.ndarray, sigma: np.ndarray, shares: np.ndarray
+        self, eta: np.ndarray, sigma: np.ndarray, logp: np.ndarray, shares: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Per open row: a log-sum-exp over won-later, lost-later and stalled."""
-        logp = _log_shares(eta)
+        """Per open row: a log-sum-exp over won-later, lost-later and stalled (``logp``: the
+        cells' log outcome chances)."""
         c, log_s, parts = self._open_parts(eta, sigma, logp)
         r = np.exp(parts - _logsumexp(parts, axis=1, keepdims=True))  # (rows, 3)
         hazard = np.exp(_log_phi(c) - log_s)  # (rows, 2)

@@ -187,8 +187,7 @@ class CycleTimeModel(PipelineModel):
         return LatentModel(
             predictors=("outcome_won", "outcome_lost", "duration_won", "duration_lost"),
             intercepts=(normal_prior(outcome),) * 2 + (normal_prior(duration),) * 2,
-            terms=self.cell_index_,
-            n_levels={t: len(lv) for t, lv in self.terms_.items()},
+            **self._latent_terms(),
             sd_priors=(priors["outcome_sd_group"],) * 2 + (priors["duration_sd_group"],) * 2,
             scales={"sigma_won": priors["duration_sigma"], "sigma_lost": priors["duration_sigma"]},
             loglik=likelihood.loglik,

@@ -27,6 +27,15 @@ from pipeline_models.models.hierarchical.priors import REVENUE_PRIORS
 from pipeline_models.models.hierarchical.winrate import _labelled, _row
 
 
+def _cell_statistics(used: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Deals, mean log amount per cell, the within-cell sum of squares and its degrees of
+    freedom: together the per-deal normal likelihood."""
+    n = used["n"].to_numpy(dtype=float)
+    mean_log = used["sum_log"].to_numpy() / n
+    ss_total = float(np.clip(used["sum_log2"].to_numpy() - n * mean_log**2, 0.0, None).sum())
+    return n, mean_log, ss_total, float(n.sum() - len(used))
+
+
 class RevenueModel(PipelineModel):
     """Amount of a won deal, log-normal, pooled over the grouping columns::
 
@@ -80,9 +89,8 @@ class RevenueModel(PipelineModel):
             "missing": int(table["n_missing"].sum()),
             "zero": int(table["n_zero"].sum()),
         }
-        mean_log = used["sum_log"].to_numpy() / n
-        ss = np.clip(used["sum_log2"].to_numpy() - n * mean_log**2, 0.0, None)
-        within = float(ss.sum() / max(total - len(used), 1.0))
+        _, mean_log, ss_total, extra_df = _cell_statistics(used)
+        within = ss_total / max(extra_df, 1.0)
         self._decide_terms("", mean_log, n / max(within, 1e-6))
 
     def _fitted_extras(self) -> dict[str, object]:
@@ -94,10 +102,7 @@ class RevenueModel(PipelineModel):
 
         priors = self.resolved_priors()
         used = self.used_
-        n = used["n"].to_numpy(dtype=float)
-        mean_log = used["sum_log"].to_numpy() / n
-        ss_total = float(np.clip(used["sum_log2"].to_numpy() - n * mean_log**2, 0.0, None).sum())
-        extra_df = float(n.sum() - len(used))  # degrees of freedom within cells
+        n, mean_log, ss_total, extra_df = _cell_statistics(used)
         coords = {**self._coords(), "cell": np.arange(len(used))}
         with pm.Model(coords=coords) as model:
             offset = priors["intercept"].create("intercept_offset")
@@ -114,11 +119,7 @@ class RevenueModel(PipelineModel):
 
     def _latent_model(self) -> LatentModel:
         priors = self.resolved_priors()
-        used = self.used_
-        n = used["n"].to_numpy(dtype=float)
-        mean_log = used["sum_log"].to_numpy() / n
-        ss_total = float(np.clip(used["sum_log2"].to_numpy() - n * mean_log**2, 0.0, None).sum())
-        extra_df = float(n.sum() - len(used))
+        n, mean_log, ss_total, extra_df = _cell_statistics(self.used_)
         offset_mean, offset_sd = normal_prior(priors["intercept"])
 
         def loglik(mu: np.ndarray, scales: np.ndarray) -> np.ndarray:
@@ -135,8 +136,7 @@ class RevenueModel(PipelineModel):
         return LatentModel(
             predictors=("log_amount",),
             intercepts=((self.centre_ + offset_mean, offset_sd),),
-            terms=self.cell_index_,
-            n_levels={t: len(lv) for t, lv in self.terms_.items()},
+            **self._latent_terms(),
             sd_priors=(priors["sd_group"],),
             scales={"sigma": priors["sigma"]},
             loglik=loglik,

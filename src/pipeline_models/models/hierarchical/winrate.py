@@ -88,8 +88,7 @@ class WinRateModel(PipelineModel):
         return LatentModel(
             predictors=("logit",),
             intercepts=(normal_prior(priors["intercept"]),),
-            terms=self.cell_index_,
-            n_levels={t: len(lv) for t, lv in self.terms_.items()},
+            **self._latent_terms(),
             sd_priors=(priors["sd_group"],),
             scales={},
             loglik=loglik,
