@@ -56,9 +56,25 @@ class Warnings:
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart drawn on demand: ``draw()`` returns a matplotlib Figure."""
+    """A chart drawn on demand: ``draw()`` returns a matplotlib Figure; ``alt`` says in words
+    what it shows, for a reader who cannot see the image (the page's alt text)."""
 
     draw: Callable[[], Any]
+    alt: str = ""
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The headline figures of a report, shown as a strip of values with their labels."""
+
+    figures: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Appendix:
+    """The technical notes of a report (how the models fitted), shown last and apart."""
+
+    messages: tuple[str, ...]
 
 
 @dataclass
@@ -82,6 +98,8 @@ class ReportContent:
     files: dict[str, pd.DataFrame] = field(default_factory=dict)
     fits: dict[str, dict] = field(default_factory=dict)
     """The fits and track records the report used, and whether each came from the fit cache."""
+    appendix: list[str] = field(default_factory=list)
+    """Technical notes for the appendix: each model's fit diagnostics, in the sampler's words."""
 
     def table(self, name: str) -> Table | None:
         return self.tables.get(name)
@@ -96,9 +114,13 @@ class ReportContent:
         """A warning box shown beside one part of the report (not at its top)."""
         return self.boxes.get(name)
 
-    def headline_table(self) -> Table:
-        frame = pd.DataFrame(self.headline, columns=["figure", "value"]).set_index("figure")
-        return Table(frame)
+    def headline_table(self) -> Headline:
+        """The headline figures as a strip (label under value), never as a table."""
+        return Headline(tuple((str(k), str(v)) for k, v in self.headline))
+
+    def appendix_box(self) -> Appendix:
+        """The technical appendix: shown last, the only part where sampler words belong."""
+        return Appendix(tuple(self.appendix))
 
     def warning_box(self) -> Warnings:
         return Warnings(tuple(self.warnings))
@@ -122,8 +144,9 @@ class ReportContent:
         if messages:
             self.boxes[name] = Warnings(tuple(messages))
 
-    def add_chart(self, name: str, draw: Callable[[], Any]) -> None:
-        self.charts[name] = Chart(draw)
+    def add_chart(self, name: str, draw: Callable[[], Any], alt: str) -> None:
+        """Add a chart; ``alt`` is its alt text: what it shows, in one or two sentences."""
+        self.charts[name] = Chart(draw, alt)
 
     def write(self, output_dir: str | Path) -> Path:
         """Write the report's CSV files and ``summary.json`` (see :func:`write_content`)."""
@@ -150,5 +173,6 @@ def write_content(content: ReportContent, output_dir: str | Path) -> Path:
         "warnings": [inert(w) for w in content.warnings],
         "figures": content.figures,
         "fits": content.fits,
+        "appendix": [inert(a) for a in content.appendix],
     }
     return write_json(summary, output_dir / SUMMARY_FILE)

@@ -1,20 +1,35 @@
-"""The colours of every chart, by what they mean (one palette for all reports)."""
+"""The colours of every chart, by what they mean: one colour-blind-safe palette for all reports.
+
+The colours are those of Okabe and Ito ("Color Universal Design"), which stay apart for readers
+with any common colour-vision deficiency; gain and loss are bluish green and vermillion, never
+green and red.
+"""
 
 from __future__ import annotations
 
-ESTIMATE = "#1d4ed8"
-"""The estimate itself: a median, a pooled rate, a forecast line."""
-INTERVAL = "#93c5fd"
-"""The band or bar of an interval around an estimate."""
-OBSERVED = "#111827"
-"""What actually happened: observed outcomes, raw figures."""
-REFERENCE = "#6b7280"
-"""Reference lines: the average, a target, the team's rate."""
-GAIN = "#16a34a"
-"""Money or deals gained (a waterfall's rises, a lever's added revenue)."""
-LOSS = "#dc2626"
-"""Money or deals lost (a waterfall's falls, stalled value at risk)."""
-WARNING = "#f59e0b"
-"""The border of a warning box."""
-SERIES = ("#1d4ed8", "#f59e0b", "#16a34a", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#6b7280")
-"""Colours of categories in order (products in a mix chart, sources)."""
+ESTIMATE = "#0072B2"
+"""The estimate itself: a median, a pooled rate, a forecast line (Okabe-Ito blue)."""
+INTERVAL = "#A6CEE8"
+"""The band or bar of an interval around an estimate (a light tint of the estimate's blue)."""
+OBSERVED = "#1A1A1A"
+"""What actually happened: observed outcomes, raw figures (near-black)."""
+REFERENCE = "#8C8C8C"
+"""Reference lines: the average, a target, the team's rate (mid grey)."""
+GAIN = "#009E73"
+"""Money or deals gained: a waterfall's rises, a lever's added revenue (Okabe-Ito bluish green)."""
+LOSS = "#D55E00"
+"""Money or deals lost: a waterfall's falls, stalled value at risk (Okabe-Ito vermillion)."""
+WARNING = "#E69F00"
+"""The border of a warning box (Okabe-Ito orange)."""
+SERIES = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#1A1A1A",  # near-black
+)
+"""Colours of categories in order (products in a mix chart, sources): the Okabe-Ito order,
+strongest first, yellow late (it is faint on white)."""

@@ -38,6 +38,7 @@ from pipeline_models.run.archive import (
 from pipeline_models.run.arguments import check_run_options
 from pipeline_models.run.console import Interrupted, interruptible
 from pipeline_models.run.fitstep import fit_all, report_settings
+from pipeline_models.run.index import executive_page, render_index
 from pipeline_models.run.inputs import (
     Prepared,
     Sources,
@@ -75,7 +76,7 @@ from pipeline_models.run.options import (
 )
 from pipeline_models.run.partial import carry_over, check_partial
 from pipeline_models.run.publish import keep_failed, publish, release_memory
-from pipeline_models.run.render import render_html, render_index
+from pipeline_models.run.render import render_html
 
 
 @dataclass
@@ -367,11 +368,22 @@ def _finish(state: RunState) -> None:
             EXIT_REPORT_FAILED,
         )
     t0 = time.perf_counter()
-    render_index(manifest, state.paths.staging / "index.html")
+    render_index(manifest, state.paths.staging / "index.html", _executive(state))
     state.timings["index"] = time.perf_counter() - t0
     (state.paths.staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str))
     state.archived["published"] = publish(state.paths)
     state.say(f"Published {state.archived['published']}/index.html")
+
+
+def _executive(state: RunState):
+    """The executive page of the staged set (``None`` when the run made no run folder)."""
+    from pipeline_models.run.catalog import Catalog
+
+    work = state.paths.work
+    catalog = Catalog.open(work) if (work / "catalog.json").exists() else None
+    frame = catalog.opportunities() if catalog is not None else None
+    currency = catalog.currency() if catalog is not None else ""
+    return executive_page(state.paths.staging, state.manifest, state.paths.reports, frame, currency)
 
 
 def _record_moved_paths(state: RunState, target: Path) -> None:
