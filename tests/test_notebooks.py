@@ -45,6 +45,18 @@ def test_index_links_every_report(published):
     assert set(manifest["reports"]) == set(NOTEBOOKS)
 
 
+def _not_json(constant: str):
+    raise AssertionError(f"manifest.json holds {constant}, which is not JSON")
+
+
+@pytest.mark.slow
+def test_the_manifest_is_strict_json(published):
+    """A fit without chains has no R-hat: the manifest says null, never NaN."""
+    text = (published.published / "manifest.json").read_text()
+    manifest = json.loads(text, parse_constant=_not_json)
+    assert manifest["models"]["diagnostics"]
+
+
 def test_notebooks_are_committed_without_outputs():
     import nbformat
 

@@ -31,6 +31,23 @@ def status_counts(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     return counts.astype(int)
 
 
+def status_reader_table(frame: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """:func:`status_counts` for readers: the level (when ``by`` is given) a first column, then
+    the deals open, won, lost and in all, with thousands separators."""
+    counts = status_counts(frame, by)
+    out = pd.DataFrame(
+        {
+            "Open": counts["open"].map(format_count).to_numpy(),
+            "Won": counts["won"].map(format_count).to_numpy(),
+            "Lost": counts["lost"].map(format_count).to_numpy(),
+            "All deals": counts["all"].map(format_count).to_numpy(),
+        }
+    )
+    if by is not None:
+        out.insert(0, by[:1].upper() + by[1:].replace("_", " "), counts.index.astype(str))
+    return out
+
+
 def count_headline(frame: pd.DataFrame) -> list[tuple[str, str]]:
     """Headline pairs that every export can show: deals in all and by status."""
     counts = status_counts(frame)
@@ -48,4 +65,11 @@ def reasons_sentence(reasons: list[str]) -> str:
     return "; ".join(reasons)
 
 
-__all__ = ["MODEL_LABELS", "count_headline", "missing_models", "reasons_sentence", "status_counts"]
+__all__ = [
+    "MODEL_LABELS",
+    "count_headline",
+    "missing_models",
+    "reasons_sentence",
+    "status_counts",
+    "status_reader_table",
+]

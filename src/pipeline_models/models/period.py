@@ -34,6 +34,12 @@ WIN_GROUPS = ("product", "region", "owner", "lead_source")
 """Grouping columns of the win-rate model, where the export has them."""
 REVENUE_GROUPS = ("product", "region")
 CYCLE_GROUPS = ("product",)
+READER_FIGURES = {
+    "win rate": "the win rates (and the figures built on them)",
+    "deal size": "the deal sizes and revenue figures",
+    "cycle time": "the days to win and the timing of wins",
+}
+"""What a reader sees of each model's figures, named in the sentence when its fit is rough."""
 
 
 @dataclass
@@ -72,8 +78,20 @@ class PeriodModels:
         return self.skipped.get(name)
 
     def warnings(self) -> list[str]:
-        """One line per model whose fit did not converge, for the top of a report."""
-        return [f"{name} model: {d.message}" for name, d in self.diagnostics().items() if not d.ok]
+        """One plain sentence per model whose fit did not settle, for the top of a report: which
+        figures to treat with care and why, without the samplers' words (those are in
+        :meth:`diagnostic_notes`)."""
+        return [
+            f"Treat {READER_FIGURES[name]} with care this month: the model behind them could not "
+            "pin them down firmly from this export, so their intervals are rough (the appendix "
+            "says how the model fitted)."
+            for name, d in self.diagnostics().items()
+            if not d.ok
+        ]
+
+    def diagnostic_notes(self) -> list[str]:
+        """Every fitted model's diagnostics in the samplers' words, for a report's appendix."""
+        return [f"{name} model: {d.message}" for name, d in self.diagnostics().items()]
 
     @property
     def cache_hits(self) -> dict[str, bool]:

@@ -8,6 +8,7 @@ fit's diagnostics.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -101,7 +102,10 @@ def fit_all(
         "cache_hits": hits,
         "diagnostics": _diagnostics(catalog),
         "skipped": skipped,
-        "warnings": models.warnings()
+        "reader_warnings": models.warnings(),
+        "warnings": [
+            f"{name} model: {d.message}" for name, d in models.diagnostics().items() if not d.ok
+        ]
         + ([advice] if advice else [])
         + [f"{name.replace('_', ' ')} model not fitted: {why}" for name, why in skipped.items()],
     }
@@ -141,8 +145,9 @@ def _diagnostics(catalog: Catalog) -> dict[str, dict[str, Any]]:
     out = {}
     for name, d in catalog.period_models().diagnostics().items():
         out[name] = {
-            "max_rhat": d.max_rhat,
-            "min_ess_bulk": d.min_ess_bulk,
+            # a fit without chains (nested Laplace) has no R-hat: null, never NaN (not JSON)
+            "max_rhat": _finite(d.max_rhat),
+            "min_ess_bulk": _finite(d.min_ess_bulk),
             "divergences": d.divergences,
             "ok": d.ok,
             "message": d.message,
@@ -156,8 +161,19 @@ def _diagnostics(catalog: Catalog) -> dict[str, dict[str, Any]]:
         if model is None:
             continue
         d = model.diagnostics()
-        out[name] = {"ok": d.ok, "message": d.message, **d.figures}
+        out[name] = {
+            "ok": d.ok,
+            "message": d.message,
+            **{k: _finite(v) for k, v in d.figures.items()},
+        }
     return out
+
+
+def _finite(value: Any) -> Any:
+    """``value``, or ``None`` where it is a float that is not finite (NaN is not JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 __all__ = ["TRACK_SETTINGS", "budget_advice", "fit_all", "report_settings"]

@@ -205,11 +205,11 @@ def test_the_section_on_the_small_sample(sample_catalog, monkeypatch):
     content = report.build(sample_catalog, backtest_months=0)
     shown = content.table("strength").frame
     assert len(shown) == report.TOP_DEALS
-    chance = shown["chance won in 2026Q4"].str.rstrip("%").astype(float)
+    chance = shown["Chance won in 2026Q4"].str.rstrip("%").astype(float)
     assert chance.is_monotonic_decreasing
     assert not shown.map(lambda v: isinstance(v, float)).any().any()  # no raw floats
     assert content.note("strength").template == narrative.STRENGTH_SENTENCE
-    assert content.note("strength").values["deal"] == shown["deal"].iloc[0]
+    assert content.note("strength").values["deal"] == shown["Deal"].iloc[0]
     assert content.note("strength_amounts") is None  # the sample's amounts are read
     caption = content.note("reliability")
     assert caption.values["deals"] == format_count(score.deals_)

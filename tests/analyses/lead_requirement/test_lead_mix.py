@@ -65,8 +65,8 @@ def same_leads_everywhere(planner: LeadPlanner, target: float, metric: str, cost
     assert req.leads_needed == plan.leads
     assert req.by_source.equals(plan.by_source)
     assert plan.requirement is not None and plan.requirement.leads_needed == plan.leads
-    said = dict(headline(req))[f"new {req.units} for a 80% chance"]
-    shown = mix_display(plan)["leads"].str.replace(",", "").astype(int).sum()
+    said = dict(headline(req))[f"new {req.units} for an 80% chance"]
+    shown = mix_display(plan)["Leads"].str.replace(",", "").astype(int).sum()
     assert said == f"{plan.leads:,}" and shown == plan.leads
     # the plan is still a plan: it reaches the target with the chance, at the table's cost
     assert plan.p_reach >= 0.8

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 from lead_cases import planned_case
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "forecast"))
+from report_reading import assert_reader_table  # noqa: E402
+
 from pipeline_models.analyses.lead_requirement import (
     coverage_display,
     funnel_display,
+    funnel_file,
     funnel_warnings,
     headline,
     lag_display,
@@ -26,6 +33,12 @@ from pipeline_models.analyses.lead_requirement import (
     split_display,
     unit_note,
 )
+from pipeline_models.analyses.lead_requirement.narrative import (
+    curve_alt,
+    lags_alt,
+    rates_alt,
+    wins_alt,
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,39 +54,72 @@ def req(fitted):
 def test_funnel_tables_show_rates_with_intervals(fitted):
     _, _, _, model, _ = fitted
     table = funnel_display(model)
-    assert list(table.index) == model.funnel_table()["source"].tolist()
-    assert table["lead -> opportunity"].str.fullmatch(r"\d+% \(\d+-\d+%\)").all()
-    assert table["share of new leads"].str.endswith("%").all()
-    assert product_display(model)["opportunity -> won"].str.contains("%").all()
-    assert lag_display(model).columns.tolist() == [
-        "lead -> opportunity (days)",
-        "opportunity -> won (days)",
-        "lead -> won (days)",
+    assert_reader_table(table)
+    assert table["Source"].tolist() == model.funnel_table()["source"].tolist()
+    assert table["Lead → opportunity"].str.fullmatch(r"\d+% \(\d+–\d+%\)").all()
+    assert table["Share of new leads"].str.endswith("%").all()
+    assert table["Leads"].str.fullmatch(r"[\d,]+").all()
+    products = product_display(model)
+    assert_reader_table(products)
+    assert products["Opportunity → won"].str.contains("%").all()
+    lags = lag_display(model)
+    assert_reader_table(lags)
+    assert lags.columns.tolist() == [
+        "Source",
+        "Lead → opportunity (days)",
+        "Opportunity → won (days)",
+        "Lead → won (days)",
     ]
+
+
+def test_the_funnel_file_keeps_its_columns_and_texts(fitted):
+    """The CSV beside the report is not the reader table: machine names, rates as texts."""
+    _, _, _, model, _ = fitted
+    file = funnel_file(model)
+    assert list(file.columns)[:3] == ["source", "share of new leads", "leads"]
+    assert file["lead -> opportunity"].str.fullmatch(r"\d+% \(\d+-\d+%\)").all()
+    assert file["leads"].dtype.kind == "i"
 
 
 def test_money_is_written_with_three_significant_digits(fitted, req):
     _, _, _, model, planner = fitted
     plan = planner.cheapest_mix(250, {"Ads": 12_345.0, "Partner": 30.0})
-    shown = mix_display(plan, "EUR")
-    assert shown.loc["Ads", "cost per lead"] == "12.3k EUR"
-    assert shown.loc["Partner", "cost per lead"] == "30 EUR"
-    revenue = outlook_display(planner.in_hand, "revenue")
-    assert revenue["total (median)"].str.fullmatch(r"\d{1,3}(\.\d+)?[kM]?").all()
-    assert "." not in "".join(outlook_display(planner.in_hand, "count")["total (median)"])
+    shown = mix_display(plan, "EUR").set_index("Source")
+    assert shown.loc["Ads", "Cost per lead"] == "12.3k EUR"
+    assert shown.loc["Partner", "Cost per lead"] == "30 EUR"
+    assert_reader_table(mix_display(plan, "EUR"))
+    revenue = outlook_display(planner.in_hand, "revenue", "EUR")
+    assert_reader_table(revenue)
+    assert revenue["Total (median)"].str.fullmatch(r"\d{1,3}(\.\d+)?[kM]? EUR").all()
+    # one interval, written once with its unit at the end
+    assert revenue["80% interval"].str.fullmatch(r"[\d.]+[kM]?–[\d.]+[kM]? EUR").all()
+    count = outlook_display(planner.in_hand, "count")
+    assert_reader_table(count)
+    assert "." not in "".join(count["Total (median)"])
+    assert count["Month"].iloc[-1].startswith("whole window (")
 
 
 def test_requirement_rows_and_headline_agree(fitted, req):
     _, _, _, model, planner = fitted
     rows = requirement_display(req, float(model.monthly_leads_.sum()))
+    assert_reader_table(rows)
     said = dict(headline(req))
-    needed = "new leads for a 80% chance"
+    needed = "new leads for an 80% chance"
     assert said[needed] == f"{req.leads_needed:,}"
-    assert rows.loc[needed, "value"].startswith(f"{req.leads_needed:,} (")
+    value = rows.set_index("Figure")["Value"]
+    assert value["New leads for an 80% chance"].startswith(f"{req.leads_needed:,} (")
+    low, high = req.in_hand_interval
+    assert said["what is in hand, 80% interval"] == f"{low:,.0f}–{high:,.0f} deals"
+    assert value["Expected from what is already in hand"].endswith(
+        f"(80% interval {low:,.0f}–{high:,.0f})"
+    )
     split = split_display(req, planner)
-    assert split["new leads"].str.replace(",", "").astype(int).sum() == req.leads_needed
+    assert_reader_table(split)
+    assert split["New leads"].str.replace(",", "").astype(int).sum() == req.leads_needed
     table = planner.sensitivity(250, "count", 0.8)
-    assert sensitivity_display(table).shape == (len(model.sources_), 4)
+    shown = sensitivity_display(table)
+    assert_reader_table(shown)
+    assert shown.shape == (len(model.sources_), 5)
 
 
 def test_narrative_names_the_unit_and_thin_data(fitted):
@@ -104,7 +150,27 @@ def test_charts_draw_on_the_axes_given(fitted, req):
     ]
     assert drawn == list(axes)
     assert axes[1].get_xlabel().endswith("mean and 90% interval")
+    # outcomes still to come carry the planner's interval alone
+    assert axes[4].get_legend_handles_labels()[1] == [
+        "80% interval",
+        "predicted (median)",
+        "actual",
+    ]
+    fig.canvas.draw()
+    money = [t.get_text() for t in axes[3].get_yticklabels() if t.get_text()]
+    assert money and not any("e" in t for t in money)
     plt.close(fig)
+
+
+def test_every_chart_has_words_for_a_reader_who_cannot_see_it(fitted, req):
+    _, _, _, model, planner = fitted
+    outlook = planner.new_leads(req.by_source, random_seed=1)
+    curve = curve_alt(req)
+    assert f"{req.leads_needed:,} new leads give an 80% chance" in curve
+    wins = wins_alt(outlook, ("count",))
+    assert "80% interval" in wins and "open deals, open leads and new leads" in wins
+    assert "90% interval" in rates_alt(model, "lead_to_won")
+    assert "dashed line" in lags_alt(model, planner.x[-1])
 
 
 def test_coverage_display_writes_shares_and_bias():
@@ -118,9 +184,13 @@ def test_coverage_display_writes_shares_and_bias():
             "bias": [-0.031],
         }
     )
-    row = coverage_display(coverage).iloc[0]
-    assert (row["what"], row["inside 80% interval"], row["bias of the median"]) == (
-        "deals won",
+    shown = coverage_display(coverage)
+    assert_reader_table(shown)
+    row = shown.iloc[0]
+    assert (row["Forecast of"], row["Inside the 80% interval"], row["Bias of the median"]) == (
+        "Deals won",
         "83%",
         "-3.1%",
     )
+    even = coverage_display(coverage.assign(bias=[0.02]))
+    assert even["Bias of the median"].iloc[0] == "+2%"  # never a trailing .0

@@ -65,18 +65,21 @@ def test_top_accounts_per_product_by_chance_ties_to_more_won_deals():
 def test_reader_table_and_sentence():
     top = accounts.top_accounts(account_table(), 2)
     shown = accounts.accounts_reader_table(top, 12, "segment")
-    assert shown.index.name == "product" and list(shown.index) == ["X", "X", "Y", "Y"]
+    # the product is a first column, not an index a page would show as a header row of its own
+    assert isinstance(shown.index, pd.RangeIndex)
+    assert list(shown["Product"]) == ["X", "X", "Y", "Y"]
     assert list(shown.columns) == [
-        "account",
-        "segment",
-        "chance to buy within 12 months",
-        "new to the account",
-        "won deals",
-        "open deals",
+        "Product",
+        "Account",
+        "Segment",
+        "Chance to buy within 12 months",
+        "New to the account",
+        "Won deals",
+        "Open deals",
     ]
-    assert shown.iloc[0]["chance to buy within 12 months"] == "50%\u00a0(25%–75%)"
-    assert list(shown["new to the account"]) == ["no", "yes", "yes", "yes"]
-    assert "segment" not in accounts.accounts_reader_table(top, 12, None).columns
+    assert shown.iloc[0]["Chance to buy within 12 months"] == "50%\u00a0(25%–75%)"
+    assert list(shown["New to the account"]) == ["no", "yes", "yes", "yes"]
+    assert "Segment" not in accounts.accounts_reader_table(top, 12, None).columns
     values = narrative.accounts_values(top)
     assert values == {
         "listed": "4",
@@ -114,13 +117,13 @@ def test_the_section_on_the_small_sample(small_sample, tmp_path, monkeypatch):
     table = content.table("accounts")
     products = catalog.opportunities()["product"].dropna().unique()
     assert len(table.frame) == 3 * len(products)
-    assert set(table.frame.index) == set(products)
-    assert "segment" in table.frame.columns
-    assert table.frame["new to the account"].isin(["yes", "no"]).all()
+    assert set(table.frame["Product"]) == set(products)
+    assert "Segment" in table.frame.columns
+    assert table.frame["New to the account"].isin(["yes", "no"]).all()
     assert table.caption.startswith("Accounts most likely to buy each product within 12 months")
     new = content.table("accounts_new")
     assert len(new.frame) == 3 * len(products)
-    assert (new.frame["new to the account"] == "yes").all()
+    assert (new.frame["New to the account"] == "yes").all()
     assert not content.files["accounts_new"]["new_to_account"].eq(False).any()
     note = content.note("accounts")
     listed = content.files["accounts"]

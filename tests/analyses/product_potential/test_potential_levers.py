@@ -143,7 +143,7 @@ def test_lever_table_is_ranked_and_merges_equal_levers_for_readers():
     merged = merge_scaling_levers(table[table["scenario"] == "percent"])
     assert set(merged["lever"]) == {"win_rate|deal_size", "cycle_time"}
     reader = lever_reader_table(table[table["scenario"] == "percent"], top=20)
-    assert len(reader) == 6 and "win rate or deal size" in set(reader["lever"])
+    assert len(reader) == 6 and "win rate or deal size" in set(reader["Lever"])
     # peers' median: the product with the best win rate has nothing to gain from it
     peers = table[(table["scenario"] == "peer_median") & (table["lever"] == "win_rate")]
     assert (

@@ -61,10 +61,13 @@ def test_headline_names_the_likely_best_and_the_largest_lever():
     draws = make_draws(n=2000)
     ranking = rank_probabilities(draws["revenue_per_opportunity"])
     levers = lever_table(draws, 10.0, H, scenarios=("percent",))
-    head = headline(draws, ranking, levers, "revenue_per_opportunity", H)
+    head = headline(draws, ranking, levers, "revenue_per_opportunity", H, currency="EUR")
     items = dict(head.items)
+    assert not [v for v in items.values() if v in ("n/a", "nan", "") or "P = " in v]
+    assert items[f"largest lever ({H} months)"].endswith(" EUR")
     assert items["products"] == "3"
-    assert items["most likely best on expected revenue per opportunity"].startswith("A (P = ")
+    assert items["most likely best on expected revenue per opportunity"].endswith("% chance)")
+    assert items["most likely best on expected revenue per opportunity"].startswith("A (")
     assert items[f"largest lever ({H} months)"].startswith("C, win rate or deal size: +")
     assert head.figures["top_lever"]["lever"] == "win_rate|deal_size"
     assert head.figures["top_lever"]["lower"] < head.figures["top_lever"]["mean"]

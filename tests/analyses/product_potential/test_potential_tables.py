@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
-from potential_cases import H, make_draws
+from potential_cases import H, make_draws, reader_faults
 
 from pipeline_models.analyses.policy import FORECAST_INTERVAL, INTERVAL
 from pipeline_models.analyses.product_potential.levers import lever_table
@@ -17,6 +17,7 @@ from pipeline_models.analyses.product_potential.tables import (
     estimate_text,
     lever_reader_table,
     ranking_reader_table,
+    selling_reader_table,
     selling_table,
     volume_table,
 )
@@ -48,9 +49,12 @@ def test_volume_table_gives_the_forecast_its_own_interval():
         index=["A"],
     ).assign(open_without_amount=0)
     forecast = spread_draws("next_quarter")  # the table knows it is a forecast, not its name
-    table = volume_table(draws, raw, forecast, horizon_months=3)
-    assert table.loc["A", "revenue per month of volume"] == "500\u00a0(50–950)"
-    assert table.loc["A", "forecast revenue, next 3 m"] == "500\u00a0(100–900)"
+    table = volume_table(draws, raw, forecast, horizon_months=3).set_index("Product")
+    assert table.loc["A", "Revenue per month of volume"] == "500\u00a0(50–950)"
+    assert table.loc["A", "Forecast revenue, next 3 months"] == "500\u00a0(100–900)"
+    assert table.loc["A", "New deals per month (last 6 months)"] == "2"  # never "2.0"
+    assert table.loc["A", "Open deals"] == "3"
+    assert table.loc["A", "Open amount (CRM)"] == "10.0k"
 
 
 def test_selling_table_writes_raw_and_pooled_with_the_shared_formats():
@@ -91,8 +95,92 @@ def test_captions_and_headers_name_the_interval_shown():
     ranking = rank_probabilities(draws["win_rate"], 2)
     reader = ranking_reader_table(ranking, draws["win_rate"], 2)
     assert list(reader.columns) == [
-        "win rate of closed deals",
-        "P(best)",
-        "P(top 2)",
-        f"rank ({shown})",
+        "Product",
+        "Win rate of closed deals",
+        "Chance to be the best",
+        "Chance to be in the top 2",
+        f"Rank ({shown})",
     ]
+    assert isinstance(reader.index, pd.RangeIndex)
+
+
+def _raw_with_gaps() -> pd.DataFrame:
+    """Raw figures of three products, two of them without a closed or won deal."""
+    return pd.DataFrame(
+        {
+            "closed": [4_321, 0, 0],
+            "win_rate": [0.25, np.nan, np.nan],
+            "won_with_amount": [1_234, 0, 0],
+            "mean_won_amount": [9500.0, np.nan, np.nan],
+            "median_days_won": [30.0, np.nan, np.nan],
+        },
+        index=pd.Index(["A", "B", "C"], name="product"),
+    )
+
+
+def test_reader_selling_table_has_business_names_formats_and_words_for_gaps():
+    draws = make_draws(n=2000)
+    table = selling_reader_table(draws, _raw_with_gaps(), currency="EUR")
+    assert reader_faults(table) == []
+    assert list(table.columns[:7]) == [
+        "Product",
+        "Closed deals",
+        "Win rate (raw)",
+        "Win rate (pooled)",
+        "Won deals with an amount",
+        "Mean won deal (raw)",
+        "Mean won deal (pooled)",
+    ]
+    rows = table.set_index("Product")
+    assert rows.loc["A", "Closed deals"] == "4,321"
+    assert rows.loc["A", "Mean won deal (raw)"] == "9.50k EUR"
+    assert rows.loc["A", "Mean won deal (pooled)"].split("\u00a0")[0].endswith(" EUR")
+    assert rows.loc["B", "Win rate (raw)"] == "no closed deal"
+    assert rows.loc["B", "Mean won deal (raw)"] == "no won amount"
+    assert rows.loc["B", "Days to win (raw median)"] == "no win yet"
+
+
+def test_the_products_file_keeps_its_layout():
+    """The file beside the report is not a reader table: its columns and cells stay as they were."""
+    table = selling_table(make_draws(n=2000), _raw_with_gaps())
+    assert table.index.name == "product"
+    assert list(table.columns[:3]) == ["closed deals", "win rate: raw", "win rate: pooled"]
+    assert table.loc["A", "closed deals"] == 4321
+    assert table.loc["A", "mean won deal: raw"] == "9.50k"
+    assert table.loc["B", "win rate: raw"] == "n/a"
+
+
+def test_reader_lever_and_ranking_tables_carry_money_and_one_interval_style():
+    draws = make_draws()
+    levers = lever_reader_table(lever_table(draws, 10.0, H, scenarios=("percent",)), currency="EUR")
+    assert reader_faults(levers) == []
+    assert list(levers.columns) == [
+        "Product",
+        "Lever",
+        "Change",
+        "Kind",
+        "Added revenue (mean)",
+        f"{INTERVAL:.0%} interval",
+        "Chance it adds revenue",
+    ]
+    assert levers["Added revenue (mean)"].str.endswith(" EUR").all()
+    assert levers[f"{INTERVAL:.0%} interval"].str.fullmatch(r"[\d.]+[kM]?–[\d.]+[kM]?").all()
+    ranking = rank_probabilities(draws["revenue_per_opportunity"], 2)
+    reader = ranking_reader_table(ranking, draws["revenue_per_opportunity"], 2, "EUR")
+    assert reader_faults(reader) == []
+    assert reader.iloc[0, 1].split("\u00a0")[0].endswith(" EUR")
+
+
+def test_reader_volume_table_shows_no_raw_figure():
+    draws = make_draws(levels=("A",), n=1001)
+    raw = pd.DataFrame(
+        {"per_month_recent": [51.0], "open_deals": [3_000], "open_amount": [np.nan]},
+        index=["A"],
+    ).assign(open_without_amount=0)
+    table = volume_table(draws, raw, None, horizon_months=3, currency="EUR")
+    assert reader_faults(table) == []
+    row = table.iloc[0]
+    assert row["New deals per month (last 6 months)"] == "51"
+    assert row["Open deals"] == "3,000"
+    assert row["Open amount (CRM)"] == "none recorded"
+    assert row["Trend vs the 6 months before"].split("\u00a0")[0].endswith("x")

@@ -14,21 +14,26 @@ import numpy as np
 import pandas as pd
 
 from pipeline_models.analyses.forecast import strength
+from pipeline_models.analyses.forecast.tables import interval_words, span_text
+from pipeline_models.analyses.policy import FORECAST_QUANTILES
 from pipeline_models.models.forecaster import ForecastResult
-from pipeline_models.present.formats import format_money
+from pipeline_models.present.formats import format_count, format_money
 
 if TYPE_CHECKING:
     from pipeline_models.run.catalog import Catalog
 
-FORECAST_MONTHS = 3
-"""Months the period's forecast covers at least: the next month, the one after, and the quarter's
-span."""
+FORECAST_MONTHS = 4
+"""Months the period's forecast draws at least: the next month, the one after, the quarter's span,
+and one more, so that next month's run finds this run's forecast of its whole quarter in the
+ledger (:mod:`~pipeline_models.analyses.forecast.ledger`). Every report draws the same months, so
+every report reads the same draws."""
 
 IN_HAND_PARTS = {"open": "open deals", "leads": "open leads"}
 """The parts of a forecast that are in hand at its origin, with their names for readers."""
 
-IN_HAND_QUANTILES = (0.1, 0.9)
-"""The interval what is in hand is shown with in both reports: the planner's 80%."""
+IN_HAND_QUANTILES = (round(FORECAST_QUANTILES[0], 6), round(FORECAST_QUANTILES[-1], 6))
+"""The interval what is in hand is shown with in both reports: the planner's
+(:data:`~pipeline_models.analyses.policy.FORECAST_INTERVAL`), an outcome still to come."""
 
 
 def period_outlook(
@@ -82,15 +87,18 @@ def in_hand_figure(
 def in_hand_words(
     expected: float, interval: tuple[float, float], metric: str, currency: str = ""
 ) -> str:
-    """What is in hand in words: ``"41 deals (80%: 33 – 50)"`` or the same in money."""
+    """What is in hand in words: ``"41 deals (80% interval 33–50)"`` or the same in money,
+    ``"4.82M USD (80% interval 4.02M–5.63M USD)"``."""
     low, high = interval
-    share = round(100 * (IN_HAND_QUANTILES[1] - IN_HAND_QUANTILES[0]))
+    words = interval_words(IN_HAND_QUANTILES[1] - IN_HAND_QUANTILES[0])
+    span = span_text(low, high, metric, currency)
     if metric == "count":
-        return f"{expected:,.0f} deals ({share}%: {low:,.0f} – {high:,.0f})"
-    return (
-        f"{format_money(expected, currency)} ({share}%: {format_money(low, currency)} – "
-        f"{format_money(high, currency)})"
-    )
+        figure = f"{format_count(expected)} deal{'' if round(expected) == 1 else 's'}"
+    else:
+        figure = format_money(expected, currency)
+    if span == span_text(low, low, metric, currency):  # no spread to speak of: 0 in every draw
+        return figure
+    return f"{figure} ({words} {span})"
 
 
 __all__ = [

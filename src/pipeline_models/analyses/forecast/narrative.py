@@ -1,11 +1,14 @@
-"""The forecast report's words: the headline figures, the warnings a reader sees first, and the
-sentences of the lead strength section."""
+"""The forecast report's words: the headline figures, the warnings a reader sees first, the
+tables' captions, what each chart shows (its alt text), and the sentences of the lead strength
+section."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from pipeline_models.analyses.forecast.tables import INTERVAL_NAME
+from pipeline_models.analyses.forecast.charts import monthly_quantiles
+from pipeline_models.analyses.forecast.honesty import MODEL_NAMES
+from pipeline_models.analyses.forecast.tables import interval_words, span_text, value_text
 from pipeline_models.analyses.policy import THIN_DEALS
 from pipeline_models.contract.period import MIN_HISTORY_MONTHS
 from pipeline_models.present.formats import format_count, format_money, format_pct, format_points
@@ -16,18 +19,65 @@ def headline_items(
 ) -> list[tuple[str, str]]:
     """The headline of a :func:`~pipeline_models.analyses.forecast.tables.forecast_table`:
     revenue next month with its interval, revenue in ``quarter`` (its last row) and the chance of
-    reaching ``target_revenue`` there, as (figure, value) pairs."""
-    next_month = table.iloc[0]
-    quarter_row = table.iloc[-1]
-    return [
-        ("revenue next month (median)", format_money(next_month["revenue_median"], currency)),
-        (f"{INTERVAL_NAME}% interval", next_month[f"revenue_{INTERVAL_NAME}"]),
-        (f"revenue {quarter} (median)", format_money(quarter_row["revenue_median"], currency)),
+    reaching ``target_revenue`` there, as (label, value) pairs. A pair the table cannot fill (no
+    target, no interval) is left out; the report says why in a sentence."""
+    items = _won_items(table, quarter, "revenue", currency)
+    chance = table.iloc[-1].get("p_reach_target")
+    if target_revenue and target_revenue > 0 and chance is not None and not pd.isna(chance):
+        items.append(
+            (
+                f"chance to reach {format_money(target_revenue, currency)} in {quarter}",
+                format_pct(chance),
+            )
+        )
+    return items
+
+
+def count_headline(table: pd.DataFrame, quarter: str) -> list[tuple[str, str]]:
+    """The headline in deals won, for an export whose revenue cannot be forecast."""
+    return _won_items(table, quarter, "count")
+
+
+def _won_items(
+    table: pd.DataFrame, quarter: str, metric: str, currency: str = ""
+) -> list[tuple[str, str]]:
+    """What is won next month (median and interval) and in ``quarter`` (median)."""
+    what = "revenue" if metric == "revenue" else "deals won"
+    first, last = table.index[0], table.index[-1]
+    items = [
         (
-            f"P(reaching {format_money(target_revenue)} in {quarter})",
-            format_pct(quarter_row.get("p_reach_target")),
-        ),
+            f"{what} next month (median)",
+            value_text(table.loc[first, f"{metric}_median"], metric, currency),
+        )
     ]
+    bounds = table.attrs.get("bounds", {}).get(metric, {})
+    if first in bounds:
+        items.append(
+            (f"{what} next month, {interval_words()}", span_text(*bounds[first], metric, currency))
+        )
+    items.append(
+        (
+            f"{what} {quarter} (median)",
+            value_text(table.loc[last, f"{metric}_median"], metric, currency),
+        )
+    )
+    return items
+
+
+TARGET_SET = "Target: **{target}** in {quarter}, as set for this run."
+"""Where the quarter's target comes from: set for the run."""
+
+TARGET_DEFAULT = (
+    "Target: **{target}** in {quarter}: the pace of revenue won over the last {months} months, "
+    "for the months of the quarter still to come, plus the revenue already won in it."
+)
+"""Where the quarter's target comes from: the trailing run-rate (no target was set)."""
+
+NO_TARGET = (
+    "No chance of reaching a target is given for {quarter}: no target was set for this run, and "
+    "no revenue was won in the last {months} months to take a default target from."
+)
+"""Said in place of the chance of reaching a target when there is none."""
 
 
 def forecast_warnings(n_deals: int) -> list[str]:
@@ -64,6 +114,12 @@ IN_HAND_SENTENCE = (
     "{revenue}. The lead requirement report counts the same."
 )
 """The forecast's words on what is in hand (the lead requirement reads the same draws)."""
+
+IN_HAND_COUNT_SENTENCE = (
+    "What is in hand for {window}, from the {what} at the period's end: {count}. The lead "
+    "requirement report counts the same."
+)
+"""What is in hand where revenue is not forecast: the deals alone."""
 
 STRENGTH_SENTENCE = (
     "Of {deals} open deals scored, {stronger} look stronger than the deals of their product "
@@ -113,13 +169,95 @@ def reliability_values(table: pd.DataFrame) -> dict[str, str]:
     }
 
 
+def forecast_caption(metric: str, weighted_pipeline: str) -> str:
+    """The caption of the forecast table of ``metric``: what its figures carry and whose weighted
+    pipeline stands beside them."""
+    what = "Revenue won" if metric == "revenue" else "Deals won"
+    label = weighted_pipeline_label(weighted_pipeline)
+    return f"{what} by window: median with its {interval_words()}. {label[0].upper()}{label[1:]}."
+
+
+WHAT = {"revenue": "revenue", "count": "deals"}
+"""A metric as a sentence names it."""
+
+
+def outlook_alt(result, metrics: tuple[str, ...], currency: str = "") -> str:
+    """The alt text of the outlook chart: what it shows, with next month's median and interval
+    for each of ``metrics`` drawn."""
+    drawn = " and ".join(WHAT[m] for m in metrics)
+    text = (
+        f"The {drawn} won per month over the last 12 months, then the forecast for the next "
+        f"{len(result.horizons)} months with its {interval_words()}."
+    )
+    for metric in metrics:
+        _, q = monthly_quantiles(result, metric)
+        text += (
+            f" {WHAT[metric].capitalize()} won next month: median "
+            f"{value_text(q[0, 1], metric, currency)}, {interval_words()} "
+            f"{span_text(q[0, 0], q[0, 2], metric, currency)}."
+        )
+    return text
+
+
+def track_alt(
+    track: pd.DataFrame,
+    off: dict[str, dict[str, float]],
+    scores: pd.DataFrame,
+    currency: str = "",
+) -> str:
+    """The alt text of the track-record chart: what it compares, how far the workbench was off,
+    and each baseline drawn at the edge (``off``: metric -> model -> value) with its value."""
+    origins = sorted(track["origin"].unique())
+    text = (
+        f"Revenue and deals won in the month after each of the last {len(origins)} month-ends "
+        f"({origins[0][:7]} to {origins[-1][:7]}), against what each model forecast at that "
+        "month-end."
+    )
+    wape = scores[scores["model"] == "workbench"].set_index("target")["wape"]
+    if "revenue" in wape and pd.notna(wape["revenue"]):
+        text += (
+            f" The workbench's revenue forecast was off by {format_pct(wape['revenue'])} of what "
+            "was won (weighted absolute error)."
+        )
+    by_model: dict[str, list[str]] = {}
+    for metric, models in off.items():
+        for model, value in models.items():
+            unit = " deals" if metric == "count" else ""
+            by_model.setdefault(model, []).append(value_text(value, metric, currency) + unit)
+    for model, values in by_model.items():
+        name = MODEL_NAMES.get(model, model.replace("_", " "))
+        text += (
+            f" The {name} lies outside the scale and is marked at its edge (its latest value "
+            f"outside it: {'; '.join(values)})."
+        )
+    return text
+
+
+def reliability_alt(table: pd.DataFrame) -> str:
+    """The alt text of the reliability chart."""
+    values = reliability_values(table)
+    return (
+        f"Predicted chance of being won against the share actually won, for {values['deals']} "
+        f"past deals in {len(table)} groups of similar predicted chance; weighted by deals, the "
+        f"two differ by {values['ece']}."
+    )
+
+
 __all__ = [
     "AMOUNTS_LEFT_OUT",
+    "NO_TARGET",
+    "TARGET_DEFAULT",
+    "TARGET_SET",
+    "count_headline",
     "RELIABILITY_CAPTION",
     "STRENGTH_SENTENCE",
     "STRENGTH_UNAVAILABLE",
+    "forecast_caption",
     "forecast_warnings",
     "headline_items",
+    "outlook_alt",
+    "reliability_alt",
+    "track_alt",
     "reliability_values",
     "strength_values",
     "track_warnings",

@@ -4,12 +4,21 @@ track record."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from pipeline_models.analyses.forecast import charts, deals, narrative, strength, tables, window
+from pipeline_models.analyses.forecast import (
+    charts,
+    deals,
+    ledger,
+    narrative,
+    strength,
+    tables,
+    window,
+)
 from pipeline_models.analyses.forecast.honesty import (
     backtest_limits,
     has_crm_probability,
@@ -21,10 +30,12 @@ from pipeline_models.analyses.forecast.in_hand import (
     monthly_parts,
     period_outlook,
 )
+from pipeline_models.analyses.forecast.tables import MIDDLE_HALF
 from pipeline_models.analyses.forecast.track import score_table
 from pipeline_models.models.forecaster.result import window_label
 from pipeline_models.models.period import refusal
 from pipeline_models.present.content import ReportContent
+from pipeline_models.present.formats import format_money
 
 if TYPE_CHECKING:
     from pipeline_models.run.catalog import Catalog
@@ -45,59 +56,60 @@ def build(catalog: Catalog, target_revenue: float = 0.0, backtest_months: int = 
     """
     frame, period, currency = catalog.opportunities(), catalog.period, catalog.currency()
     forecaster, score = catalog.forecaster(), catalog.deal_score()
-    outlook, open_deals = period_outlook(catalog, max(HORIZONS))
+    drawn, open_deals = period_outlook(catalog, max(HORIZONS))
+    # the draws reach a month further than the report shows: the ledger's last month
+    outlook = replace(drawn, horizons=HORIZONS)
     quarter = window.quarter_window(period)[0]
     target = float(target_revenue) or window.default_target(frame, period)
     table = tables.forecast_table(outlook, frame, period, target_revenue=target)
     content = ReportContent(title="Forecast")
-    _in_hand_note(content, outlook, catalog.lead_funnel().has_leads_, currency)
-    content.warnings = narrative.forecast_warnings(forecaster.n_deals_)
-    content.headline = narrative.headline_items(table, quarter, target, currency)
     no_revenue = _no_revenue(frame)
+    _in_hand_note(content, outlook, catalog.lead_funnel().has_leads_, currency, not no_revenue)
+    content.warnings = narrative.forecast_warnings(forecaster.n_deals_)
+    _target_note(content, target, bool(target_revenue), quarter, currency)
     if no_revenue:
         content.warnings.append(f"Revenue is not forecast: {no_revenue}.")
-        content.headline = _count_headline(table, quarter, no_revenue)
-    elif not target > 0:
-        content.headline[-1] = (
-            f"chance of reaching a target in {quarter}",
-            "no target: set target_revenue (no revenue was won in the trailing months)",
-        )
-    revenue = tables.forecast_display(table, "revenue")
-    wp_label = narrative.weighted_pipeline_label(table.attrs.get("weighted_pipeline", "estimate"))
-    content.add_table(
-        "revenue",
-        revenue.iloc[0:0] if no_revenue else revenue,
-        f"Revenue won ({wp_label})",
-        empty=f"Revenue won cannot be forecast: {no_revenue}. Deals won are forecast below.",
-    )
-    content.add_table("count", tables.forecast_display(table, "count"), f"Deals won ({wp_label})")
-    content.add_chart("outlook", lambda: _outlook_chart(outlook, frame))
-    for column in ("product", "region"):
-        if frame[column].notna().any():
-            shown = tables.group_display(outlook, column, GROUP_HORIZON)
-            content.add_table(
-                f"by_{column}",
-                shown.iloc[0:0] if no_revenue else shown,
-                f"Revenue won in the next three months by {column}",
-                empty=f"Revenue by {column} cannot be forecast: {no_revenue}.",
-            )
+        content.headline = narrative.count_headline(table, quarter)
+    else:
+        content.headline = narrative.headline_items(table, quarter, target, currency)
+    _window_tables(content, table, outlook, frame, no_revenue, target, currency)
     outlooks = deals.open_deal_outlook(forecaster, open_deals, horizon=GROUP_HORIZON)
+    within = f"within {GROUP_HORIZON} months"
     content.add_table(
         "age_bands",
-        tables.age_band_display(deals.age_band_table(outlooks, GROUP_HORIZON)),
-        "Open deals by age (months) and their mean chance of closing won within 3 months",
+        tables.age_band_display(deals.age_band_table(outlooks, GROUP_HORIZON), GROUP_HORIZON),
+        f"Open deals by age and their mean chance of closing won {within} (chances of an outcome "
+        "still to come, so without an interval)",
+        empty="No open deal with a creation date as of the period's end: no deal can be aged.",
     )
     content.add_table(
         "top_deals",
-        tables.open_deals_display(outlooks, GROUP_HORIZON, TOP_DEALS),
-        "Open deals most likely to close won",
+        tables.open_deals_display(outlooks, GROUP_HORIZON, TOP_DEALS, currency),
+        f"Open deals most likely to close won {within} (chances, without an interval)",
         empty="No open deal as of the period's end: the forecast rests on deals not yet created.",
     )
     reliability = _strength_parts(content, catalog, open_deals, currency)
-    wape = _track_parts(content, catalog.forecast_track(backtest_months), frame, catalog.leads())
-    next_month, quarter_row = table.iloc[0], table.iloc[-1]
+    wape = _track_parts(
+        content, catalog.forecast_track(backtest_months), frame, catalog.leads(), currency
+    )
+    content.appendix = _appendix(forecaster, score)
     content.files["forecast_table"] = table.reset_index()
-    content.figures = {
+    content.figures = _figures(content, table, target, wape, reliability, score)
+    # what each deal adds to each month, so that next month's run can say why the forecast moved
+    month_ledger = ledger.build_ledger(drawn, forecaster, open_deals, frame, period)
+    content.files[ledger.LEDGER_FILE] = month_ledger
+    content.figures["outlook"] = {
+        **ledger.outlook_figures(drawn, month_ledger, frame, period, target),
+        "metric": "count" if no_revenue else "revenue",
+    }
+    content.fits = dict(catalog.loaded)
+    return content
+
+
+def _figures(content, table, target, wape, reliability, score) -> dict:
+    """The machine-readable figures of ``summary.json``."""
+    next_month, quarter_row = table.iloc[0], table.iloc[-1]
+    return {
         "revenue_next_month_median": float(next_month["revenue_median"]),
         "count_next_month_median": float(next_month["count_median"]),
         "target_revenue": target,
@@ -109,24 +121,87 @@ def build(catalog: Catalog, target_revenue: float = 0.0, backtest_months: int = 
         "deal_score_ece": None if reliability is None else float(reliability.attrs["ece"]),
         "deal_score_deals": 0 if score is None else int(score.deals_),
     }
-    content.fits = dict(catalog.loaded)
-    return content
 
 
-def _in_hand_note(content: ReportContent, outlook, with_leads: bool, currency: str) -> None:
-    """What is in hand over the forecast's longest window, in the lead requirement's words."""
+def _target_note(
+    content: ReportContent, target: float, given: bool, quarter: str, currency: str
+) -> None:
+    """Where the quarter's target comes from, or why there is none (in place of its chance)."""
+    months = window.RUN_RATE_MONTHS
+    if not target > 0:
+        content.add_note("target", narrative.NO_TARGET, quarter=quarter, months=months)
+        return
+    content.add_note(
+        "target",
+        narrative.TARGET_SET if given else narrative.TARGET_DEFAULT,
+        target=format_money(target, currency),
+        quarter=quarter,
+        months=months,
+    )
+
+
+def _window_tables(content, table, outlook, frame, no_revenue: str, target, currency) -> None:
+    """The forecast by window (revenue and deals), its chart, and revenue by product and
+    region; where revenue cannot be forecast, a sentence in place of each revenue table."""
+    source = table.attrs.get("weighted_pipeline", "estimate")
+    revenue = tables.forecast_display(table, "revenue", currency, target)
+    content.add_table(
+        "revenue",
+        revenue.iloc[0:0] if no_revenue else revenue,
+        narrative.forecast_caption("revenue", source),
+        empty=f"Revenue won cannot be forecast: {no_revenue}. Deals won are forecast below.",
+    )
+    content.add_table(
+        "count",
+        tables.forecast_display(table, "count"),
+        narrative.forecast_caption("count", source),
+        empty="No window to forecast.",
+    )
+    metrics = ("count",) if no_revenue else ("revenue", "count")
+    content.add_chart(
+        "outlook",
+        lambda: _outlook_chart(outlook, frame, metrics, currency),
+        alt=narrative.outlook_alt(outlook, metrics, currency),
+    )
+    for column in ("product", "region"):
+        if frame[column].notna().any():
+            shown = tables.group_display(outlook, column, GROUP_HORIZON, currency=currency)
+            content.add_table(
+                f"by_{column}",
+                shown.iloc[0:0] if no_revenue else shown,
+                f"Revenue won in the next three months by {column}: median and "
+                f"{tables.interval_words()}",
+                empty=f"Revenue by {column} cannot be forecast: {no_revenue}."
+                if no_revenue
+                else f"No {column} to forecast revenue by.",
+            )
+
+
+def _appendix(forecaster, score) -> list[str]:
+    """How the forecast's own models fitted, in their words, for the appendix."""
+    notes = [f"forecast model: {forecaster.diagnostics().message}"]
+    if score is not None:
+        notes.append(f"deal score model: {score.diagnostics().message}")
+    return notes
+
+
+def _in_hand_note(
+    content: ReportContent, outlook, with_leads: bool, currency: str, revenue: bool = True
+) -> None:
+    """What is in hand over the forecast's longest window, in the lead requirement's words (in
+    deals alone where revenue is not forecast)."""
     months = max(HORIZONS)
     hand = monthly_parts(outlook, months)
-    count = in_hand_figure(hand, "count")
-    revenue = in_hand_figure(hand, "revenue")
-    content.add_note(
-        "in_hand",
-        narrative.IN_HAND_SENTENCE,
-        window=window_label(outlook.origin, months),
-        what="open deals and open leads" if with_leads else "open deals",
-        count=in_hand_words(*count, "count"),
-        revenue=in_hand_words(*revenue, "revenue", currency),
-    )
+    values = {
+        "window": window_label(outlook.origin, months),
+        "what": "open deals and open leads" if with_leads else "open deals",
+        "count": in_hand_words(*in_hand_figure(hand, "count"), "count"),
+    }
+    if not revenue:
+        content.add_note("in_hand", narrative.IN_HAND_COUNT_SENTENCE, **values)
+        return
+    money = in_hand_words(*in_hand_figure(hand, "revenue"), "revenue", currency)
+    content.add_note("in_hand", narrative.IN_HAND_SENTENCE, revenue=money, **values)
 
 
 def _strength_parts(
@@ -150,7 +225,8 @@ def _strength_parts(
     content.add_table(
         "strength",
         tables.strength_display(table, TOP_DEALS, currency),
-        f"Open deals most likely to be won in {quarter}, with what moves each one's score",
+        f"Open deals most likely to be won in {quarter}, with what moves each one's score "
+        "(chances of an outcome still to come, so without an interval)",
         max_rows=TOP_DEALS,
         empty="No open deal with a creation date to score.",
     )
@@ -161,7 +237,11 @@ def _strength_parts(
         )
     reliability = strength.reliability_table(score)
     if reliability is not None:
-        content.add_chart("reliability", lambda: _reliability_chart(reliability))
+        content.add_chart(
+            "reliability",
+            lambda: _reliability_chart(reliability),
+            alt=narrative.reliability_alt(reliability),
+        )
         content.add_note(
             "reliability",
             narrative.RELIABILITY_CAPTION,
@@ -187,25 +267,22 @@ def _no_revenue(frame: pd.DataFrame) -> str:
     return ""
 
 
-def _count_headline(table: pd.DataFrame, quarter: str, why: str) -> list[tuple[str, str]]:
-    """The headline in deals won, for an export whose revenue cannot be forecast."""
-    return [
-        ("deals won next month (median)", f"{table.iloc[0]['count_median']:,.0f}"),
-        (f"deals won {quarter} (median)", f"{table.iloc[-1]['count_median']:,.0f}"),
-        ("revenue", f"not forecast: {why}"),
-    ]
-
-
-def _outlook_chart(outlook, frame):
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    charts.plot_forecast(outlook, frame, "revenue", ax=axes[0])
-    charts.plot_forecast(outlook, frame, "count", ax=axes[1])
+def _outlook_chart(outlook, frame, metrics: tuple[str, ...], currency: str = ""):
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(11 if len(metrics) > 1 else 6, 3.8), squeeze=False
+    )
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        charts.plot_forecast(outlook, frame, metric, ax=ax, currency=currency)
     fig.tight_layout()
     return fig
 
 
 def _track_parts(
-    content: ReportContent, track, frame: pd.DataFrame, leads: pd.DataFrame | None
+    content: ReportContent,
+    track,
+    frame: pd.DataFrame,
+    leads: pd.DataFrame | None,
+    currency: str = "",
 ) -> dict[str, float] | None:
     """The track record's chart and scores, with what it cannot score honestly on this export
     (and its leads); ``None`` when there is no track record."""
@@ -225,14 +302,23 @@ def _track_parts(
     content.files["backtest"] = track
 
     def chart():
-        fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
-        charts.plot_track_record(track, "revenue", 1, ax=axes[0])
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        charts.plot_track_record(track, "revenue", 1, ax=axes[0], currency=currency)
         charts.plot_track_record(track, "count", 1, ax=axes[1])
         fig.tight_layout()
         return fig
 
-    content.add_chart("track", chart)
-    content.add_table("scores", scores.round(3), "Scores of one-month-ahead forecasts")
+    off = {metric: charts.off_scale(track, metric, 1) for metric in ("revenue", "count")}
+    content.add_chart("track", chart, alt=narrative.track_alt(track, off, scores, currency))
+    content.add_table(
+        "scores",
+        tables.scores_display(scores, currency),
+        f"Scores of one-month-ahead forecasts at {track['origin'].nunique()} past month-ends: "
+        "error and bias as shares of what was won, and how often what was won fell inside the "
+        f"workbench's {tables.interval_words(MIDDLE_HALF[1] - MIDDLE_HALF[0])} and "
+        f"{tables.interval_words()} (the baselines give a single figure, no interval)",
+        empty="No forecast could be scored on this export.",
+    )
     wape = scores.set_index(["model", "target"])["wape"]
     return {f"{m}/{t}": float(v) for (m, t), v in wape.items()}
 

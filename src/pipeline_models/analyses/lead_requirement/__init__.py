@@ -41,6 +41,7 @@ from pipeline_models.analyses.lead_requirement.revenue import EXACT_WINS
 from pipeline_models.analyses.lead_requirement.tables import (
     coverage_display,
     funnel_display,
+    funnel_file,
     lag_display,
     mix_display,
     outlook_display,
@@ -74,6 +75,7 @@ __all__ = [
     "coverage_display",
     "coverage_table",
     "funnel_display",
+    "funnel_file",
     "funnel_ratio_leads",
     "funnel_warnings",
     "headline",

@@ -3,12 +3,22 @@ warnings about thin data and the mix."""
 
 from __future__ import annotations
 
+import pandas as pd
+
+from pipeline_models.analyses.forecast.tables import interval_words, span_text, value_text
 from pipeline_models.analyses.lead_requirement.mix import MixPlan
+from pipeline_models.analyses.lead_requirement.outlook import WindowOutlook
 from pipeline_models.analyses.lead_requirement.requirement import LeadRequirement
-from pipeline_models.analyses.lead_requirement.tables import in_hand_text
+from pipeline_models.analyses.lead_requirement.tables import (
+    NOT_REACHABLE,
+    RATE_NAMES,
+    chance_words,
+)
 from pipeline_models.analyses.lead_requirement.targets import target_text
+from pipeline_models.analyses.policy import INTERVAL
 from pipeline_models.models.funnel.config import THIN_SOURCE
 from pipeline_models.models.funnel.model import LeadFunnelModel
+from pipeline_models.present.formats import format_count, format_pct
 
 FEW_WINS = 100
 """Fewer recent wins than this, and the rates, lags and so the requirement are uncertain."""
@@ -75,17 +85,113 @@ def unit_note(model: LeadFunnelModel) -> str:
 
 
 def headline(req: LeadRequirement, currency: str = "") -> list[tuple[str, str]]:
-    """The report's headline figures."""
+    """The report's headline figures: the target, the new leads for the chosen chance and for an
+    even chance, and what is in hand with its interval (a number of leads that no number of new
+    leads reaches reads "not reachable": that is the answer, not a missing one)."""
 
     def leads(n: int | None) -> str:
-        return "not reachable" if n is None else f"{n:,}"
+        return NOT_REACHABLE if n is None else format_count(n)
 
-    return [
-        ("target", f"{target_text(req.target, req.metric, currency)} in {req.window}"),
-        (f"new {req.units} for a {req.confidence:.0%} chance", leads(req.leads_needed)),
+    low, high = req.in_hand_interval
+    unit = " deals" if req.metric == "count" else ""
+    expected = value_text(req.in_hand_expected, req.metric, currency) + unit
+    items = [
+        (f"target, {req.window}", target_text(req.target, req.metric, currency)),
+        (f"new {req.units} for {chance_words(req.confidence)}", leads(req.leads_needed)),
         (f"new {req.units}, median case", leads(req.median_case)),
-        ("expected from what is in hand", in_hand_text(req, currency)),
+        ("expected from what is in hand", expected),
     ]
+    span = span_text(low, high, req.metric, currency)
+    if span != span_text(low, low, req.metric, currency):  # a spread worth an interval
+        items.append((f"what is in hand, {interval_words()}", span + unit))
+    return items
+
+
+def curve_alt(req: LeadRequirement) -> str:
+    """The alt text of the requirement curve."""
+    text = (
+        f"The chance of reaching the target ({target_text(req.target, req.metric)} in "
+        f"{req.window}) for each number of new {req.units}, from none up."
+    )
+    if req.leads_needed is not None:
+        text += (
+            f" {format_count(req.leads_needed)} new {req.units} give {chance_words(req.confidence)}"
+        )
+        text += (
+            f"; {format_count(req.median_case)} an even chance."
+            if req.median_case is not None
+            else "."
+        )
+    else:
+        text += f" No number of new {req.units} gives {chance_words(req.confidence)} in the window."
+    return text + f" With no new {req.units} the chance is {format_pct(req.p_in_hand)}."
+
+
+def wins_alt(outlook: WindowOutlook, metrics: tuple[str, ...], currency: str = "") -> str:
+    """The alt text of the chart of wins per month with the recommended leads."""
+    names = list(outlook.parts)
+    parts = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    text = (
+        f"Expected wins per month of {outlook.months[0]}..{outlook.months[-1]}, stacked by where "
+        f"they come from ({parts}), with the total's {interval_words()}."
+    )
+    for metric in metrics:
+        whole = outlook.table(metric).iloc[-1]
+        what = "Deals won" if metric == "count" else "Revenue won"
+        text += (
+            f" {what} in the whole window: median {value_text(whole['median'], metric, currency)}, "
+            f"{interval_words()} {span_text(whole['low'], whole['high'], metric, currency)}."
+        )
+    return text
+
+
+def rates_alt(model: LeadFunnelModel, rate: str) -> str:
+    """The alt text of the funnel rates chart: the highest and lowest source of ``rate``."""
+    table = model.funnel_table(INTERVAL).sort_values(rate)
+    low, high = table.iloc[0], table.iloc[-1]
+    name = RATE_NAMES[rate].lower()
+    shown = f"lead \u2192 opportunity and {name}" if model.has_leads_ else name
+    rates = "rates" if model.has_leads_ else "rate"
+    text = (
+        f"The funnel's {shown} {rates} by source, each a mean with its {interval_words(INTERVAL)}."
+    )
+    if len(table) == 1:
+        return text + f" {name.capitalize()} for {high['source']}: {format_pct(high[rate], 1)}."
+    return text + (
+        f" {name.capitalize()}: highest for {high['source']} at {format_pct(high[rate], 1)}, "
+        f"lowest for {low['source']} at {format_pct(low[rate], 1)}."
+    )
+
+
+def lags_alt(model: LeadFunnelModel, horizon_days: float) -> str:
+    """The alt text of the lags chart: which sources win fastest and slowest."""
+    median = {s: model.lag_total_[s].quantile(0.5) for s in model.sources_}
+    fast, slow = min(median, key=median.get), max(median, key=median.get)
+    text = (
+        f"The share of eventual wins already won by each number of days since the {model.unit} "
+        f"was created, one line per source; half are won by day {median[fast]:.0f} for {fast}"
+    )
+    if slow != fast:
+        text += f" and by day {median[slow]:.0f} for {slow}"
+    return text + f". The dashed line marks the window's {horizon_days:.0f} days."
+
+
+def track_alt(coverage: pd.DataFrame, horizon: int) -> str:
+    """The alt text of the track-record chart: the window's coverage of the planner's
+    interval."""
+    rows = coverage[coverage["horizon_months"] == horizon]
+    text = (
+        f"What the funnel predicted, at each past month-end, for the {horizon} months after it "
+        f"(median and {interval_words()}) against what was won."
+    )
+    for _, row in rows.iterrows():
+        what = "deals won" if row["target"] == "count" else "revenue won"
+        inside = round(row["inside_80"] * row["origins"])
+        text += (
+            f" For {what}, what was won fell inside the interval at {format_count(inside)} of "
+            f"{format_count(row['origins'])} month-ends."
+        )
+    return text
 
 
 def mix_warnings(plan: MixPlan) -> list[str]:
@@ -108,4 +214,15 @@ def mix_warnings(plan: MixPlan) -> list[str]:
     return out
 
 
-__all__ = ["FEW_WINS", "funnel_warnings", "headline", "mix_warnings", "unit_note"]
+__all__ = [
+    "FEW_WINS",
+    "curve_alt",
+    "funnel_warnings",
+    "headline",
+    "lags_alt",
+    "mix_warnings",
+    "rates_alt",
+    "track_alt",
+    "unit_note",
+    "wins_alt",
+]

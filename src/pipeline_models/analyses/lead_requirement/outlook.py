@@ -2,7 +2,7 @@
 
 A :class:`WindowOutlook` holds, per part (open deals, open leads, new leads) and metric (``count``,
 ``revenue``), draws x months; its table gives each part's expected value and the total's median
-with its 80% interval (the planner's P10 to P90).
+with the planner's interval (:data:`~pipeline_models.analyses.policy.FORECAST_QUANTILES`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from pipeline_models.analyses.policy import FORECAST_QUANTILES
 from pipeline_models.models.funnel.deal_flow import month_days
 
 
@@ -48,7 +49,7 @@ class WindowOutlook:
 
     def table(self, metric: str = "count") -> pd.DataFrame:
         """Per month and for the whole window: expected value per part, and the total's median
-        with its 80% interval."""
+        with the planner's interval (``low``, ``high``)."""
         rows = []
         labels = [*self.months, f"{self.months[0]}..{self.months[-1]}"]
         total = self.total(metric)
@@ -57,11 +58,9 @@ class WindowOutlook:
             for part, metrics in self.parts.items():
                 row[part] = float(_column(metrics[metric], i).mean())
             t = _column(total, i)
+            low, median, high = np.quantile(t, FORECAST_QUANTILES)
             row.update(
-                expected=float(t.mean()),
-                low_10=float(np.quantile(t, 0.1)),
-                median=float(np.quantile(t, 0.5)),
-                high_90=float(np.quantile(t, 0.9)),
+                expected=float(t.mean()), low=float(low), median=float(median), high=float(high)
             )
             rows.append(row)
         return pd.DataFrame(rows)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline_models.contract.period import month_end
-from pipeline_models.present.formats import format_money
+from pipeline_models.present.formats import format_count, format_money
 
 METRICS = ("count", "revenue")
 """A target is a number of deals won or an amount of revenue won."""
@@ -88,7 +88,7 @@ def parse_costs(value: dict | str | None) -> dict[str, float]:
 def target_text(value: float, metric: str, currency: str = "") -> str:
     """The target in words: "120 deals won" or "1.50M revenue won"."""
     if metric == "count":
-        return f"{value:,.0f} deals won"
+        return f"{format_count(value)} deal{'' if round(value) == 1 else 's'} won"
     return f"{format_money(value, currency)} revenue won"
 
 

@@ -20,7 +20,11 @@ from pipeline_models.analyses.patterns.history import (
     slippage_summary,
 )
 from pipeline_models.analyses.patterns.narrative import interval_text
-from pipeline_models.analyses.patterns.tables import conversion_display, conversion_grid
+from pipeline_models.analyses.patterns.tables import (
+    conversion_display,
+    conversion_grid,
+    deal_list,
+)
 from pipeline_models.analyses.policy import INTERVAL
 from pipeline_models.contract.labels import DAYS_PER_MONTH
 from pipeline_models.present.formats import format_count, format_money, format_pct
@@ -72,19 +76,18 @@ def logged_conversion(
 def dwell_display(dwell: pd.DataFrame) -> pd.DataFrame:
     """Time in stage for readers: visits, the median and the mean with its interval."""
     median = dwell["median_days"]
+    mean = interval_text(dwell["days_in_stage"], dwell["days_lower"], dwell["days_upper"], "days")
     return pd.DataFrame(
         {
-            "stage": dwell["stage"].astype(str),
-            "visits": dwell["visits"].astype(int),
-            "still there": dwell["ongoing"].astype(int),
-            "median days": [
-                "more than half still there" if pd.isna(m) else f"{m:.0f}" for m in median
+            "Stage": dwell["stage"].astype(str).to_numpy(),
+            "Visits": dwell["visits"].map(format_count).to_numpy(),
+            "Still there": dwell["ongoing"].map(format_count).to_numpy(),
+            "Median days": [
+                "more than half still there" if pd.isna(m) else format_count(m) for m in median
             ],
-            f"mean days ({_PCT})": interval_text(
-                dwell["days_in_stage"], dwell["days_lower"], dwell["days_upper"], "days"
-            ),
+            f"Mean days ({_PCT})": mean.replace("", "no visit").to_numpy(),
         }
-    ).set_index("stage")
+    )
 
 
 def pushed_deals(slips: pd.DataFrame, currency: str = "") -> pd.DataFrame:
@@ -93,17 +96,17 @@ def pushed_deals(slips: pd.DataFrame, currency: str = "") -> pd.DataFrame:
     open_ = slips[(slips["status"].astype(str) == OPEN) & (slips["pushes"] >= PUSHED_TWICE)]
     cols = [c for c in ("owner", "opportunity_id", "product", "stage") if c in open_]
     out = open_[cols].rename(columns={"opportunity_id": "deal"}).copy()
-    out["amount"] = open_["amount"].map(lambda v: "" if pd.isna(v) else format_money(v, currency))
+    out["amount"] = open_["amount"]
     out["pushes"] = open_["pushes"].astype(int)
     out["days pushed"] = open_["days_pushed"].astype(int)
     out["first expected close"] = pd.to_datetime(open_["first_close_date"]).dt.date
     out["expected close now"] = pd.to_datetime(open_["last_close_date"]).dt.date
     value = open_["amount"].fillna(0).to_numpy(dtype=float)
     order = np.lexsort((-value, -open_["pushes"].to_numpy()))
-    return out.iloc[order].reset_index(drop=True)
+    return deal_list(out.iloc[order], currency)
 
 
-def add_stage_parts(content, logged, frame, order, as_of, max_rows, figure) -> None:
+def add_stage_parts(content, logged, frame, order, as_of, max_rows, figure, currency="") -> None:
     """The stage conversion and time-in-stage parts from ``logged``, what
     :func:`logged_conversion` gives."""
     moves, conversion, dwell = logged
@@ -128,18 +131,22 @@ def add_stage_parts(content, logged, frame, order, as_of, max_rows, figure) -> N
         day=as_of.date(),
         how=order.describe(),
     )
-    content.add_chart("conversion", figure(lambda: charts.plot_stage_conversion(conversion)))
+    content.add_chart(
+        "conversion",
+        figure(lambda: charts.plot_stage_conversion(conversion, currency=currency)),
+        alt=charts.conversion_alt(conversion, f"over the last {HISTORY_WINDOW_MONTHS} months"),
+    )
     content.add_table(
         "conversion",
-        conversion_display(conversion),
+        conversion_display(conversion, currency, with_months=False),
         f"Stage conversion over the last {HISTORY_WINDOW_MONTHS} months, from the stage history "
-        f"(pooled, {_PCT}s)",
+        f"(pooled estimates with {_PCT}s)",
     )
     content.add_table(
         "time_in_stage",
         dwell_display(dwell),
         "Time in stage, measured on every visit (visits still under way count as at least as "
-        "long as they have lasted)",
+        f"long as they have lasted; the mean with its {_PCT})",
     )
     gap_days = float((as_of - window_start(as_of)).days)
     for by, rows in (("product", 50), ("owner", max_rows)):
@@ -148,8 +155,10 @@ def add_stage_parts(content, logged, frame, order, as_of, max_rows, figure) -> N
             content.add_table(
                 f"conversion_by_{by}",
                 conversion_grid(table, by, conversion),
-                f"Conversion by {by}",
+                f"Conversion by {by} (pooled estimates with {_PCT}s; * differs from the stage's "
+                "overall rate)",
                 max_rows=rows,
+                empty=f"No deal of a known {by} left a stage in the period.",
             )
 
 
@@ -174,7 +183,7 @@ def add_slippage_parts(content, history, frame, as_of, currency, max_rows) -> pd
         n=format_count(row["open_deals"]),
         once=format_pct(row["share_pushed_1"]),
         twice=format_pct(row["share_pushed_2"]),
-        median="" if pd.isna(median) else f" (a median of {median:.0f} days in all)",
+        median="" if pd.isna(median) else f" (a median of {format_count(median)} days in all)",
         changed=format_pct(row["share_amount_changed"]),
         net=format_money(row["net_amount_change"], currency),
     )

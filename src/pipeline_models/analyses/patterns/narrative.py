@@ -14,7 +14,7 @@ import pandas as pd
 from pipeline_models.analyses.patterns.fields import CLOSED, OPEN, deal_status
 from pipeline_models.analyses.patterns.stages import bottleneck
 from pipeline_models.analyses.policy import INTERVAL
-from pipeline_models.present.formats import format_money, format_pct
+from pipeline_models.present.formats import format_count, format_money, format_pct
 
 TERM_WORDS = {
     "product": "Deals for product {level}",
@@ -28,7 +28,7 @@ TERM_WORDS = {
 """How a finding names the deals of one level of an attribute."""
 
 MAX_MONTHS = 24
-"""Beyond two years a time in stage says only "very long": it prints as ``> 24``."""
+"""Beyond two years a time in stage says only "very long": it prints as ``24+``."""
 
 MIN_CLOSED = 100
 """Fewer closed deals, and win drivers, owner comparisons and cohorts are called rough."""
@@ -38,31 +38,56 @@ MIN_EXITS = 50
 
 
 def _months(value: float) -> str:
-    return f"> {MAX_MONTHS}" if value > MAX_MONTHS else f"{value:.1f}"
+    return f"{MAX_MONTHS}+" if value > MAX_MONTHS else f"{value:.1f}".removesuffix(".0")
 
 
-def _one_interval(m: float, lo: float, hi: float, kind: str) -> str:
+def _pct(value: float) -> str:
+    return format_pct(value)
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _days(value: float) -> str:
+    return format_count(value)
+
+
+BOUNDS = {"pct": _pct, "ratio": _ratio, "money": format_money, "days": _days, "months": _months}
+"""How each kind writes the bounds of its interval."""
+
+
+def bounds_text(lower: float, upper: float, kind: str = "pct") -> str:
+    """An interval's bounds in the report's one style: ``52%–55%``, ``1.20–1.60``,
+    ``9.80k–15.1k``, ``21–25`` (days) or ``1.2–24+`` (months)."""
+    fmt = BOUNDS[kind]
+    return f"{fmt(lower)}–{fmt(upper)}"
+
+
+def _one_interval(m: float, lo: float, hi: float, kind: str, currency: str = "") -> str:
     if pd.isna(m):
         return ""
-    if kind == "pct":
-        return f"{100 * m:.0f}% ({100 * lo:.0f}-{100 * hi:.0f})"
     if kind == "ratio":
-        return f"{m:.2f}x ({lo:.2f}-{hi:.2f})"
-    if kind == "money":
-        return f"{format_money(m)} ({format_money(lo)}-{format_money(hi)})"
-    if kind == "days":
-        return f"{m:.0f} ({lo:.0f} to {hi:.0f})"
-    return f"{_months(m)} ({_months(lo)} to {_months(hi)})"
+        value = f"{m:.2f}x"
+    elif kind == "money":
+        value = format_money(m, currency)
+    else:
+        value = BOUNDS[kind](m)
+    return f"{value} ({bounds_text(lo, hi, kind)})"
 
 
 def interval_text(
-    mean: pd.Series, lower: pd.Series, upper: pd.Series, kind: str = "pct"
+    mean: pd.Series, lower: pd.Series, upper: pd.Series, kind: str = "pct", currency: str = ""
 ) -> pd.Series:
-    """``mean (lower-upper)`` as text: ``kind`` ``pct`` (62% (55-70)), ``ratio`` (1.40x (1.20-1.60)),
-    ``money`` (12.3k (9.8k-15.1k)), ``days`` (23 (21 to 25)) or ``months`` (1.4 (1.2 to 1.7), above
-    24 shown as ``> 24``)."""
+    """``estimate (lower–upper)`` as text: ``kind`` ``pct`` (62% (55%–70%)), ``ratio``
+    (1.40x (1.20–1.60)), ``money`` (12.3k USD (9.80k–15.1k), the currency after the estimate),
+    ``days`` (23 (21–25)) or ``months`` (1.4 (1.2–1.7), above 24 shown as ``24+``); empty where
+    there is no estimate."""
     return pd.Series(
-        [_one_interval(m, lo, hi, kind) for m, lo, hi in zip(mean, lower, upper, strict=True)],
+        [
+            _one_interval(m, lo, hi, kind, currency)
+            for m, lo, hi in zip(mean, lower, upper, strict=True)
+        ],
         index=mean.index,
     )
 
@@ -72,8 +97,8 @@ def effect_sentences(
 ) -> pd.DataFrame:
     """Plain-words findings for the credible effects, strongest first.
 
-    e.g. ``Deals from lead source Referral win 1.4x as often as the average deal (90% interval
-    1.2 to 1.6).`` Returns a one-column table (``finding``); its strings hold export values, so
+    e.g. ``Deals from lead source Referral win 1.40x as often as the average deal (90% interval
+    1.20–1.60; 1,339 closed deals).`` Returns a one-column table (``finding``); its strings hold export values, so
     show it with :func:`pipeline_models.present.display.show_table` (which escapes them).
     """
     credible = effects[effects["credible"]].copy()
@@ -85,7 +110,8 @@ def effect_sentences(
         subject = TERM_WORDS.get(r.term, f"Deals with {r.term} {{level}}").format(level=r.level)
         findings.append(
             f"{subject} win {r.rate_ratio:.2f}x as often as the average deal "
-            f"({pct} interval {r.lower:.2f} to {r.upper:.2f}; {r.deals:,} closed deals)."
+            f"({pct} interval {bounds_text(r.lower, r.upper, 'ratio')}; "
+            f"{format_count(r.deals)} closed deals)."
         )
     return pd.DataFrame({"finding": findings})
 
@@ -101,42 +127,57 @@ def bullets(items: Sequence[str]) -> tuple[str, dict[str, str]]:
 Lines = list[tuple[str, str]]
 
 
-def _stage_lines(conversion: pd.DataFrame | None, currency: str) -> Lines:
+def _stage_lines(conversion: pd.DataFrame | None, currency: str) -> tuple[Lines, list[str]]:
     if conversion is None:
-        return [("weakest stage", "needs last period's export")]
+        return [], [
+            "The weakest stage is not shown: stage moves need last period's export or the CRM's "
+            "stage history."
+        ]
     b = bottleneck(conversion)
     if b["lowest_stage"] is None:
-        out = [("weakest stage", "no deal left a stage")]
-    else:
-        rate = format_pct(b["lowest_conversion"])
-        out = [("weakest stage", f"{b['lowest_stage']} ({rate} move on)")]
+        return [], ["The weakest stage is not shown: no deal left an open stage in the period."]
+    rate = format_pct(b["lowest_conversion"])
+    out = [("weakest stage", f"{b['lowest_stage']} ({rate} move on)")]
     if b.get("most_value_lost_stage"):
         lost = format_money(b["value_lost"], currency)
         out.append(("most value lost at", f"{b['most_value_lost_stage']} ({lost})"))
-    return out
+    return out, []
 
 
-def _change_line(bars: pd.DataFrame | None, currency: str) -> tuple[str, str]:
+def _stalled_line(stalled: pd.DataFrame, currency: str) -> tuple[Lines, list[str]]:
+    if stalled.attrs.get("unavailable"):
+        return [], [f"Stalled deals are not counted: {stalled.attrs['unavailable']}."]
+    if not len(stalled):
+        return [("stalled deals", "0")], []
+    risk = float(stalled["value_at_risk"].sum())
+    amounts = stalled["amount"] if "amount" in stalled else stalled["value_at_risk"]
+    known = pd.to_numeric(amounts, errors="coerce").gt(0).any()
+    at_risk = f"{format_money(risk, currency)} at risk" if known else "no amount recorded"
+    return [("stalled deals", f"{format_count(len(stalled))} ({at_risk})")], []
+
+
+def _change_line(bars: pd.DataFrame | None, currency: str) -> tuple[Lines, list[str]]:
     if bars is None:
-        return ("open pipeline change", "no previous export")
+        return [], [
+            "The change in open pipeline is not shown: it needs last period's export, and none "
+            "was given."
+        ]
     delta = (int(bars["cents"].iloc[-1]) - int(bars["cents"].iloc[0])) / 100
     text = format_money(delta, currency)
-    return ("open pipeline change", text if delta < 0 else "+" + text)
+    return [("open pipeline change", text if delta < 0 else "+" + text)], []
 
 
-def _effect_line(effects: pd.DataFrame) -> tuple[str, str]:
+def _effect_line(effects: pd.DataFrame) -> tuple[Lines, list[str]]:
     # owners have their own section; a cycle length is known only at the close
+    label = "strongest effect on win rate"
     if effects.attrs.get("unavailable"):
-        return ("strongest effect on win rate", f"cannot be shown: {effects.attrs['unavailable']}")
+        return [], [f"What wins is not shown: {effects.attrs['unavailable']}."]
     credible = effects[effects["credible"] & ~effects["term"].isin(["owner", "cycle length"])]
     if not len(credible):
-        return ("strongest effect on win rate", "none credible")
+        return [(label, "no attribute stands out")], []
     top = credible.loc[np.abs(np.log(credible["rate_ratio"])).idxmax()]
     term = str(top["term"]).replace("_", " ")
-    return (
-        "strongest effect on win rate",
-        f"{term} {top['level']} ({top['rate_ratio']:.2f}x win rate)",
-    )
+    return [(label, f"{term} {top['level']}: {top['rate_ratio']:.2f}x the average")], []
 
 
 def headline(
@@ -146,24 +187,24 @@ def headline(
     effects: pd.DataFrame,
     owners: pd.DataFrame | None,
     currency: str = "",
-) -> list[tuple[str, str]]:
-    """The report's headline figures for the index page, as (figure, value) pairs."""
-    out = _stage_lines(conversion, currency)
-    risk = float(stalled["value_at_risk"].sum()) if len(stalled) else 0.0
-    amounts = stalled["amount"] if "amount" in stalled else stalled.get("value_at_risk")
-    known = len(stalled) and pd.to_numeric(amounts, errors="coerce").gt(0).any()
-    at_risk = f"{format_money(risk, currency)} at risk" if known else "no amounts recorded"
-    if stalled.attrs.get("unavailable"):
-        out.append(("stalled deals", f"cannot be shown: {stalled.attrs['unavailable']}"))
-    else:
-        out.append(("stalled deals", f"{len(stalled):,} ({at_risk})" if len(stalled) else "none"))
-    out.append(_change_line(bars, currency))
-    out.append(_effect_line(effects))
+) -> tuple[Lines, list[str]]:
+    """The report's headline figures for the index page, as (figure, value) pairs, and a
+    sentence for each figure this export cannot give (its pair is left out)."""
+    items: Lines = []
+    gaps: list[str] = []
+    for lines, why in (
+        _stage_lines(conversion, currency),
+        _stalled_line(stalled, currency),
+        _change_line(bars, currency),
+        _effect_line(effects),
+    ):
+        items += lines
+        gaps += why
     if owners is not None:
         v = owners["win rate vs team"]
-        above, below = (v == "higher").sum(), (v == "lower").sum()
-        out.append(("owners vs team win rate", f"{above} above, {below} below"))
-    return out
+        above, below = int((v == "higher").sum()), int((v == "lower").sum())
+        items.append(("owners vs team win rate", f"{above} above, {below} below"))
+    return items, gaps
 
 
 def thin_data_warnings(
@@ -207,6 +248,7 @@ __all__ = [
     "MIN_CLOSED",
     "MIN_EXITS",
     "TERM_WORDS",
+    "bounds_text",
     "bullets",
     "effect_sentences",
     "headline",

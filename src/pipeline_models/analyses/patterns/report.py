@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
+import pandas as pd
 
 from pipeline_models.analyses.forecast.strength import with_score_odds
 from pipeline_models.analyses.patterns import (
@@ -20,6 +21,7 @@ from pipeline_models.analyses.patterns import (
 from pipeline_models.analyses.patterns.effects import all_effects, no_effects
 from pipeline_models.analyses.patterns.owners import owner_table
 from pipeline_models.analyses.patterns.stalled import (
+    MIN_WON,
     flag_stalled,
     has_won_cycle,
     old_deals,
@@ -44,6 +46,13 @@ COHORT_ROWS = 36
 TOP_FINDINGS = 10
 """Attribute effects spelled out as sentences (the table holds them all)."""
 
+READING_NOTE = (
+    f"Every interval in this report is a {_PCT}: the true value lies inside it with "
+    f"{INTERVAL:.0%} probability. Rates by group are *partially pooled*: a group with few deals "
+    "is pulled toward the team's figure, a group with many keeps its own."
+)
+"""How to read the report's intervals (Markdown), from the policy's constant."""
+
 
 def _figure(draw):
     def chart():
@@ -65,10 +74,11 @@ def build(
     history = catalog.history()
     use_history = history is not None and len(history) > 0
     content = ReportContent(title="Patterns")
+    content.add_note("reading", READING_NOTE)
     if use_history:
         parts = logged.logged_conversion(history, frame, order, as_of)
         moves, conversion = parts[0], parts[1]
-        logged.add_stage_parts(content, parts, frame, order, as_of, max_rows, _figure)
+        logged.add_stage_parts(content, parts, frame, order, as_of, max_rows, _figure, currency)
         _bottleneck_note(content, conversion, currency)
         logged.add_slippage_parts(content, history, frame, as_of, currency, max_rows)
     else:
@@ -83,13 +93,18 @@ def build(
     content.warnings = models.warnings() + narrative.thin_data_warnings(
         frame, moves, where="in the stage history" if use_history else None
     )
+    content.appendix = models.diagnostic_notes()
     stalled, hotspots, flagged = _stalled_parts(
         content, frame, as_of, comparison, models, stalled_quantile, currency, catalog, max_rows
     )
     _change_parts(content, frame, comparison, bars, as_of, currency, max_rows)
-    effects, owners = _effect_parts(content, frame, models, catalog.random_seed)
+    effects, owners = _effect_parts(content, frame, models, catalog.random_seed, currency)
     trend = _cohort_parts(content, frame, as_of, cohort_recent, catalog.random_seed)
-    content.headline = narrative.headline(conversion, stalled, bars, effects, owners, currency)
+    content.headline, gaps = narrative.headline(
+        conversion, stalled, bars, effects, owners, currency
+    )
+    if gaps:
+        content.add_note("headline", "{gaps}", gaps=" ".join(gaps))
     content.figures = _summary_figures(
         order, conversion, bars, stalled, hotspots, effects, owners, trend
     )
@@ -108,7 +123,7 @@ def _stage_parts(content, frame, order, comparison, conversion, as_of, currency,
         table = stages.open_stage_table(frame, order, as_of)
         content.add_table(
             "open_stages",
-            tables.with_money(table, ["open amount"], currency),
+            tables.open_stages_display(table, currency),
             "Open deals by stage",
             empty="No open deal as of the period's end: there is no open pipeline by stage.",
         )
@@ -119,13 +134,17 @@ def _stage_parts(content, frame, order, comparison, conversion, as_of, currency,
         "this one).",
         how=order.describe(),
         day=comparison.previous_day.date(),
-        gap=f"{comparison.gap_days:.0f}",
+        gap=format_count(comparison.gap_days),
     )
-    content.add_chart("conversion", _figure(lambda: charts.plot_stage_conversion(conversion)))
+    content.add_chart(
+        "conversion",
+        _figure(lambda: charts.plot_stage_conversion(conversion, currency=currency)),
+        alt=charts.conversion_alt(conversion, "since the previous export"),
+    )
     content.add_table(
         "conversion",
-        tables.conversion_display(conversion),
-        f"Stage conversion since the previous export (pooled, {_PCT}s)",
+        tables.conversion_display(conversion, currency),
+        f"Stage conversion since the previous export (pooled estimates with {_PCT}s)",
     )
     _bottleneck_note(content, conversion, currency)
     for by, rows in (("product", 50), ("owner", max_rows)):
@@ -134,8 +153,10 @@ def _stage_parts(content, frame, order, comparison, conversion, as_of, currency,
             content.add_table(
                 f"conversion_by_{by}",
                 tables.conversion_grid(table, by, conversion),
-                f"Conversion by {by}",
+                f"Conversion by {by} (pooled estimates with {_PCT}s; * differs from the "
+                "stage's overall rate)",
                 max_rows=rows,
+                empty=f"No deal of a known {by} left a stage since the previous export.",
             )
 
 
@@ -143,16 +164,20 @@ def _bottleneck_note(content, conversion, currency):
     neck = stages.bottleneck(conversion)
     if neck["lowest_stage"] is None:
         return
+    value_lost = (
+        " Most value was lost at **{value_stage}**: {value} ({share} of the value lost at all "
+        "stages)."
+        if neck["most_value_lost_stage"]
+        else " No amount was lost at any stage."
+    )
     content.add_note(
         "bottleneck",
-        "**{stage}** converts least: {rate} of the deals leaving it move on ({pct} {lo} to "
-        "{hi}){firm}. Most value was lost at **{value_stage}**: {value} ({share} of the value "
-        "lost at all stages).",
+        "**{stage}** converts least: {rate} of the deals leaving it move on ({pct} {bounds})"
+        "{firm}." + value_lost,
         stage=neck["lowest_stage"],
         rate=format_pct(neck["lowest_conversion"]),
         pct=_PCT,
-        lo=format_pct(neck["lowest_interval"][0]),
-        hi=format_pct(neck["lowest_interval"][1]),
+        bounds=narrative.bounds_text(*neck["lowest_interval"]),
         firm=", credibly below every other stage" if neck["credible"] else "",
         value_stage=neck["most_value_lost_stage"],
         value=format_money(neck["value_lost"], currency),
@@ -164,14 +189,18 @@ def _stalled_parts(
     content, frame, as_of, comparison, models, quantile, currency, catalog, max_rows
 ):
     if not has_won_cycle(frame):
+        why = (
+            "no won deal has both a creation and a close date, so no won cycle says how old is old"
+        )
         content.add_note(
             "stalled",
             "Stalled deals cannot be shown: a deal is stalled when it is older than won deals "
             "usually take, and {why}.",
-            why="no won deal has both a creation and a close date",
+            why=why,
         )
+        content.add_note("hotspots", "Where stalled deals gather cannot be shown either.")
         unknown = stalled_outlook_empty()
-        unknown.attrs["unavailable"] = "no won cycle to compare with"
+        unknown.attrs["unavailable"] = why
         return unknown, stalled_hotspots(frame.iloc[0:0]), frame.iloc[0:0]
     limits = won_cycle_limits(frame, q=quantile)
     forecaster = catalog.forecaster()
@@ -194,7 +223,11 @@ def _stalled_parts(
     risk = float(stalled["value_at_risk"].sum()) if len(stalled) else 0.0
     content.add_note(
         "stalled",
-        "{n} of {m} open deals with a known age are stalled; their value at risk is {risk}.",
+        "An open deal is stalled when it is older than {q} of its product's won deals were when "
+        "they closed (products with fewer than {few} won deals use all won deals). {n} of {m} open "
+        "deals with a known age are stalled; their value at risk is {risk}.",
+        q=format_pct(quantile),
+        few=MIN_WON,
         n=format_count(len(stalled)),
         m=format_count(flagged["age_days"].notna().sum()),
         risk=format_money(risk, currency),
@@ -211,7 +244,9 @@ def _stalled_parts(
     hotspots = stalled_hotspots(old_deals(frame, as_of, limits))
     if len(hotspots):
         content.add_table(
-            "hotspots", tables.hotspots_display(hotspots), "Where stalled deals gather"
+            "hotspots",
+            tables.hotspots_display(hotspots),
+            f"Where stalled deals gather (adjusted ratios with {_PCT}s)",
         )
     else:
         content.add_note(
@@ -229,12 +264,14 @@ def _change_parts(content, frame, comparison, bars, as_of, currency, max_rows):
         )
     else:
         content.add_chart(
-            "waterfall", _figure(lambda: charts.plot_waterfall(bars, currency=currency))
+            "waterfall",
+            _figure(lambda: charts.plot_waterfall(bars, currency=currency)),
+            alt=charts.waterfall_alt(bars, currency),
         )
         content.add_table(
             "waterfall",
             tables.waterfall_display(bars, currency),
-            "Open pipeline waterfall (exact amounts)",
+            "Open pipeline waterfall, from the previous export to this one",
         )
         summary = changes.change_summary(comparison.changes)
         content.add_table(
@@ -249,7 +286,7 @@ def _change_parts(content, frame, comparison, bars, as_of, currency, max_rows):
         )
         content.add_table(
             "slipping",
-            tables.with_money(slipping, currency=currency),
+            tables.deal_list(slipping, currency),
             "Deals pushed by more than a month or while overdue",
             max_rows=max_rows,
             empty="No open deal was pushed by more than a month or while overdue.",
@@ -265,13 +302,13 @@ def _change_parts(content, frame, comparison, bars, as_of, currency, max_rows):
     if len(overdue):
         content.add_table(
             "overdue",
-            tables.with_money(overdue, currency=currency),
+            tables.deal_list(overdue, currency),
             "Overdue open deals, largest first",
             max_rows=max_rows,
         )
 
 
-def _effect_parts(content, frame, models, seed):
+def _effect_parts(content, frame, models, seed, currency):
     missing = missing_models(models, ("win_rate",))
     if missing:
         content.add_note(
@@ -279,7 +316,7 @@ def _effect_parts(content, frame, models, seed):
         )
         content.add_note("owners", "Owners cannot be compared on win rate without closed deals.")
         unknown = no_effects()
-        unknown.attrs["unavailable"] = "no closed deal"
+        unknown.attrs["unavailable"] = missing[0].split(": ", 1)[1]
         return unknown, None
     effects, notes = all_effects(frame, models.win_rate)
     shown = effects[effects["term"] != "owner"]
@@ -294,6 +331,21 @@ def _effect_parts(content, frame, models, seed):
         )
     content.add_box("effects", notes)
     labelled = shown.assign(label=shown["term"].str.replace("_", " ") + ": " + shown["level"])
+    if len(shown):
+        _effects_chart(content, labelled, shown)
+    content.add_table(
+        "effects",
+        tables.effects_display(shown),
+        f"Every attribute's effect, strongest first (ratios with {_PCT}s; owners below)",
+        max_rows=EFFECT_ROWS,
+        empty="The win-rate model compares no attribute on this export.",
+    )
+    owners = owner_table(frame, models.win_rate, random_seed=seed)
+    _owner_parts(content, owners, currency)
+    return effects, owners
+
+
+def _effects_chart(content, labelled, shown):
     content.add_chart(
         "effects",
         _figure(
@@ -306,19 +358,11 @@ def _effect_parts(content, frame, models, seed):
                 xlabel=f"win rate relative to the average deal ({_PCT})",
             )
         ),
+        alt=charts.effects_alt(shown),
     )
-    content.add_table(
-        "effects",
-        tables.effects_display(shown),
-        "Every attribute's effect (owners below)",
-        max_rows=EFFECT_ROWS,
-    )
-    owners = owner_table(frame, models.win_rate, random_seed=seed)
-    _owner_parts(content, owners)
-    return effects, owners
 
 
-def _owner_parts(content, owners):
+def _owner_parts(content, owners, currency):
     if owners is None:
         content.add_note(
             "owners", "The export has no owner column (or a single owner): nothing to compare."
@@ -333,8 +377,10 @@ def _owner_parts(content, owners):
                 value="win rate",
                 reference=owners.attrs["team_rate"],
                 xlabel=f"win rate, pooled and mix-adjusted ({_PCT}); dashed: average owner",
+                share=True,
             )
         ),
+        alt=charts.owners_alt(owners),
     )
     content.add_note(
         "owners",
@@ -344,8 +390,8 @@ def _owner_parts(content, owners):
     )
     content.add_table(
         "owners",
-        tables.owner_display(owners),
-        "Owners: pooled win rate and revenue per closed deal",
+        tables.owner_display(owners, currency),
+        f"Owners: pooled win rate and revenue per closed deal (estimates with {_PCT}s)",
         max_rows=EFFECT_ROWS,
     )
     content.files["owners"] = owners.reset_index()
@@ -354,28 +400,33 @@ def _owner_parts(content, owners):
 def _cohort_parts(content, frame, as_of, recent, seed):
     table = cohorts.cohort_table(frame, as_of, cohorts.cohort_horizon(frame))
     trend = cohorts.cohort_trend(table, recent=recent, random_seed=seed)
+    horizon = format_count(table.attrs["horizon_days"])
     if len(table):
-        content.add_chart("cohorts", _figure(lambda: charts.plot_cohorts(table)))
-        content.add_table(
-            "cohorts",
-            tables.cohort_display(table),
-            "Cohorts judged after the same window",
-            max_rows=COHORT_ROWS,
+        content.add_chart(
+            "cohorts", _figure(lambda: charts.plot_cohorts(table)), alt=charts.cohorts_alt(table)
         )
+    content.add_table(
+        "cohorts",
+        tables.cohort_display(table),
+        f"Cohorts judged after the same window of {horizon} days (win rates with {_PCT}s)",
+        max_rows=COHORT_ROWS,
+        empty="No cohort is old enough to be judged yet.",
+    )
     content.add_note(
         "young_cohorts",
         "{young} recent cohorts are younger than the {h}-day window and are not judged yet.",
-        young=table.attrs["too_young"],
-        h=table.attrs["horizon_days"],
+        young=format_count(table.attrs["too_young"]),
+        h=horizon,
     )
     if trend is not None:
         content.add_note(
             "trend",
             "The latest cohorts ({recent}) won {r} of their deals within the window against {e} "
-            "for earlier ones ({earlier}): a difference of {d} points ({pct} {lo} to {hi}); "
-            "chance that the recent ones do better: {p}. Median days to a win: {rd} against {ed}.",
-            recent=trend["recent_cohorts"],
-            earlier=trend["earlier_cohorts"],
+            "for earlier ones ({earlier}): a difference of {d} points ({pct} {lo} to {hi} "
+            "points); chance that the recent ones do better: {p}. Median days to a win: {rd} "
+            "against {ed}.",
+            recent=_month_span(trend["recent_cohorts"]),
+            earlier=_month_span(trend["earlier_cohorts"]),
             r=format_pct(trend["recent_rate"]),
             e=format_pct(trend["earlier_rate"]),
             d=format_points(trend["difference"]),
@@ -383,10 +434,15 @@ def _cohort_parts(content, frame, as_of, recent, seed):
             lo=format_points(trend["lower"]),
             hi=format_points(trend["upper"]),
             p=format_pct(trend["p_improved"]),
-            rd=f"{trend['recent_days_to_win']:.0f}",
-            ed=f"{trend['earlier_days_to_win']:.0f}",
+            rd=format_count(trend["recent_days_to_win"]),
+            ed=format_count(trend["earlier_days_to_win"]),
         )
     return trend
+
+
+def _month_span(span: str) -> str:
+    """``"2026-05 to 2026-07"`` as a reader writes it: ``"May 2026 to Jul 2026"``."""
+    return " to ".join(pd.Period(m, "M").strftime("%b %Y") for m in span.split(" to "))
 
 
 def _summary_figures(order, conversion, bars, stalled, hotspots, effects, owners, trend) -> dict:

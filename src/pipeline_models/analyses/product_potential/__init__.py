@@ -72,6 +72,7 @@ from .tables import (
     estimate_text,
     lever_reader_table,
     ranking_reader_table,
+    selling_reader_table,
     selling_table,
     volume_table,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "raw_figures",
     "report_warnings",
     "rows_or_all",
+    "selling_reader_table",
     "selling_table",
     "simulate_added_revenue",
     "spread_table",

@@ -65,20 +65,19 @@ def chance_text(chance: float, low: float, high: float) -> str:
 def accounts_reader_table(
     top: pd.DataFrame, horizon_months: int, segment_label: str | None
 ) -> pd.DataFrame:
-    """:func:`top_accounts` for readers: the chance with its interval, "yes" where the product
-    would be new to the account; ``segment_label`` names the grouping (``None``: left out)."""
-    out = pd.DataFrame(
-        {"account": top["account"].to_numpy()}, index=pd.Index(top["product"], name="product")
-    )
+    """:func:`top_accounts` for readers: the product a first column, the chance with its
+    interval, "yes" where the product would be new to the account; ``segment_label`` names the
+    grouping (``None``: left out)."""
+    out = pd.DataFrame({"Product": top["product"].to_numpy(), "Account": top["account"].to_numpy()})
     if segment_label is not None:
-        out[segment_label] = top["segment"].to_numpy()
-    out[f"chance to buy within {horizon_months} months"] = [
+        out[segment_label[:1].upper() + segment_label[1:]] = top["segment"].to_numpy()
+    out[f"Chance to buy within {horizon_months} months"] = [
         chance_text(c, lo, hi)
         for c, lo, hi in zip(top["chance"], top["low"], top["high"], strict=True)
     ]
-    out["new to the account"] = ["yes" if new else "no" for new in top["new_to_account"]]
-    out["won deals"] = top["deals_won"].map(format_count).to_numpy()
-    out["open deals"] = top["open_deals"].map(format_count).to_numpy()
+    out["New to the account"] = ["yes" if new else "no" for new in top["new_to_account"]]
+    out["Won deals"] = top["deals_won"].map(format_count).to_numpy()
+    out["Open deals"] = top["open_deals"].map(format_count).to_numpy()
     return out
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import xarray as xr
 
 from pipeline_models.analyses.policy import INTERVAL
-from pipeline_models.present.formats import format_money
+from pipeline_models.present.formats import format_money, format_pct
 
 from .accounts import chance_text
 from .levels import level_dim_of
@@ -37,7 +37,7 @@ READING_NOTE = (
     "product with few deals borrows strength from the others: its pooled figure sits between its "
     "own raw figure and the common one, and its interval is wide. Where raw and pooled agree, the "
     "product has enough deals to speak for itself. In the charts the dot is the pooled estimate, "
-    f"the bar its {INTERVAL:.0%} interval and the red cross the raw figure."
+    f"the bar its {INTERVAL:.0%} interval and the cross the raw figure."
 )
 """The report's note on raw and pooled figures and their interval (Markdown)."""
 
@@ -151,6 +151,7 @@ def headline(
     rank_measure: str,
     horizon_months: int,
     top_k: int = 1,
+    currency: str = "",
 ) -> Headline:
     """Headline figures: the likely best product on the ranking measure, the largest lever."""
     dim = level_dim_of(draws["win_rate"])
@@ -166,7 +167,10 @@ def headline(
     if len(ranking):
         best = ranking.index[0]
         items.append(
-            (f"most likely best on {label}", f"{best} (P = {ranking['p_best'].iloc[0]:.0%})")
+            (
+                f"most likely best on {label}",
+                f"{best} ({format_pct(ranking['p_best'].iloc[0])} chance)",
+            )
         )
     positive = merge_scaling_levers(levers)
     positive = positive[positive["mean"] > 0]
@@ -175,7 +179,7 @@ def headline(
         items.append(
             (
                 f"largest lever ({horizon_months} months)",
-                f"{top[dim]}, {lever_label(top['lever'])}: +{format_money(top['mean'])}",
+                f"{top[dim]}, {lever_label(top['lever'])}: +{format_money(top['mean'], currency)}",
             )
         )
         figures["top_lever"] = {
@@ -191,3 +195,66 @@ def headline(
             str(k): float(v) for k, v in draws[variable].median("sample").to_series().items()
         }
     return Headline(items, figures)
+
+
+def estimates_alt(draws: xr.Dataset, currency: str = "") -> str:
+    """The alt text of the estimates chart: what it shows, and the product ahead on value."""
+    dim = level_dim_of(draws["win_rate"])
+    value = draws["revenue_per_opportunity"].median("sample").to_series()
+    best = value.idxmax() if value.notna().any() else None
+    lead = (
+        f" Highest expected revenue per opportunity: {best}, {format_money(value[best], currency)}."
+        if best is not None
+        else ""
+    )
+    return (
+        f"Win rate, mean won deal, median days to win and expected revenue per opportunity of "
+        f"each {dim}: pooled estimates with their {INTERVAL:.0%} intervals beside the raw "
+        f"figures.{lead}"
+    )
+
+
+def ranking_alt(ranking: pd.DataFrame, label: str, top_k: int) -> str:
+    """The alt text of the ranking chart: each level's chance to be the best, the likeliest."""
+    among = f", and to be in the top {top_k}," if top_k > 1 else ""
+    text = f"Chance of each product to be the best{among} on {label}."
+    if len(ranking):
+        text += (
+            f" Most likely the best: {ranking.index[0]}, {format_pct(ranking['p_best'].iloc[0])}."
+        )
+    return text
+
+
+def levers_alt(levers: pd.DataFrame, lever_pct: float, horizon_months: int, currency: str) -> str:
+    """The alt text of the levers chart: what a change adds, and the largest addition."""
+    shown = merge_scaling_levers(levers)
+    text = (
+        f"Revenue a {lever_pct:g}% change would add over {horizon_months} months, per product "
+        f"and lever, with {INTERVAL:.0%} intervals."
+    )
+    if len(shown) and shown["mean"].max() > 0:
+        top = shown.loc[shown["mean"].idxmax()]
+        text += (
+            f" The largest: {top[shown.columns[0]]}, {lever_label(top['lever'])}, "
+            f"+{format_money(top['mean'], currency)}."
+        )
+    return text
+
+
+def mix_alt(created: pd.DataFrame, with_amounts: bool) -> str:
+    """The alt text of the mix chart: the shares it shows over which months, and the largest
+    share of deals created in the last month."""
+    parts = (
+        "deals created, amount created and revenue won"
+        if with_amounts
+        else ("deals created and revenue won")
+    )
+    if created.empty:
+        return f"Each product's monthly share of {parts}; no month has a deal to show."
+    last = created.iloc[-1]
+    first, final = (created.index[i].strftime("%b %Y") for i in (0, -1))
+    span = final if first == final else f"{first} to {final}"
+    return (
+        f"Each product's monthly share of {parts}, {span}. In {final} the largest share of deals "
+        f"created was {last.idxmax()}'s, {format_pct(last.max())}."
+    )

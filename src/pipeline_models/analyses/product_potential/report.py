@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from pipeline_models.analyses.policy import FORECAST_INTERVAL, INTERVAL
 from pipeline_models.analyses.product_potential import (
     accounts,
     charts,
@@ -21,7 +22,12 @@ from pipeline_models.analyses.product_potential import (
 from pipeline_models.analyses.product_potential import ranking as ranks
 from pipeline_models.analyses.product_potential import raw as raws
 from pipeline_models.analyses.product_potential import spread as spreads
-from pipeline_models.analyses.unavailable import count_headline, missing_models, status_counts
+from pipeline_models.analyses.product_potential.intervals import OUTCOMES
+from pipeline_models.analyses.unavailable import (
+    count_headline,
+    missing_models,
+    status_reader_table,
+)
 from pipeline_models.models.period import refusal
 from pipeline_models.present.content import ReportContent
 from pipeline_models.present.formats import format_pct
@@ -34,6 +40,10 @@ AMOUNT_SHARE_FOR_MIX = 0.8
 describes the few deals that do."""
 
 DEFAULT_MEASURE = "revenue_per_opportunity"
+
+UNAVAILABLE_PARTS = ("spread", "ranking", "levers", "peers", "regions")
+"""The notes that stand, on an export that cannot support the models, for the parts built on
+them (one per section of the report, so no section is left without a sentence)."""
 
 
 def build(
@@ -48,10 +58,13 @@ def build(
 ) -> ReportContent:
     """Everything the product potential report shows, from the run's catalog and fits."""
     frame, as_of, seed = catalog.opportunities(), catalog.as_of, catalog.random_seed
+    currency = catalog.currency()
     models = catalog.period_models()
     missing = missing_models(models)
     if missing:
-        return _unavailable(catalog, frame, missing, top_accounts)
+        content = _unavailable(catalog, frame, missing, top_accounts)
+        content.appendix = models.diagnostic_notes()
+        return content
     raw = raws.raw_figures(frame, as_of, volume_months=volume_months)
     drawn = draws.posterior_draws(
         models, frame, as_of, volume_months=volume_months, leads=catalog.leads(), random_seed=seed
@@ -62,10 +75,12 @@ def build(
     drawn = draws.with_forecast(drawn, outlook, horizon_months)
     content = ReportContent(title="Product potential")
     content.warnings = narrative.report_warnings(frame, raw, models)
+    content.appendix = models.diagnostic_notes()
     measure = rank_measure if rank_measure in drawn else DEFAULT_MEASURE
     if measure != rank_measure:
         content.warnings.append(
-            f"Ranking measure {rank_measure!r} is not available here; ranked on {measure} instead."
+            f"The ranking measure {rank_measure!r} cannot be computed on this export; products "
+            f"are ranked on {ranks.MEASURES[measure][0]} instead."
         )
     label, higher_is_better = ranks.MEASURES[measure]
     ranking = ranks.rank_probabilities(drawn[measure], top_k, higher_is_better, random_seed=seed)
@@ -77,14 +92,14 @@ def build(
         scenarios=("peer_median",),
         levers=("win_rate", "cycle_time"),
     )
-    head = narrative.headline(drawn, ranking, percent, measure, horizon_months, top_k)
+    head = narrative.headline(drawn, ranking, percent, measure, horizon_months, top_k, currency)
     content.headline = head.items
     content.add_note("reading", narrative.READING_NOTE)
-    _selling_parts(content, drawn, raw, models, horizon_months)
-    _ranking_parts(content, ranking, drawn[measure], label, top_k)
-    _lever_parts(content, percent, peers, lever_pct, horizon_months, max_rows)
+    _selling_parts(content, drawn, raw, models, horizon_months, currency)
+    _ranking_parts(content, ranking, drawn[measure], label, top_k, currency)
+    _lever_parts(content, percent, peers, lever_pct, horizon_months, max_rows, currency)
     _mix_parts(content, frame, as_of)
-    _region_parts(content, models, frame, as_of, volume_months, seed, max_rows)
+    _region_parts(content, models, frame, as_of, volume_months, seed, max_rows, currency)
     content.files = {
         "products": tables.selling_table(drawn, raw).reset_index(),
         "levers": pd.concat([percent, peers]),
@@ -115,7 +130,9 @@ def _account_parts(content: ReportContent, catalog: Catalog, top: int) -> None:
             accounts.accounts_reader_table(shown, horizon, segment),
             accounts.accounts_caption(horizon, new_only),
             max_rows=len(shown),
-            empty="Every account has bought every product before.",
+            empty="Every account has bought every product before."
+            if new_only
+            else "No account is likely to buy a product within the horizon.",
         )
     template = narrative.ACCOUNTS_SENTENCE
     values = narrative.accounts_values(listed)
@@ -133,47 +150,60 @@ def _unavailable(
 ) -> ReportContent:
     """The report on an export that cannot support it: why, and the deals each product holds."""
     content = ReportContent(title="Product potential")
-    content.warnings = [f"Product potential cannot be estimated: {why}." for why in missing]
+    content.warnings = [
+        f"Product potential cannot be estimated: {why.split(': ', 1)[-1]}." for why in missing
+    ]
     content.headline = count_headline(frame)
+    which = ", ".join(why.split(":")[0] for why in missing)
     content.add_note(
         "reading",
         "This export cannot show product potential: it weighs each product's win rate, deal "
         "size and time to close together, and the export cannot support {which}. The deals each "
         "product holds are shown instead; the rest of the report needs closed deals with "
         "amounts.",
-        which=", ".join(why.split(":")[0] for why in missing),
+        which=which,
     )
+    for part in UNAVAILABLE_PARTS:
+        content.add_note(part, "Not shown on this export: it cannot support {which}.", which=which)
     by = "product" if frame["product"].notna().any() else None
-    content.add_table("win_size", status_counts(frame, by), "Deals by product and status")
+    content.add_table(
+        "win_size",
+        status_reader_table(frame, by),
+        "Deals by product and status" if by else "Deals by status",
+        empty="The export holds no deal.",
+    )
+    _mix_parts(content, frame, catalog.as_of)  # the mix needs no model
     content.figures = {"unavailable": missing}
     _account_parts(content, catalog, top_accounts)
     content.fits = dict(catalog.loaded)
     return content
 
 
-def _selling_parts(content, drawn, raw, models, horizon_months) -> None:
-    content.add_table(
-        "win_size", tables.selling_table(drawn, raw, "win_size"), tables.CAPTIONS["win_size"]
-    )
-    content.add_table("value", tables.selling_table(drawn, raw, "value"), tables.CAPTIONS["value"])
+def _selling_parts(content, drawn, raw, models, horizon_months, currency) -> None:
+    for part in ("win_size", "value"):
+        content.add_table(
+            part,
+            tables.selling_reader_table(drawn, raw, part, currency=currency),
+            tables.CAPTIONS[part],
+        )
 
     def estimates():
-        charts.plot_estimates(drawn, raw)
+        charts.plot_estimates(drawn, raw, currency=currency)
         plt.tight_layout()
         return plt.gcf()
 
-    content.add_chart("estimates", estimates)
+    content.add_chart("estimates", estimates, alt=narrative.estimates_alt(drawn, currency))
     spread = spreads.spread_table(models)
     if len(spread):
         content.add_note("spread", narrative.SPREAD_SENTENCE, **narrative.spread_values(spread))
     content.add_table(
         "volume",
-        tables.volume_table(drawn, raw, drawn.get("forecast_revenue"), horizon_months),
+        tables.volume_table(drawn, raw, drawn.get("forecast_revenue"), horizon_months, currency),
         tables.CAPTIONS["volume"],
     )
 
 
-def _ranking_parts(content, ranking, values, label, top_k) -> None:
+def _ranking_parts(content, ranking, values, label, top_k, currency) -> None:
     content.add_note(
         "ranking",
         "Which product is the best on **{label}**? In every joint draw of the posterior the "
@@ -182,8 +212,12 @@ def _ranking_parts(content, ranking, values, label, top_k) -> None:
         "draws really put it ahead, not on luck.",
         label=label,
     )
+    interval = FORECAST_INTERVAL if values.name in OUTCOMES else INTERVAL
     content.add_table(
-        "ranking", tables.ranking_reader_table(ranking, values, top_k), f"Ranking on {label}"
+        "ranking",
+        tables.ranking_reader_table(ranking, values, top_k, currency),
+        f"Ranking on {label} (estimate: median and {interval:.0%} interval; rank: "
+        f"{INTERVAL:.0%} interval)",
     )
 
     def chart():
@@ -191,27 +225,32 @@ def _ranking_parts(content, ranking, values, label, top_k) -> None:
         plt.title(f"Chance to be the best on {label}", fontsize=10, loc="left")
         return plt.gcf()
 
-    content.add_chart("ranking", chart)
+    content.add_chart("ranking", chart, alt=narrative.ranking_alt(ranking, label, top_k))
 
 
-def _lever_parts(content, percent, peers, lever_pct, horizon_months, max_rows) -> None:
+def _lever_parts(content, percent, peers, lever_pct, horizon_months, max_rows, currency) -> None:
     content.add_table(
         "levers",
-        tables.lever_reader_table(percent, max_rows),
-        f"Levers of {lever_pct:g}%, ranked by expected added revenue over {horizon_months} months",
+        tables.lever_reader_table(percent, max_rows, currency=currency),
+        f"Levers of {lever_pct:g}%, ranked by expected added revenue over {horizon_months} "
+        f"months (mean and {INTERVAL:.0%} interval)",
+        empty=f"No product would add revenue from a {lever_pct:g}% change.",
     )
 
     def chart():
-        charts.plot_levers(percent, top=max_rows)
+        charts.plot_levers(percent, top=max_rows, currency=currency)
         return plt.gcf()
 
-    content.add_chart("levers", chart)
-    behind = tables.lever_reader_table(peers, max_rows)
+    content.add_chart(
+        "levers", chart, alt=narrative.levers_alt(percent, lever_pct, horizon_months, currency)
+    )
+    behind = tables.lever_reader_table(peers, max_rows, currency=currency)
     if len(behind):
         content.add_table(
             "peers",
             behind,
-            f"Moving to the peers' median, added revenue over {horizon_months} months",
+            f"Moving to the peers' median, added revenue over {horizon_months} months "
+            f"(mean and {INTERVAL:.0%} interval)",
         )
     else:
         content.add_note("peers", "No product is behind its peers on win rate or days to win.")
@@ -220,30 +259,21 @@ def _lever_parts(content, percent, peers, lever_pct, horizon_months, max_rows) -
 def _mix_parts(content, frame, as_of) -> None:
     share = mix.amount_recorded_share(frame)
     with_amounts = share >= AMOUNT_SHARE_FOR_MIX
+    created = mix.mix_by_month(frame, "created", "count", as_of=as_of)
+    panels = [(created, "Share of deals created")]
+    if with_amounts:
+        amount = mix.mix_by_month(frame, "created", "amount", as_of=as_of)
+        panels.append((amount, "Share of amount created"))
+    panels.append((mix.mix_by_month(frame, "won", "amount", as_of=as_of), "Share of revenue won"))
 
     def chart():
-        rows = 3 if with_amounts else 2
-        fig, axes = plt.subplots(rows, 1, figsize=(10, 9.5 if with_amounts else 6.5))
-        charts.plot_mix(
-            mix.mix_by_month(frame, "created", "count", as_of=as_of),
-            ax=axes[0],
-            title="Share of deals created",
-        )
-        charts.plot_mix(
-            mix.mix_by_month(frame, "won", "amount", as_of=as_of),
-            ax=axes[-1],
-            title="Share of revenue won",
-        )
-        if with_amounts:
-            charts.plot_mix(
-                mix.mix_by_month(frame, "created", "amount", as_of=as_of),
-                ax=axes[1],
-                title="Share of amount created",
-            )
+        fig, axes = plt.subplots(len(panels), 1, figsize=(10, 3.2 * len(panels) + 0.1))
+        for ax, (table, title) in zip(axes, panels, strict=True):
+            charts.plot_mix(table, ax=ax, title=title)
         fig.tight_layout()
         return fig
 
-    content.add_chart("mix", chart)
+    content.add_chart("mix", chart, alt=narrative.mix_alt(created, with_amounts))
     if not with_amounts:
         content.add_note(
             "mix",
@@ -252,7 +282,7 @@ def _mix_parts(content, frame, as_of) -> None:
         )
 
 
-def _region_parts(content, models, frame, as_of, volume_months, seed, max_rows) -> None:
+def _region_parts(content, models, frame, as_of, volume_months, seed, max_rows, currency) -> None:
     if not frame["region"].notna().any():
         content.add_note("regions", "The export has no region column.")
         return
@@ -263,9 +293,9 @@ def _region_parts(content, models, frame, as_of, volume_months, seed, max_rows) 
     )
     content.add_table(
         "regions",
-        tables.selling_table(draws_region, raw_region, top=max_rows),
+        tables.selling_reader_table(draws_region, raw_region, top=max_rows, currency=currency),
         f"Product by region: the {max_rows} cells with the highest expected revenue per "
-        "opportunity",
+        f"opportunity (estimates: median and {INTERVAL:.0%} interval)",
     )
 
 
