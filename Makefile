@@ -55,7 +55,18 @@ $(SAMPLE_MADE): | $(STAMP)
 sample: $(STAMP)
 	$(VENV)/bin/pipeline-reports sample --out $(SAMPLE) --seed $(SEED)
 
+# Last month's set first (once), so that the executive page can say why the forecast moved.
+BEFORE  ?= $(shell $(PY) -c "import pandas as p; print(p.Period('$(PREVIOUS)', 'M') - 1)" 2>/dev/null)
+
 report: $(STAMP) $(SAMPLE_MADE)
+	@if [ ! -e reports/$(PREVIOUS)/index.html ] && [ -e $(PREVIOUS_EXPORT) ]; then \
+		echo "Building last month's set ($(PREVIOUS)) first: the summary compares with it"; \
+		$(VENV)/bin/pipeline-reports run --export $(PREVIOUS_EXPORT) \
+			$(if $(wildcard $(SAMPLE)/exports/leads_$(PREVIOUS).csv),--leads $(SAMPLE)/exports/leads_$(PREVIOUS).csv) \
+			$(if $(wildcard $(SAMPLE)/exports/stage_history_$(PREVIOUS).csv),--history $(SAMPLE)/exports/stage_history_$(PREVIOUS).csv) \
+			$(if $(wildcard $(SAMPLE)/exports/opportunities_$(BEFORE).csv),--previous-export $(SAMPLE)/exports/opportunities_$(BEFORE).csv) \
+			--period $(PREVIOUS) --out reports --seed $(SEED) || exit $$?; \
+	fi
 	$(VENV)/bin/pipeline-reports run --export $(EXPORT) --leads $(LEADS) $(if $(HISTORY),--history $(HISTORY)) \
 		--previous-export $(PREVIOUS_EXPORT) --period $(PERIOD) --out reports --seed $(SEED)
 	@echo "Open reports/$(PERIOD)/index.html"
