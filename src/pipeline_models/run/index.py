@@ -15,7 +15,7 @@ from pipeline_models import __version__
 from pipeline_models.analyses.executive import page as executive
 from pipeline_models.run.render import TEMPLATES
 
-CARD_WARNINGS = 2
+CARD_WARNINGS = 1
 """Warnings shown under a report's headline on the first page; the report lists them all."""
 
 

@@ -34,6 +34,14 @@ def test_the_forecast_reads_as_expected_values_with_the_planners_interval_and_th
     assert all(item.href == "forecast.html" for item in forecast_items(OUTLOOK, "revenue", "USD"))
 
 
+def test_an_average_far_from_the_median_is_written_beside_it():
+    quarter = {"expected": 74_000.0, "median": 52_800.0, "low": 33_200.0, "high": 143_000.0}
+    outlook = {**OUTLOOK, "revenue": {**OUTLOOK["revenue"], "quarter": quarter}}
+    text = forecast_items(outlook, "revenue", "USD")[1].text
+    assert text.endswith("52.8k USD (median; 80%: 33.2k–143k USD; 74.0k USD on average).")
+    assert "on average" not in forecast_items(OUTLOOK, "revenue", "USD")[1].text
+
+
 def test_without_a_target_no_chance_is_claimed():
     outlook = {**OUTLOOK, "revenue": {**OUTLOOK["revenue"], "target": 0.0, "p_reach_target": None}}
     texts = [item.text for item in forecast_items(outlook, "revenue", "USD")]

@@ -84,6 +84,19 @@ def _signed(value: float, metric: str, currency: str) -> str:
     return ("+" if value > 0 else "−" if value < 0 else "±") + text
 
 
+SKEWED = 0.02
+"""How far the average may lie from the median before the page writes both: the part on why
+the forecast moved speaks of averages (they add up), so a reader sees where they differ."""
+
+
+def _average(figure: dict, metric: str, currency: str) -> str:
+    """``"; 74.0k USD on average"`` where the average is far from the median, else nothing."""
+    mean, median = figure["expected"], figure["median"]
+    if abs(mean - median) <= SKEWED * max(abs(median), 1e-9):
+        return ""
+    return f"; {_amount(mean, metric, currency)} on average"
+
+
 def forecast_items(outlook: dict, metric: str, currency: str) -> list[Item]:
     """The forecast for the next month and the quarter, against the target when there is one."""
     figures = outlook[metric]
@@ -98,7 +111,8 @@ def forecast_items(outlook: dict, metric: str, currency: str) -> list[Item]:
         Item(
             f"{what} in {outlook['quarter']}, with what is already won: "
             f"{_amount(quarter['median'], metric, currency)} "
-            f"(median; {_interval(quarter['low'], quarter['high'], metric, currency)}).",
+            f"(median; {_interval(quarter['low'], quarter['high'], metric, currency)}"
+            f"{_average(quarter, metric, currency)}).",
             "forecast.html",
         ),
     ]
