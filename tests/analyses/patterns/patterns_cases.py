@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime
-import re
 from dataclasses import replace
 
 import pandas as pd
+from reader_checks import reader_faults  # noqa: F401 (the cases' tests import it from here)
 
 from pipeline_models.analyses.patterns.stages import StageOrder
 from pipeline_models.contract.schema import conform_opportunities
@@ -71,25 +70,3 @@ def consecutive_snapshots(history: sample.SimulatedHistory):
     prev_day, day = sample.month_ends(history.config, 2)
     prev, cur = (conform_opportunities(sample.snapshot(history, d)[0]) for d in (prev_day, day))
     return prev, cur, pd.Timestamp(day)
-
-
-_NOT_SHOWN = re.compile(r"\bnan\b|\bNaN\b|\bNone\b|(?<![\w/])n/a\b")
-_TRAILING_ZERO = re.compile(r"\d\.0(?![\dkMBT])")
-_RAW_FLOAT = re.compile(r"\d\.\d{4,}")
-
-
-def reader_faults(frame: pd.DataFrame) -> list[str]:
-    """What a reader's table must not show: a row index a page would print, a cell that is
-    neither text nor a date (a raw number), ``nan``/``None``/``n/a``, a raw float or a number
-    ending in ``.0``."""
-    faults = [] if isinstance(frame.index, pd.RangeIndex) else [f"index {frame.index.name!r}"]
-    for column in frame.columns:
-        for value in [column, *frame[column].tolist()]:
-            text = str(value)
-            if isinstance(value, datetime.date):
-                continue
-            if not isinstance(value, str):
-                faults.append(f"{column}: raw value {value!r}")
-            elif _NOT_SHOWN.search(text) or _TRAILING_ZERO.search(text) or _RAW_FLOAT.search(text):
-                faults.append(f"{column}: {text!r}")
-    return faults

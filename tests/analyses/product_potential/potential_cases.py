@@ -3,12 +3,12 @@ known values, and a small export whose figures can be counted by hand."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from reader_checks import reader_faults  # noqa: F401 (the cases' tests import it from here)
 
 from pipeline_models.analyses.product_potential.draws import derive
 from pipeline_models.contract import schema
@@ -85,22 +85,3 @@ def simulated_export(n: int, seed: int) -> tuple[pd.DataFrame, dict, pd.Timestam
     history = sample.simulate_history(config, random_seed=seed)
     opportunities, _ = sample.snapshot(history, config.end)
     return schema.conform_opportunities(opportunities), history.truth, pd.Timestamp(config.end)
-
-
-_NOT_SHOWN = re.compile(r"\bnan\b|\bNaN\b|\bNone\b|(?<![\w/])n/a\b")
-_TRAILING_ZERO = re.compile(r"\d\.0(?![\dkMBT])")
-_RAW_FLOAT = re.compile(r"\d\.\d{4,}")
-
-
-def reader_faults(frame: pd.DataFrame) -> list[str]:
-    """What a reader's table must not show: a row index a page would print, a cell that is not
-    text (a raw number), ``nan``/``None``/``n/a``, a raw float or a number ending in ``.0``."""
-    faults = [] if isinstance(frame.index, pd.RangeIndex) else [f"index {frame.index.name!r}"]
-    for column in frame.columns:
-        for value in [column, *frame[column].tolist()]:
-            text = str(value)
-            if not isinstance(value, str):
-                faults.append(f"{column}: raw value {value!r}")
-            elif _NOT_SHOWN.search(text) or _TRAILING_ZERO.search(text) or _RAW_FLOAT.search(text):
-                faults.append(f"{column}: {text!r}")
-    return faults
