@@ -64,7 +64,12 @@ def format_count(value: float | None) -> str:
 
 
 def format_points(value: float | None, digits: int = 1) -> str:
-    """A difference of two shares in percentage points, signed: 0.031 -> ``"+3.1"``."""
+    """A difference of two shares in percentage points, signed: 0.031 -> ``"+3.1"``; a whole
+    number of points without decimals (0.11 -> ``"+11"``, never ``"+11.0"``), and no sign on a
+    difference that rounds to zero."""
     if _missing(value):
         return "n/a"
-    return f"{100 * float(value):+.{digits}f}"
+    text = f"{100 * float(value):+.{digits}f}"
+    if "." in text and set(text.split(".")[1]) == {"0"}:
+        text = text.split(".")[0]
+    return "0" if text.strip("+-") == "0" else text
