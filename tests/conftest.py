@@ -48,6 +48,25 @@ def small_sample(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def small_sample_catalog(small_sample, tmp_path_factory):
+    """The small sample's October export prepared (validated and fitted) with its leads, for
+    the tests that build a report's content without running notebooks (do not modify it)."""
+    from pipeline_models.run.catalog import Catalog
+    from pipeline_models.run.inputs import Sources, prepare
+
+    tmp = tmp_path_factory.mktemp("small_sample_catalog")
+    exports = small_sample / "exports"
+    sources = Sources(
+        export=exports / "opportunities_2026-10.csv",
+        leads=exports / "leads_2026-10.csv",
+        period="2026-10",
+        random_seed=3,
+        cache_dir=tmp / "fits",
+    )
+    return Catalog.open(prepare(sources, tmp / "run").catalog.folder)
+
+
 def sample_run_options(sample_dir: Path, out: Path, period: str = "2026-10"):
     """Runner options for a period (October by default) of a sample folder, writing under
     ``out``."""

@@ -14,25 +14,14 @@ import pytest  # noqa: E402
 from report_reading import assert_reads_as_report  # noqa: E402
 
 from pipeline_models.analyses.forecast import narrative, report, window  # noqa: E402
-from pipeline_models.run.catalog import Catalog  # noqa: E402
-from pipeline_models.run.inputs import Sources, prepare  # noqa: E402
 
 PERIOD = "2026-10"
 pytestmark = pytest.mark.slow  # the sample prepared and its fits made: about a minute
 
 
 @pytest.fixture(scope="module")
-def catalog(small_sample, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("forecast_report")
-    exports = small_sample / "exports"
-    sources = Sources(
-        export=exports / f"opportunities_{PERIOD}.csv",
-        leads=exports / f"leads_{PERIOD}.csv",
-        period=PERIOD,
-        random_seed=3,
-        cache_dir=tmp / "fits",
-    )
-    return Catalog.open(prepare(sources, tmp / "run").catalog.folder)
+def catalog(small_sample_catalog):
+    return small_sample_catalog
 
 
 @pytest.fixture(scope="module")

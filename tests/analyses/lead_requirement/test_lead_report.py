@@ -8,14 +8,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "forecast"))
 from report_reading import SAMPLER_WORDS, assert_reads_as_report, odd_export  # noqa: E402
 
 from pipeline_models.analyses.lead_requirement import report  # noqa: E402
@@ -27,18 +24,8 @@ PERIOD = "2026-10"
 
 
 @pytest.fixture(scope="module")
-def content(small_sample, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("lead_report")
-    exports = small_sample / "exports"
-    sources = Sources(
-        export=exports / f"opportunities_{PERIOD}.csv",
-        leads=exports / f"leads_{PERIOD}.csv",
-        period=PERIOD,
-        random_seed=3,
-        cache_dir=tmp / "fits",
-    )
-    catalog = Catalog.open(prepare(sources, tmp / "run").catalog.folder)
-    return report.build(catalog, backtest_months=2)
+def content(small_sample_catalog):
+    return report.build(small_sample_catalog, backtest_months=2)
 
 
 def test_the_report_reads_as_a_report(content):

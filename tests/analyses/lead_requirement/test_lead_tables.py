@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 from lead_cases import planned_case
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "forecast"))
-from report_reading import assert_reader_table  # noqa: E402
+from report_reading import assert_reader_table
 
 from pipeline_models.analyses.lead_requirement import (
     coverage_display,
