@@ -189,3 +189,11 @@ def test_coverage_display_writes_shares_and_bias():
     )
     even = coverage_display(coverage.assign(bias=[0.02]))
     assert even["Bias of the median"].iloc[0] == "+2%"  # never a trailing .0
+
+
+def test_a_ratio_to_the_recent_pace_never_ends_in_dot_zero():
+    from pipeline_models.analyses.lead_requirement.tables import _vs
+
+    assert _vs(300.0, 100.0) == "; 3x the recent 100 a month"
+    assert _vs(130.0, 100.0) == "; 1.3x the recent 100 a month"
+    assert _vs(10.0, 0.0) == ""

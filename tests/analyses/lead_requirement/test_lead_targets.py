@@ -51,6 +51,12 @@ def test_resolve_target(three_wins):
     assert resolve_target(three_wins, month_end("2026-10"), 3, 7, 5e5)[:2] == (7.0, "count")
 
 
+def test_without_recent_wins_the_default_target_says_so_in_words(three_wins):
+    value, metric, note = resolve_target(three_wins, month_end("2027-06"), 3)
+    assert (value, metric) == (1.0, "count")
+    assert note == "no target set, and no deal was won in the last 3 months: one deal"
+
+
 def test_trailing_wins_count_the_window_up_to_the_date(three_wins):
     assert trailing_wins(three_wins, month_end("2026-10"), 3) == {"count": 2.0, "revenue": 3.0}
     assert trailing_wins(three_wins, month_end("2026-10"), 6)["count"] == 3.0

@@ -160,7 +160,8 @@ def outlook_display(
 def _vs(per_month: float, current: float) -> str:
     if current <= 0:
         return ""
-    return f"; {per_month / current:.1f}x the recent {format_count(current)} a month"
+    ratio = f"{per_month / current:.1f}".removesuffix(".0")
+    return f"; {ratio}x the recent {format_count(current)} a month"
 
 
 def in_hand_text(req: LeadRequirement, currency: str = "") -> str:

@@ -61,10 +61,11 @@ def resolve_target(
         return float(target_revenue), "revenue", "set by the target_revenue parameter"
     won = trailing_wins(frame, as_of, horizon_months)["count"]
     value = float(max(np.ceil(default_factor * won), 1))
-    note = (
-        f"no target set: {default_factor:g} x the {int(won)} deals won in the last "
-        f"{horizon_months} month{'s' if horizon_months > 1 else ''}"
-    )
+    months = f"{horizon_months} month{'s' if horizon_months > 1 else ''}"
+    if won > 0:
+        note = f"no target set: {default_factor:g} x the {int(won)} deals won in the last {months}"
+    else:
+        note = f"no target set, and no deal was won in the last {months}: one deal"
     return value, "count", note
 
 
