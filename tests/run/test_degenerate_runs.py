@@ -58,7 +58,7 @@ CASES = {
     ),
     "no_amounts": (
         lambda f: f.assign(amount=""),
-        "no amount recorded on won deals",
+        "no won deal carries an amount",
     ),
     "zero_won_amounts": (
         lambda f: f.assign(amount=f["amount"].where(f["status"] != "won", "0")),
