@@ -23,7 +23,8 @@ from pipeline_models.analyses.executive.attribution import (
     covers,
     read_ledger,
 )
-from pipeline_models.analyses.forecast.ledger import LEDGER_FILE, UNITS
+from pipeline_models.analyses.forecast.ledger import LEDGER_FILE, UNITS, column
+from pipeline_models.analyses.forecast.tables import span_text, value_text
 from pipeline_models.analyses.policy import FORECAST_INTERVAL, INTERVAL
 from pipeline_models.present.content import SUMMARY_FILE
 from pipeline_models.present.formats import format_count, format_money, format_pct
@@ -66,17 +67,17 @@ def _summary(folder: Path, report: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _deals(metric: str) -> str:
+    return " deals" if metric == "count" else ""
+
+
 def _interval(low: float, high: float, metric: str, currency: str) -> str:
-    share = f"{round(100 * FORECAST_INTERVAL)}%"
-    if metric == "revenue":
-        return f"{share}: {format_money(low)}–{format_money(high, currency)}"
-    return f"{share}: {format_count(low)}–{format_count(high)} deals"
+    span = span_text(low, high, metric, currency)
+    return f"{round(100 * FORECAST_INTERVAL)}%: {span}{_deals(metric)}"
 
 
 def _amount(value: float, metric: str, currency: str) -> str:
-    if metric == "revenue":
-        return format_money(value, currency)
-    return f"{format_count(value)} deals"
+    return value_text(value, metric, currency) + _deals(metric)
 
 
 def _signed(value: float, metric: str, currency: str) -> str:
@@ -192,7 +193,7 @@ def lever_items(levers: pd.DataFrame, pct: float, horizon: int, currency: str) -
         items.append(
             Item(
                 f"{row.product}: {what} — {format_money(row.mean, currency)} {gain} over the next "
-                f"{horizon} months ({round(100 * INTERVAL)}%: {format_money(row.low)}–{format_money(row.high, currency)}).",
+                f"{horizon} months ({round(100 * INTERVAL)}%: {span_text(row.low, row.high, 'revenue', currency)}).",
                 "product_potential.html",
             )
         )
@@ -213,9 +214,8 @@ def problem_sentence(warning: str) -> str:
 def concentration_item(ledger: pd.DataFrame, outlook: dict, metric: str) -> Item | None:
     """The share of the quarter's forecast still to come that rests on its largest open deals."""
     months = [pd.Period(m, "M") for m in outlook["quarter_months"]]
-    origin = min(months, default=None)
-    columns = [f"{metric} {m}" for m in months if f"{metric} {m}" in ledger]
-    if not columns or origin is None:
+    columns = [column(metric, m) for m in months if column(metric, m) in ledger]
+    if not columns:
         return None
     values = ledger[columns].sum(axis=1)
     to_come = float(values[ledger["kind"] != "won"].sum())

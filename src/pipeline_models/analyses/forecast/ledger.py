@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline_models.analyses.forecast.window import quarter_window
+from pipeline_models.analyses.forecast.window import quarter_window, won_between
 from pipeline_models.analyses.policy import FORECAST_QUANTILES
 from pipeline_models.models.forecaster import ForecastResult, PipelineForecaster
 
@@ -175,9 +175,11 @@ def _won_values(
         return values
     deals = frame.set_index(frame["opportunity_id"].astype(str)).loc[list(items)]
     month = deals["close_date"].dt.to_period("M")
-    unit = UNITS[metric]
-    amount = deals["amount"].astype(float).fillna(0.0) if metric == "revenue" else 1.0
-    cents = np.round(np.asarray(amount * unit, dtype=float) * np.ones(len(deals))).astype(np.int64)
+    if metric == "revenue":
+        amount = deals["amount"].to_numpy(dtype=float, na_value=np.nan)
+        cents = np.round(np.nan_to_num(amount) * UNITS[metric]).astype(np.int64)
+    else:
+        cents = np.full(len(deals), UNITS[metric], np.int64)
     for j, m in enumerate(months):
         if m <= origin:
             values[:, j] = np.where((month == m).to_numpy(), cents, 0)
@@ -228,18 +230,14 @@ def outlook_figures(
     quarter, remaining, q_start = quarter_window(period)
     origin = pd.Period(period, "M")
     months = [m for m in ledger_months(result, period) if m <= origin + remaining]
-    close = frame["close_date"]
-    won = ((frame["status"] == "won") & (close >= q_start) & (close <= result.origin)).to_numpy(
-        dtype=bool, na_value=False
-    )
+    won = won_between(frame, q_start, result.origin)
     out: dict = {
         "month": str(origin + 1),
         "quarter": quarter,
         "quarter_months": [str(m) for m in months],
     }
     for metric in UNITS:
-        amounts = frame["amount"].to_numpy(dtype=float, na_value=np.nan)[won]
-        so_far = float(np.nansum(amounts)) if metric == "revenue" else float(won.sum())
+        so_far = won[metric]
         month = result.draws[(1, metric, "total")]
         whole = so_far + result.draws[(remaining, metric, "total")]
         out[metric] = {

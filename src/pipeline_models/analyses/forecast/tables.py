@@ -14,7 +14,7 @@ import pandas as pd
 from pipeline_models.analyses.forecast.baselines import shown_weighted_pipelines
 from pipeline_models.analyses.forecast.deals import chance_column
 from pipeline_models.analyses.forecast.honesty import MODEL_NAMES
-from pipeline_models.analyses.forecast.window import quarter_window, run_rate
+from pipeline_models.analyses.forecast.window import quarter_window, run_rate, won_between
 from pipeline_models.analyses.policy import FORECAST_INTERVAL, FORECAST_QUANTILES
 from pipeline_models.models.forecaster import ForecastResult, window_label
 from pipeline_models.present.formats import format_count, format_money, format_pct, format_points
@@ -42,21 +42,10 @@ def _windows(
         (f"next {h} month{'s' if h > 1 else ''} ({window_label(origin, h)})", h, 0.0, 0.0)
         for h in result.horizons
     ]
-    close = frame["close_date"]
-    won = (
-        frame["status"].eq("won").to_numpy(dtype=bool, na_value=False)
-        & (close >= q_start).to_numpy(dtype=bool, na_value=False)
-        & (close <= origin).to_numpy(dtype=bool, na_value=False)
-    )
     if remaining in result.horizons:
-        windows.append(
-            (
-                f"quarter {quarter} (incl. won so far)",
-                remaining,
-                float(won.sum()),
-                float(np.nansum(frame["amount"].to_numpy(dtype=float, na_value=np.nan)[won])),
-            )
-        )
+        won = won_between(frame, q_start, origin)
+        label = f"quarter {quarter} (incl. won so far)"
+        windows.append((label, remaining, won["count"], won["revenue"]))
     return windows
 
 

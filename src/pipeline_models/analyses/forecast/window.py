@@ -31,18 +31,21 @@ def run_rate(
     """Trailing run-rate: mean deals and revenue won per month over the last ``months`` months,
     times ``horizon`` months."""
     origin = pd.Timestamp(origin).normalize()
-    start = (pd.Period(origin, "M") - months + 1).start_time
+    won = won_between(frame, (pd.Period(origin, "M") - months + 1).start_time, origin)
+    return {metric: value / months * horizon for metric, value in won.items()}
+
+
+def won_between(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, float]:
+    """Deals (``count``) and revenue (``revenue``, amounts missing counted as none) won with a
+    close date from ``start`` to ``end``, both included."""
     close = frame["close_date"]
     won = (
         frame["status"].eq("won").to_numpy(dtype=bool, na_value=False)
         & (close >= start).to_numpy(dtype=bool, na_value=False)
-        & (close <= origin).to_numpy(dtype=bool, na_value=False)
+        & (close <= end).to_numpy(dtype=bool, na_value=False)
     )
     amount = frame["amount"].to_numpy(dtype=float, na_value=np.nan)[won]
-    return {
-        "count": int(won.sum()) / months * horizon,
-        "revenue": float(np.nansum(amount)) / months * horizon,
-    }
+    return {"count": float(won.sum()), "revenue": float(np.nansum(amount))}
 
 
 def default_target(frame: pd.DataFrame, period: str) -> float:
@@ -51,9 +54,8 @@ def default_target(frame: pd.DataFrame, period: str) -> float:
     ``period``."""
     origin = reference_date(period)
     quarter, remaining, _ = quarter_window(period)
-    close = frame["close_date"]
-    won = (frame["status"] == "won") & (close >= pd.Period(quarter).start_time) & (close <= origin)
-    return run_rate(frame, origin, remaining)["revenue"] + float(frame[won]["amount"].sum())
+    so_far = won_between(frame, pd.Period(quarter).start_time, origin)["revenue"]
+    return run_rate(frame, origin, remaining)["revenue"] + so_far
 
 
-__all__ = ["RUN_RATE_MONTHS", "default_target", "quarter_window", "run_rate"]
+__all__ = ["RUN_RATE_MONTHS", "default_target", "quarter_window", "run_rate", "won_between"]
