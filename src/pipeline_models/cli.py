@@ -326,6 +326,51 @@ def _add_backtest(sub) -> None:
     p.set_defaults(func=cmd_backtest)
 
 
+def cmd_run_many(args: argparse.Namespace) -> int:
+    from pipeline_models.run.many import ManyOptions, run_many
+
+    result = run_many(
+        ManyOptions(
+            units=args.units,
+            period=args.period,
+            reports_dir=args.out,
+            data_dir=args.data,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            random_seed=args.seed,
+            force=args.force,
+        )
+    )
+    return result.exit_code
+
+
+def _add_run_many(sub) -> None:
+    p = sub.add_parser(
+        "run-many",
+        help="run every business unit's set of one period on Dask, with a company roll-up",
+        description="Run every unit listed in the units file exactly as 'pipeline-reports run', "
+        "as tasks on Dask distributed, then add their forecasts up into a company roll-up "
+        "(<out>/company/<period>/index.html). Exit 0: every unit published or unchanged; "
+        "6: some units failed; 3: every unit failed; 2: a bad units file or option.",
+    )
+    p.add_argument("--units", type=Path, required=True, help="units file (YAML), see docs")
+    p.add_argument("--period", required=True, help="month the exports describe, YYYY-MM")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="reports folder")
+    p.add_argument("--data", type=Path, default=Path("data"), help="data folder (raw archive)")
+    p.add_argument(
+        "--workers", type=int, help="worker processes of the local cluster (default: the cores)"
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="an existing Dask scheduler, e.g. tcp://host:8786 (its workers need the package "
+        "installed and the same paths)",
+    )
+    p.add_argument("--seed", type=int, default=20261, help="seed of units without their own")
+    p.add_argument("--force", action="store_true", help="run every unit again, changed or not")
+    p.set_defaults(func=cmd_run_many)
+
+
 def _add_params(sub) -> None:
     p = sub.add_parser("params", help="list every report's parameters")
     p.add_argument("--notebooks", type=Path)
@@ -344,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample(sub)
     _add_backtest(sub)
     _add_params(sub)
+    _add_run_many(sub)
     for name, (help_text, configure) in SUBCOMMANDS.items():
         configure(sub.add_parser(name, help=help_text))
     return parser

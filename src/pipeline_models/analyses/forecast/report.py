@@ -94,7 +94,9 @@ def build(catalog: Catalog, target_revenue: float = 0.0, backtest_months: int = 
     )
     content.appendix = _appendix(forecaster, score)
     content.files["forecast_table"] = table.reset_index()
+    content.files[tables.DRAWS_FILE] = tables.draws_table(outlook, frame, period)
     content.figures = _figures(content, table, target, wape, reliability, score)
+    content.figures["currency"] = currency  # a roll-up adds up only revenue of one currency
     # what each deal adds to each month, so that next month's run can say why the forecast moved
     month_ledger = ledger.build_ledger(drawn, forecaster, open_deals, frame, period)
     content.files[ledger.LEDGER_FILE] = month_ledger

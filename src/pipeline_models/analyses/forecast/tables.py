@@ -106,6 +106,35 @@ def forecast_table(
     return table
 
 
+DRAWS_FILE = "draws"
+"""The forecast's draws as a file (``files/forecast/draws.csv``), one row per window and draw:
+what a company roll-up adds up unit by unit."""
+
+
+def draws_table(result: ForecastResult, frame: pd.DataFrame, period: str) -> pd.DataFrame:
+    """The forecast's predictive draws of deals and revenue won in each window of the leader's
+    table (the quarter's with its wins so far), one row per window and draw: ``window`` (the
+    table's label), ``months``, ``draw``, ``count``, ``revenue``. Draw ``i`` of every window is
+    one simulated path of the coming months, so the rows of one draw belong together."""
+    parts = []
+    for label, h, won_count, won_revenue in _windows(result, frame, period):
+        count = np.asarray(result.draws[(h, "count", "total")], dtype=float) + won_count
+        revenue = np.asarray(result.draws[(h, "revenue", "total")], dtype=float) + won_revenue
+        parts.append(
+            pd.DataFrame(
+                {
+                    "window": label,
+                    "months": h,
+                    "draw": np.arange(len(count)),
+                    "count": count.round(3),
+                    "revenue": revenue.round(2),
+                }
+            )
+        )
+    columns = ["window", "months", "draw", "count", "revenue"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
 def interval_words(level: float = FORECAST_INTERVAL) -> str:
     """An interval's name for readers: ``"80% interval"``."""
     return f"{round(100 * level)}% interval"
@@ -320,10 +349,12 @@ def format_scores(scores: pd.DataFrame) -> str:
 
 __all__ = [
     "BASELINE_COLUMNS",
+    "DRAWS_FILE",
     "INTERVAL_NAME",
     "MIDDLE_HALF",
     "WHAT_WON",
     "age_band_display",
+    "draws_table",
     "forecast_display",
     "forecast_table",
     "format_scores",
