@@ -27,3 +27,16 @@ def reader_faults(frame: pd.DataFrame) -> list[str]:
             elif NOT_SHOWN.search(text) or TRAILING_ZERO.search(text) or RAW_FLOAT.search(text):
                 faults.append(f"{column}: {text!r}")
     return faults
+
+
+def page_faults(page: str) -> list[str]:
+    """What a reader must not see in a page's text before its appendix: ``nan``/``None``/
+    ``n/a``, a raw float or a number ending in ``.0`` (tags and styles left out)."""
+    shown = page.split('<section class="appendix">')[0]
+    shown = re.sub(r"<style.*?</style>", "", shown, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", shown)
+    return [
+        match.group(0)
+        for pattern in (NOT_SHOWN, TRAILING_ZERO, RAW_FLOAT)
+        for match in pattern.finditer(text)
+    ]

@@ -415,7 +415,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except (Interrupted, KeyboardInterrupt) as exc:
         code = exc.exit_code if isinstance(exc, Interrupted) else 130
-        kept = "; the previous report set is untouched" if args.command == "run" else ""
+        kept = (
+            "; the previous report set is untouched"
+            if args.command == "run"
+            else "; every unit's runs were stopped and their published sets are untouched"
+            if args.command == "run-many"
+            else ""
+        )
         print(f"pipeline-reports {args.command}: interrupted{kept}", file=sys.stderr)
         return code
     except OSError as exc:

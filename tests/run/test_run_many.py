@@ -12,6 +12,7 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
+from reader_checks import page_faults
 
 from pipeline_models.cli import build_parser
 from pipeline_models.run.many import (
@@ -218,6 +219,7 @@ def test_a_failed_unit_stops_only_itself_and_the_rollup_adds_up_the_others(tmp_p
     page = (result.company / "index.html").read_text()
     assert "broken" in page and "missing.csv: no such file" in page
     assert "Not in the company totals" in page
+    assert page_faults(page) == []
     manifest = json.loads((result.company / "manifest.json").read_text())
     assert manifest["rollup"]["units"] == ["north", "south"]
     assert manifest["rollup"]["dependence"]["source"] == "assumed"
@@ -271,7 +273,9 @@ def test_units_run_on_an_existing_cluster_given_by_its_address(tmp_path):
     from distributed import LocalCluster
 
     options = _three_units(tmp_path)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as cluster:
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+    ) as cluster:
         options = ManyOptions(
             **{**options.__dict__, "workers": None, "scheduler": cluster.scheduler_address}
         )

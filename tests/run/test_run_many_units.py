@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from reader_checks import page_faults
 
 from pipeline_models.cli import main
 from pipeline_models.run.many import EXIT_SOME_FAILED
@@ -82,6 +83,7 @@ units:
     page = (company / "index.html").read_text()
     assert "Company pipeline for 2026-10" in page and "broken.csv" in page
     assert 'href="../../north/2026-10/index.html"' in page
+    assert page_faults(page) == []
     track = manifest["rollup"]["dependence"]
     assert track["source"] in ("estimated", "assumed")
 

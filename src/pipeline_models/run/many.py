@@ -343,7 +343,7 @@ def dask_client(options: ManyOptions, units: int, say: Callable[[str], None]):
             threads_per_worker=1,
             processes=True,
             memory_limit=0,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: never clashes with another cluster
             silence_logs=logging.ERROR,
         )
     with cluster, Client(cluster) as client:
