@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from rollup_cases import synthetic_track
 from scipy import stats
+from scipy.stats import norm
 
 from pipeline_models.analyses.rollup import (
     MIN_ORIGINS,
@@ -184,11 +185,11 @@ def test_pit_follows_the_true_cdf_inside_the_stored_quantiles():
         assert pit_from_quantiles(GAMMA_QUANTILES[column], GAMMA_QUANTILES) == pytest.approx(level)
 
 
-def test_pit_beyond_the_outer_quantiles_continues_their_slope_then_clips():
-    q = dict(zip(QUANTILE_COLUMNS, [10, 20, 30, 40, 50, 60, 70], strict=True))
-    # slope 10 per 0.05 below q05 reaches level 0 at 0, and above q95 level 1 at 80
-    assert pit_from_quantiles(5.0, q) == pytest.approx(0.025)
-    assert pit_from_quantiles(75.0, q) == pytest.approx(0.975)
+def test_pit_beyond_the_outer_quantiles_follows_a_normal_tail_then_clips():
+    # a normal forecast's seven quantiles: beyond q05 and q95 the tail is the normal's own
+    q = dict(zip(QUANTILE_COLUMNS, norm.ppf(QUANTILES, 100.0, 15.0), strict=True))
+    for actual in (72.0, 74.0, 126.0, 128.0):  # beyond q05 and q95, inside the clip limits
+        assert pit_from_quantiles(actual, q) == pytest.approx(norm.cdf(actual, 100.0, 15.0))
     assert pit_from_quantiles(-100.0, q) == 0.005
     assert pit_from_quantiles(1e6, q) == 0.995
 
@@ -235,9 +236,18 @@ def test_quantile_draws_give_back_the_stored_quantiles():
 def test_quantile_draws_are_never_negative():
     q = dict(zip(QUANTILE_COLUMNS, [0, 1, 2, 3, 4, 5, 6], strict=True))
     draws = quantile_draws(q, 1_000)
-    assert draws.min() == 0.0 and draws.max() == pytest.approx(7.0, abs=0.01)
+    assert draws.min() == 0.0 and draws.max() > 6.0  # the upper tail goes on beyond q95
     with pytest.raises(ValueError):
         quantile_draws({**q, "q90": np.nan}, 10)
+
+
+def test_quantile_draws_rebuild_a_normal_forecast_with_its_tails():
+    # a straight continuation beyond q05/q95 would keep about 92% of the variance
+    q = dict(zip(QUANTILE_COLUMNS, norm.ppf(QUANTILES, 100.0, 15.0), strict=True))
+    draws = quantile_draws(q, 4_000)
+    # the straight segments between stored levels add about 1% to the sd
+    assert draws.std() == pytest.approx(15.0, rel=0.02)
+    assert np.quantile(draws, 0.01) == pytest.approx(norm.ppf(0.01, 100.0, 15.0), rel=0.002)
 
 
 # ---------------------------------------------------------------------------------------------

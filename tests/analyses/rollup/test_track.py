@@ -31,9 +31,7 @@ def test_the_company_interval_covers_as_it_says():
     )
     assert (table["model"] == "workbench").sum() == 360
     # binomial sd of a coverage near 0.8 over 360 origins: sqrt(0.8 * 0.2 / 360) = 0.021, so
-    # [0.74, 0.86] is about ±2.9 sd. The rebuilt forecasts' tails are shorter than a normal's
-    # (the outer slopes continued to levels 0 and 1 keep 92% of its variance), which alone
-    # puts the total's 80% interval near 78%; five batches of seeds gave 0.76-0.80.
+    # [0.74, 0.86] is about ±2.9 sd.
     workbench = _covered(table, "workbench")
     assert 0.74 <= workbench <= 0.86
     # taken as independent, the total's sd is about 0.6 of the true one: coverage near 0.54

@@ -78,9 +78,10 @@ def _quantile_knots(quantiles: Mapping[str, float]) -> tuple[np.ndarray, np.ndar
     """Levels 0, 0.05, ..., 0.95, 1 and the quantile function's values there, or None when a
     stored quantile is missing or NaN.
 
-    Between stored levels the function is linear; below q05 and above q95 it continues with the
-    slope of the outermost segment, down to level 0 and up to level 1. Values are made
-    non-decreasing (a stored quantile below the one before it is raised to it).
+    Between stored levels the function is linear. The knots at levels 0 and 1 continue the
+    outermost segments' slopes; they only mark a flat stretch reaching the ends (the tails
+    themselves are normal, :func:`_tail_scales`). Values are made non-decreasing (a stored
+    quantile below the one before it is raised to it).
     """
     values = [quantiles.get(column) for column in QUANTILE_COLUMNS]
     if any(value is None or pd.isna(value) for value in values):
@@ -101,8 +102,8 @@ def pit_from_quantiles(actual: float, quantiles: Mapping[str, float]) -> float:
     """The forecast's CDF at ``actual``, from its seven stored quantiles (``q05`` ... ``q95``).
 
     The quantile function is piecewise linear between the stored levels and continues beyond
-    q05 and q95 with the slope of the outermost segment (down to level 0, up to level 1); the
-    CDF is its inverse. Where several levels share the actual's value (a flat stretch, e.g. all
+    q05 and q95 as a normal tail scaled to the outermost stored segment (:func:`_tail_scales`);
+    the CDF is its inverse. Where several levels share the actual's value (a flat stretch, e.g. all
     quantiles zero and nothing won) the result is the middle of those levels. The result is
     clipped to :data:`PIT_LIMITS`. A NaN actual or quantile gives NaN.
     """
@@ -112,12 +113,13 @@ def pit_from_quantiles(actual: float, quantiles: Mapping[str, float]) -> float:
     levels, values = knots
     actual = float(actual)
     tied = levels[values == actual]
+    low_scale, high_scale = _tail_scales(levels, values)
     if len(tied) >= 2:
         level = 0.5 * (tied[0] + tied[-1])
-    elif actual <= values[0]:
-        level = 0.0
-    elif actual >= values[-1]:
-        level = 1.0
+    elif actual < values[1]:  # below q05: the normal tail of the lowest stored segment
+        level = _tail_level(actual - values[1], low_scale, levels[1])
+    elif actual > values[-2]:  # above q95
+        level = _tail_level(actual - values[-2], high_scale, levels[-2])
     else:
         upper = int(np.searchsorted(values, actual, side="right"))
         lower = upper - 1
@@ -129,8 +131,8 @@ def pit_from_quantiles(actual: float, quantiles: Mapping[str, float]) -> float:
 def quantile_draws(quantiles: Mapping[str, float], n: int) -> np.ndarray:
     """``n`` draws of a forecast given by its seven stored quantiles, sorted ascending.
 
-    The draws are the quantile function of :func:`pit_from_quantiles` (piecewise linear, the
-    outermost slopes continued to levels 0 and 1) at levels ``(i + 0.5) / n``, clipped below at
+    The draws are the quantile function of :func:`pit_from_quantiles` (piecewise linear, normal
+    tails beyond q05 and q95) at levels ``(i + 0.5) / n``, clipped below at
     0 (deals and revenue won are never negative). Assumes every stored quantile is a number;
     raises ``ValueError`` otherwise.
     """
@@ -140,8 +142,31 @@ def quantile_draws(quantiles: Mapping[str, float], n: int) -> np.ndarray:
     if knots is None:
         raise ValueError("every stored quantile (q05 ... q95) must be a number")
     levels, values = knots
-    draws = np.interp((np.arange(n) + 0.5) / n, levels, values)
+    at = (np.arange(n) + 0.5) / n
+    draws = np.interp(at, levels, values)
+    low_scale, high_scale = _tail_scales(levels, values)
+    z = norm.ppf(at)
+    below, above = at < levels[1], at > levels[-2]
+    draws[below] = values[1] + low_scale * (z[below] - norm.ppf(levels[1]))
+    draws[above] = values[-2] + high_scale * (z[above] - norm.ppf(levels[-2]))
     return np.maximum(draws, 0.0)
+
+
+def _tail_scales(levels: np.ndarray, values: np.ndarray) -> tuple[float, float]:
+    """The scale of a normal tail beyond q05 and beyond q95: the outermost stored segment's
+    rise per unit of the normal's quantile, so that a normal forecast is rebuilt exactly in its
+    tails (a straight continuation would cut them short)."""
+    low = (values[2] - values[1]) / (norm.ppf(levels[2]) - norm.ppf(levels[1]))
+    high = (values[-2] - values[-3]) / (norm.ppf(levels[-2]) - norm.ppf(levels[-3]))
+    return float(low), float(high)
+
+
+def _tail_level(distance: float, scale: float, edge: float) -> float:
+    """The level ``distance`` beyond the stored edge level ``edge`` in a normal tail of
+    ``scale`` (a flat tail puts everything beyond the edge at the edge's far side)."""
+    if scale <= 0:
+        return 0.0 if distance < 0 else 1.0
+    return float(norm.cdf(norm.ppf(edge) + distance / scale))
 
 
 # ---------------------------------------------------------------------------------------------
