@@ -123,7 +123,7 @@ def test_failure_reason_is_the_runs_own_message(tmp_path):
 # ------------------------------------------------------------------ a stand-in for each run
 
 
-def stand_in_run(name: str, args: list[str], log: str) -> dict:
+def stand_in_run(name: str, args: list[str], log: str, environ: dict | None = None) -> dict:
     """Publish a minimal unit set as ``pipeline-reports run`` would (its index, manifest and
     the forecast's draws), or fail as a bad export does, for a unit named ``broken*``."""
     import time
@@ -292,3 +292,23 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch):
     options = ManyOptions(**{**options.__dict__, "workers": None, "scheduler": "tcp://127.0.0.1:9"})
     with pytest.raises(RunError, match="--scheduler tcp://127.0.0.1:9: cannot reach it"):
         run_many(options, None, runner=stand_in_run)
+
+
+def test_a_units_run_gets_the_commands_own_thread_settings(tmp_path, monkeypatch):
+    """A Dask worker's process runs with OMP_NUM_THREADS=1 and the like; the unit's run gets
+    the values the command had (here: unset, and a value of its own)."""
+    from pipeline_models.run.many import command_environ, run_unit
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    environ = command_environ()
+    assert environ["OMP_NUM_THREADS"] is None and environ["MKL_NUM_THREADS"] == "3"
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as in a worker's process
+    monkeypatch.setenv("MKL_NUM_THREADS", "1")
+    monkeypatch.setattr(
+        "pipeline_models.run.many.ENTRY",
+        "import os; print(os.environ.get('OMP_NUM_THREADS'), os.environ.get('MKL_NUM_THREADS'))",
+    )
+    done = run_unit("a", [], str(tmp_path / "a.log"), environ=environ)
+    assert done["exit_code"] == 0
+    assert (tmp_path / "a.log").read_text().strip() == "None 3"

@@ -87,22 +87,32 @@ class ManyResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def run_unit(name: str, args: list[str], log: str) -> dict:
+def run_unit(name: str, args: list[str], log: str, environ: dict | None = None) -> dict:
     """One unit's ``pipeline-reports run`` in its own process (on a Dask worker); what it did.
 
-    The unit's console goes to ``log``. The child is asked to stop (SIGTERM) if the worker's
-    process ends first, so a stopped cluster leaves no run behind.
+    The unit's console goes to ``log``. ``environ`` gives variables the worker's process may
+    have changed their values as the command had them (``None``: unset), so that the run is
+    the one ``pipeline-reports run`` would make (:func:`command_environ`). The child is asked
+    to stop (SIGTERM) if the worker's process ends first, so a stopped cluster leaves no run
+    behind.
     """
     started = time.time()
     worker = _worker_address()
     _announce(name, worker)
     Path(log).parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    for key, value in (environ or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     with open(log, "w", encoding="utf-8") as out:
         code = subprocess.run(
             [sys.executable, "-c", ENTRY, *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env=env,
             preexec_fn=_stop_with_parent if sys.platform.startswith("linux") else None,
             check=False,
         ).returncode
@@ -113,6 +123,18 @@ def run_unit(name: str, args: list[str], log: str) -> dict:
         "worker": worker,
         "reason": "" if code == EXIT_OK else failure_reason(Path(log), code),
     }
+
+
+def command_environ() -> dict[str, str | None]:
+    """This process's values of the variables a Dask worker's process is started with (one
+    thread for BLAS and OpenMP, a low malloc trim threshold): a unit's run gets them back, so it
+    runs with the threads and memory settings a plain ``pipeline-reports run`` would have."""
+    import dask
+
+    keys = set()
+    for setting in ("distributed.nanny.pre-spawn-environ", "distributed.nanny.environ"):
+        keys.update(dask.config.get(setting, default={}) or {})
+    return {key: os.environ.get(key) for key in sorted(keys)}
 
 
 def _stop_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -253,10 +275,16 @@ def _run_all(todo: list[_Plan], options, say, runner, timings: dict) -> None:
         board = _Board(len(todo), say)
         with contextlib.suppress(Exception):
             client.subscribe_topic(TOPIC, board.started)
-        submitted = time.time()
+        submitted, environ = time.time(), command_environ()
         futures = {
             client.submit(
-                runner, p.unit.name, p.args, str(p.log), key=f"unit-{p.unit.name}", pure=False
+                runner,
+                p.unit.name,
+                p.args,
+                str(p.log),
+                environ=environ,
+                key=f"unit-{p.unit.name}",
+                pure=False,
             ): p
             for p in todo
         }
