@@ -28,7 +28,7 @@ sampled every 0.2 s; CPU time is of the same processes. The modes run in the ord
 
 The figures are from one run on a shared machine: other work on it moves every wall time, so
 quote the ratios within one run (speed-up, overhead against the unit time), not the seconds.
-A unit that fails in any mode stops the benchmark with its reason (exit 1): then the figures
+A unit that fails in any mode stops the benchmark with its reason (exit 3): then the figures
 would be meaningless.
 
 Usage::
@@ -493,10 +493,10 @@ def main() -> int:
             )
     except Failed as exc:
         print(f"\nA unit failed, so the figures are meaningless:\n{exc}", file=sys.stderr)
-        return 1
+        return 3
     except RunError as exc:
         print(f"\nrun-many refused to run: {exc}", file=sys.stderr)
-        return 1
+        return 3
     finally:
         if cleanup is not None:
             cleanup.cleanup()
