@@ -312,3 +312,28 @@ def test_a_units_run_gets_the_commands_own_thread_settings(tmp_path, monkeypatch
     done = run_unit("a", [], str(tmp_path / "a.log"), environ=environ)
     assert done["exit_code"] == 0
     assert (tmp_path / "a.log").read_text().strip() == "None 3"
+
+
+def environ_run(name: str, args: list[str], log: str, environ: dict | None = None) -> dict:
+    """A stand-in run that publishes and writes the settings it was given into its log."""
+    done = stand_in_run(name, args, log, environ)
+    Path(log).write_text(json.dumps(environ))
+    return done
+
+
+def test_units_run_with_the_settings_the_command_had_before_its_cluster(tmp_path, monkeypatch):
+    """A local cluster's start sets OMP_NUM_THREADS=1, a malloc trim threshold and a hash seed
+    in the process that starts it; the units' runs get the values from before, and so does the
+    command once its cluster has closed."""
+    import os
+
+    for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PYTHONHASHSEED", "123")
+    options = _three_units(tmp_path)
+    result = run_many(options, None, runner=environ_run)
+    north = next(o for o in result.outcomes if o.name == "north")
+    given = json.loads(Path(north.log).read_text())
+    assert given["OMP_NUM_THREADS"] is None and given["MALLOC_TRIM_THRESHOLD_"] is None
+    assert given["PYTHONHASHSEED"] == "123"
+    assert "OMP_NUM_THREADS" not in os.environ and os.environ["PYTHONHASHSEED"] == "123"

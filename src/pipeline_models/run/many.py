@@ -106,6 +106,8 @@ def run_unit(name: str, args: list[str], log: str, environ: dict | None = None) 
             env.pop(key, None)
         else:
             env[key] = value
+    # the worker's own (its parent process id) is no concern of the run
+    env.pop("__DASK_PARENT_PID", None)
     with open(log, "w", encoding="utf-8") as out:
         code = subprocess.run(
             [sys.executable, "-c", ENTRY, *args],
@@ -131,10 +133,20 @@ def command_environ() -> dict[str, str | None]:
     runs with the threads and memory settings a plain ``pipeline-reports run`` would have."""
     import dask
 
-    keys = set()
+    keys = {"PYTHONHASHSEED"}  # a worker's process is started with a fixed hash seed
     for setting in ("distributed.nanny.pre-spawn-environ", "distributed.nanny.environ"):
         keys.update(dask.config.get(setting, default={}) or {})
     return {key: os.environ.get(key) for key in sorted(keys)}
+
+
+def restore_environ(values: dict[str, str | None]) -> None:
+    """Put this process's variables back as :func:`command_environ` read them (a local
+    cluster's start sets them in the process that starts it, and leaves them set)."""
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def _stop_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -270,12 +282,13 @@ def _run_all(todo: list[_Plan], options, say, runner, timings: dict) -> None:
     from distributed import as_completed
 
     t0 = time.time()
+    environ = command_environ()  # before a local cluster's start changes them
     with dask_client(options, len(todo), say) as client:
         timings["cluster start"] = time.time() - t0
         board = _Board(len(todo), say)
         with contextlib.suppress(Exception):
             client.subscribe_topic(TOPIC, board.started)
-        submitted, environ = time.time(), command_environ()
+        submitted = time.time()
         futures = {
             client.submit(
                 runner,
@@ -365,6 +378,7 @@ def dask_client(options: ManyOptions, units: int, say: Callable[[str], None]):
         return
     workers = options.workers or max(1, min(units, os.cpu_count() or 1))
     say(f"Running {units} unit(s) on a local cluster of {workers} worker(s)")
+    environ = command_environ()
     with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
         cluster = LocalCluster(
             n_workers=workers,
@@ -374,8 +388,11 @@ def dask_client(options: ManyOptions, units: int, say: Callable[[str], None]):
             dashboard_address=":0",  # a free port: never clashes with another cluster
             silence_logs=logging.ERROR,
         )
-    with cluster, Client(cluster) as client:
-        yield client
+    try:
+        with cluster, Client(cluster) as client:
+            yield client
+    finally:
+        restore_environ(environ)
 
 
 def _company(options, units, outcomes, reports: Path, say) -> Path | None:
@@ -417,6 +434,7 @@ def outcome_record(outcome: UnitOutcome) -> dict:
 
 __all__ = [
     "EXIT_BAD_INPUT",
+    "command_environ",
     "EXIT_SOME_FAILED",
     "ManyOptions",
     "ManyResult",
@@ -425,5 +443,6 @@ __all__ = [
     "failure_reason",
     "outcome_record",
     "run_many",
+    "restore_environ",
     "run_unit",
 ]
