@@ -35,6 +35,23 @@ def _rounded(value):
     return value
 
 
+DRAWN = {"draws.csv"}
+"""Files of predictive draws, kept in the golden figures by their summary per window."""
+
+
+def _drawn_summary(table: pd.DataFrame) -> pd.DataFrame:
+    grouped = table.groupby("window", sort=False)[["count", "revenue"]]
+    parts = {
+        "mean": grouped.mean(),
+        **{f"q{q:02d}": grouped.quantile(q / 100) for q in (10, 50, 90)},
+    }
+    return (
+        pd.concat(parts, axis=1)
+        .reset_index()
+        .set_axis(["window", *(f"{m}_{k}" for k in parts for m in ("count", "revenue"))], axis=1)
+    )
+
+
 def figures_of(published: Path) -> dict:
     """What every report of a published run says: summary and tables, numbers rounded."""
     out = {}
@@ -45,6 +62,8 @@ def figures_of(published: Path) -> dict:
         entry = {key: summary[key] for key in ("headline", "warnings", "figures")}
         for csv in sorted(report.glob("*.csv")):
             table = pd.read_csv(csv)
+            if csv.name in DRAWN:  # thousands of draws: their mean and quantiles per window
+                table = _drawn_summary(table)
             entry[csv.name] = {"columns": list(table.columns), "rows": table.values.tolist()}
         out[report.name] = _rounded(entry)
     return out

@@ -76,6 +76,22 @@ def test_intervals_of_each_accounts_mix_and_chance_cover_the_truth(simulated, si
     assert 0.85 < covered.mean() < 0.95
 
 
+def test_intervals_of_a_few_accounts_are_theirs_in_the_full_table(simulated, simulated_table):
+    """A report draws intervals only for the accounts it lists: each account's are the same as
+    in the full table (its own stream), the others' are left out, the means are all there."""
+    _, model = simulated
+    few = sorted(simulated_table["account"].unique())[::7][:5]
+    table = model.account_table(accounts=few)
+    drawn = table["account"].isin(few)
+    columns = ["low", "high", "next_low", "next_high"]
+    pd.testing.assert_frame_equal(
+        table.loc[drawn, columns], simulated_table.loc[drawn.to_numpy(), columns]
+    )
+    assert table.loc[~drawn, columns].isna().all().all()
+    pd.testing.assert_series_equal(table["chance"], simulated_table["chance"])
+    assert model.account_table(accounts=())[columns].isna().all().all()
+
+
 def test_chance_to_buy_is_recovered_by_segment_and_open_deal(simulated):
     sim, model = simulated
     table = model.buy_table()

@@ -57,6 +57,16 @@ def top_accounts(
     return shown[list(COLUMNS)].reset_index(drop=True)
 
 
+def with_intervals(shown: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`top_accounts` rows with ``low`` and ``high`` from ``table`` (an account table
+    whose intervals were drawn for these accounts), in the same order."""
+    bounds = table.set_index(["account", "product"])[["low", "high"]]
+    keys = pd.MultiIndex.from_frame(shown[["account", "product"]])
+    out = shown.copy()
+    out[["low", "high"]] = bounds.reindex(keys).to_numpy()
+    return out
+
+
 def chance_text(chance: float, low: float, high: float) -> str:
     """``mean (low–high)`` as percentages, with non-breaking spaces so a cell never wraps."""
     return f"{format_pct(chance)}\u00a0({format_pct(low)}–{format_pct(high)})"
@@ -114,4 +124,5 @@ __all__ = [
     "accounts_reader_table",
     "chance_text",
     "top_accounts",
+    "with_intervals",
 ]

@@ -119,9 +119,12 @@ def _account_parts(content: ReportContent, catalog: Catalog, top: int) -> None:
         content.add_note("accounts", narrative.ACCOUNTS_UNAVAILABLE, reason=reason)
         content.figures["accounts"] = {"unavailable": reason}
         return
-    table = model.account_table()
-    listed = accounts.top_accounts(table, top)
-    new = accounts.top_accounts(table, top, new_only=True)
+    # the means of every account rank them; the intervals are drawn for the listed ones only
+    ranked = model.account_table(accounts=())
+    listed = accounts.top_accounts(ranked, top)
+    new = accounts.top_accounts(ranked, top, new_only=True)
+    drawn = model.account_table(accounts=sorted({*listed["account"], *new["account"]}))
+    listed, new = (accounts.with_intervals(shown, drawn) for shown in (listed, new))
     horizon = model.accounts_config.horizon_months
     segment = model.purchases_.segment_column
     for name, shown, new_only in (("accounts", listed, False), ("accounts_new", new, True)):

@@ -30,6 +30,7 @@ purchases count little.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, Self
 
@@ -207,16 +208,27 @@ class AccountProductsModel(StateEstimator):
             }
         )
 
-    def account_table(self, interval: float = TABLE_INTERVAL) -> pd.DataFrame:
+    def account_table(
+        self, interval: float = TABLE_INTERVAL, accounts: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Per account and product: the chance the account buys the product within the horizon
         (mean, ``low``/``high`` of the equal-tailed ``interval``), the share of its next purchase
         (``next_share``, ``next_low``, ``next_high``), whether it bought the product before, and
-        its won and open deals."""
+        its won and open deals.
+
+        The means are exact for every account. The intervals come from each account's own
+        draws; with ``accounts`` they are drawn for those accounts only (the others' are NaN),
+        which is what a report listing a few accounts of many needs. An account's interval is
+        the same whichever others are drawn (each account draws from its own stream).
+        """
         p = self.purchases_
         cell = self._buy_cell()
         p_buy = self.buy_draws_.mean(axis=1)[cell]
         share = self.next_product().to_numpy()
-        low, high, next_low, next_high = self._intervals(cell, interval)
+        rows = None
+        if accounts is not None:
+            rows = np.flatnonzero(pd.Index(p.accounts).isin(list(accounts)))
+        low, high, next_low, next_high = self._intervals(cell, interval, rows)
         k = len(p.products)
         return pd.DataFrame(
             {
@@ -241,24 +253,28 @@ class AccountProductsModel(StateEstimator):
         cells = pd.MultiIndex.from_arrays([p.open_deals > 0, np.asarray(p.segments)[p.segment_of]])
         return self.buy_counts_.index.get_indexer(cells)
 
-    def _intervals(self, cell: np.ndarray, interval: float) -> tuple[np.ndarray, ...]:
+    def _intervals(
+        self, cell: np.ndarray, interval: float, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, ...]:
         """Quantiles of ``p x theta`` and of ``theta`` per account and product, from joint draws
-        (one set of segment and buy-rate draws shared by every account)."""
+        (one set of segment and buy-rate draws shared by every account; each account's own
+        ``theta`` from a stream of its own), for the accounts at ``rows`` (``None``: all; the
+        others NaN)."""
         p, a = self.purchases_, self.account_concentration_
         draws = self.buy_draws_.shape[1]
         seed = None if self.random_seed_ is None else [self.random_seed_, 1]
-        rng = np.random.default_rng(seed)
-        pi = mix_draws(self.segment_mixes_.alpha, draws, rng)  # segments x products x draws
+        pi = mix_draws(self.segment_mixes_.alpha, draws, np.random.default_rng(seed))
         q = [(1 - interval) / 2, (1 + interval) / 2]
-        out = np.empty((4, len(p.accounts), len(p.products)))
+        out = np.full((4, len(p.accounts), len(p.products)), np.nan)
+        rows = np.arange(len(p.accounts)) if rows is None else np.asarray(rows, dtype=int)
         step = max(1, CHUNK // max(1, len(p.products) * draws))
-        for start in range(0, len(p.accounts), step):
-            rows = slice(start, start + step)
-            alpha = a * pi[p.segment_of[rows]] + p.weighted[rows][:, :, None]
-            theta = _account_draws(alpha, rng)
-            chance = self.buy_draws_[cell[rows]][:, None, :] * theta
-            out[0:2, rows] = np.quantile(chance, q, axis=2)
-            out[2:4, rows] = np.quantile(theta, q, axis=2)
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            alpha = a * pi[p.segment_of[chunk]] + p.weighted[chunk][:, :, None]
+            theta = _account_draws(alpha, chunk, self.random_seed_)
+            chance = self.buy_draws_[cell[chunk]][:, None, :] * theta
+            out[0:2, chunk] = np.quantile(chance, q, axis=2)
+            out[2:4, chunk] = np.quantile(theta, q, axis=2)
         return out[0], out[1], out[2], out[3]
 
     # ----------------------------------------------------------------- trust
@@ -308,9 +324,13 @@ class AccountProductsModel(StateEstimator):
         return Diagnostics(True, message, figures)
 
 
-def _account_draws(alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One draw of ``Dirichlet(alpha[i, :, d])`` per account ``i`` and draw ``d``."""
-    gammas = rng.standard_gamma(alpha)
+def _account_draws(alpha: np.ndarray, rows: np.ndarray, random_seed: int | None) -> np.ndarray:
+    """One draw of ``Dirichlet(alpha[i, :, d])`` per account ``i`` and draw ``d``, each account
+    (its index in ``rows``) from a stream of its own, so its draws do not depend on the others."""
+    gammas = np.empty_like(alpha)
+    for i, row in enumerate(rows):
+        seed = None if random_seed is None else [random_seed, 2, int(row)]
+        gammas[i] = np.random.default_rng(seed).standard_gamma(alpha[i])
     total = gammas.sum(axis=1, keepdims=True)
     return gammas / np.where(total > 0, total, 1.0)
 
