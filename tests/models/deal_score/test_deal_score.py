@@ -256,3 +256,31 @@ def test_large_exports_are_fitted_on_a_seeded_subsample():
     np.testing.assert_array_equal(a.predict(frame), b.predict(frame))
     with pytest.raises(ValueError, match="max_deals"):
         DealScoreConfig(max_deals=10)
+
+
+def test_predictions_are_computed_once_per_distinct_row_and_equal_row_by_row():
+    """Deals with the same levels in every term share their figures: each distinct row is
+    computed once, bit for bit as computing every row would."""
+    from pipeline_models.models.deal_score.laplace import (
+        Coded,
+        LaplaceFit,
+        _predictive_rows,
+        distinct_rows,
+        predictive,
+    )
+
+    rng = np.random.default_rng(4)
+    sizes = np.array([3, 5, 2])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    codes = np.column_stack([rng.integers(-1, s, 500) for s in sizes])
+    first, inverse = distinct_rows(codes)
+    assert len(first) == len(np.unique(codes, axis=0)) < 500
+    np.testing.assert_array_equal(codes[first][inverse], codes)
+    p = int(sizes.sum())
+    root = rng.normal(size=(p, p))
+    fit = LaplaceFit.__new__(LaplaceFit)
+    object.__setattr__(fit, "beta", rng.normal(size=p))
+    object.__setattr__(fit, "cov", root @ root.T / p)
+    X = Coded(codes, starts, sizes)
+    for once, every in zip(predictive(X, fit), _predictive_rows(X, fit, 64), strict=True):
+        np.testing.assert_array_equal(once, every)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import scipy.linalg as la
 from scipy.linalg import lapack
 from scipy.special import expit, log1p
@@ -246,7 +247,31 @@ def _spread_step(
 
 def predictive(X: Coded, fit: LaplaceFit, chunk: int = 2_000) -> tuple[np.ndarray, ...]:
     """Per row: mean and sd of the linear predictor, and the chance averaged over the posterior
-    (the probit approximation ``logistic(m / sqrt(1 + pi s^2 / 8))``)."""
+    (the probit approximation ``logistic(m / sqrt(1 + pi s^2 / 8))``).
+
+    Rows with the same level in every term have the same figures, so each distinct row is
+    computed once (10^6 deals of the synthetic sample have about 180,000 distinct rows)."""
+    first, inverse = distinct_rows(X.codes)
+    mean, sd, chance = _predictive_rows(X.take(first), fit, chunk)
+    return mean[inverse], sd[inverse], chance[inverse]
+
+
+def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct row of ``codes`` and every row's distinct row: a hash of
+    each row factorized, checked against the rows themselves (a collision, however unlikely,
+    falls back to sorting the rows)."""
+    weights = np.random.default_rng(0).integers(1, 2**62, size=codes.shape[1], dtype=np.int64)
+    with np.errstate(over="ignore"):
+        keys = (codes.astype(np.int64) * (weights | 1)).sum(axis=1)
+    inverse, uniques = pd.factorize(keys)
+    first = np.full(len(uniques), -1, dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(inverse))[::-1]
+    if not np.array_equal(codes[first][inverse], codes):
+        _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    return first, np.asarray(inverse).reshape(-1)
+
+
+def _predictive_rows(X: Coded, fit: LaplaceFit, chunk: int) -> tuple[np.ndarray, ...]:
     mean = X.dot(fit.beta)
     var = np.empty(X.shape[0])
     cols = X.columns()
