@@ -72,7 +72,7 @@ def write_export(n: int, path: Path, seed: int = 7) -> float:
     return time.perf_counter() - t0
 
 
-def _tree_rss(pid: int) -> int:
+def tree_rss(pid: int) -> int:
     """Resident memory in bytes of a process and all its descendants (Linux /proc)."""
     total, todo = 0, [pid]
     children: dict[int, list[int]] = {}
@@ -197,7 +197,7 @@ def timed_run(
     def sample_memory() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
+            peak = max(peak, tree_rss(proc.pid))
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample_memory, daemon=True)

@@ -53,6 +53,9 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from monthly_run import tree_rss  # noqa: E402  (resident memory of a process tree)
+
 PERIOD = "2026-10"
 MODES = ("sequential", "one-worker", "cluster")
 """The modes, in the order they run: units one after another, run-many on 1 worker, on W."""
@@ -81,29 +84,6 @@ class Failed(Exception):
     """A unit failed (or the roll-up did): the figures of the run are meaningless."""
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident memory in bytes of a process and all its descendants (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().split(")")[-1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            pass
-        todo.extend(children.get(current, []))
-    return total
-
-
 class Measured:
     """Wall time, CPU time (this process and its reaped children) and the peak resident memory
     of this process's tree over a ``with`` block."""
@@ -125,7 +105,7 @@ class Measured:
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, _tree_rss(os.getpid()))
+            self.peak = max(self.peak, tree_rss(os.getpid()))
             time.sleep(0.2)
 
     @staticmethod
