@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from monthly_run import _tree_rss  # noqa: E402
+from monthly_run import tree_rss  # noqa: E402
 
 HEADER = "opportunity_id,created_date,close_date,stage,status,amount"
 
@@ -105,7 +105,7 @@ def measure(path: Path) -> tuple[int, float, int, int, str]:
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss(process.pid))
+            peak = max(peak, tree_rss(process.pid))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
