@@ -265,7 +265,6 @@ def test_predictions_are_computed_once_per_distinct_row_and_equal_row_by_row():
         Coded,
         LaplaceFit,
         _predictive_rows,
-        distinct_rows,
         predictive,
     )
 
@@ -273,9 +272,7 @@ def test_predictions_are_computed_once_per_distinct_row_and_equal_row_by_row():
     sizes = np.array([3, 5, 2])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     codes = np.column_stack([rng.integers(-1, s, 500) for s in sizes])
-    first, inverse = distinct_rows(codes)
-    assert len(first) == len(np.unique(codes, axis=0)) < 500
-    np.testing.assert_array_equal(codes[first][inverse], codes)
+    assert len(np.unique(codes, axis=0)) < 500  # rows repeat
     p = int(sizes.sum())
     root = rng.normal(size=(p, p))
     fit = LaplaceFit.__new__(LaplaceFit)

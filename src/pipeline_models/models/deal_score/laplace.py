@@ -29,6 +29,8 @@ from scipy.linalg import lapack
 from scipy.special import expit, log1p
 from threadpoolctl import threadpool_limits
 
+from pipeline_models.data.aggregate import factorize_rows
+
 NEWTON_STEPS = 50
 EB_STEPS = 60
 GRADIENT_TOLERANCE = 1e-6
@@ -251,24 +253,12 @@ def predictive(X: Coded, fit: LaplaceFit, chunk: int = 2_000) -> tuple[np.ndarra
 
     Rows with the same level in every term have the same figures, so each distinct row is
     computed once (10^6 deals of the synthetic sample have about 180,000 distinct rows)."""
-    first, inverse = distinct_rows(X.codes)
-    mean, sd, chance = _predictive_rows(X.take(first), fit, chunk)
+    terms = X.codes.shape[1]
+    inverse, distinct = factorize_rows(pd.DataFrame(X.codes), range(terms))
+    codes = np.ascontiguousarray(distinct.to_numpy(dtype=np.int64).reshape(-1, terms))
+    rows = Coded(codes, X.starts, X.sizes)
+    mean, sd, chance = _predictive_rows(rows, fit, chunk)
     return mean[inverse], sd[inverse], chance[inverse]
-
-
-def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The first row of each distinct row of ``codes`` and every row's distinct row: a hash of
-    each row factorized, checked against the rows themselves (a collision, however unlikely,
-    falls back to sorting the rows)."""
-    weights = np.random.default_rng(0).integers(1, 2**62, size=codes.shape[1], dtype=np.int64)
-    with np.errstate(over="ignore"):
-        keys = (codes.astype(np.int64) * (weights | 1)).sum(axis=1)
-    inverse, uniques = pd.factorize(keys)
-    first = np.full(len(uniques), -1, dtype=np.int64)
-    first[inverse[::-1]] = np.arange(len(inverse))[::-1]
-    if not np.array_equal(codes[first][inverse], codes):
-        _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
-    return first, np.asarray(inverse).reshape(-1)
 
 
 def _predictive_rows(X: Coded, fit: LaplaceFit, chunk: int) -> tuple[np.ndarray, ...]:
