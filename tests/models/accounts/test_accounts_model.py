@@ -90,6 +90,12 @@ def test_intervals_of_a_few_accounts_are_theirs_in_the_full_table(simulated, sim
     assert table.loc[~drawn, columns].isna().all().all()
     pd.testing.assert_series_equal(table["chance"], simulated_table["chance"])
     assert model.account_table(accounts=())[columns].isna().all().all()
+    alone = model.account_intervals(few)
+    pd.testing.assert_frame_equal(
+        alone,
+        table.loc[drawn, ["account", "product", *columns]].reset_index(drop=True),
+        check_dtype=False,
+    )
 
 
 def test_chance_to_buy_is_recovered_by_segment_and_open_deal(simulated):

@@ -58,8 +58,8 @@ def top_accounts(
 
 
 def with_intervals(shown: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`top_accounts` rows with ``low`` and ``high`` from ``table`` (an account table
-    whose intervals were drawn for these accounts), in the same order."""
+    """:func:`top_accounts` rows with ``low`` and ``high`` from ``table`` (the intervals of
+    these accounts, :meth:`AccountProductsModel.account_intervals`), in the same order."""
     bounds = table.set_index(["account", "product"])[["low", "high"]]
     keys = pd.MultiIndex.from_frame(shown[["account", "product"]])
     out = shown.copy()

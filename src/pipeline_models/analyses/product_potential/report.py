@@ -123,7 +123,7 @@ def _account_parts(content: ReportContent, catalog: Catalog, top: int) -> None:
     ranked = model.account_table(accounts=())
     listed = accounts.top_accounts(ranked, top)
     new = accounts.top_accounts(ranked, top, new_only=True)
-    drawn = model.account_table(accounts=sorted({*listed["account"], *new["account"]}))
+    drawn = model.account_intervals(sorted({*listed["account"], *new["account"]}))
     listed, new = (accounts.with_intervals(shown, drawn) for shown in (listed, new))
     horizon = model.accounts_config.horizon_months
     segment = model.purchases_.segment_column

@@ -217,9 +217,10 @@ class AccountProductsModel(StateEstimator):
         its won and open deals.
 
         The means are exact for every account. The intervals come from each account's own
-        draws; with ``accounts`` they are drawn for those accounts only (the others' are NaN),
-        which is what a report listing a few accounts of many needs. An account's interval is
-        the same whichever others are drawn (each account draws from its own stream).
+        draws; with ``accounts`` they are drawn for those accounts only (the others' are NaN;
+        ``()``: none, to rank accounts by their means, then :meth:`account_intervals` for the
+        few listed). An account's interval is the same whichever others are drawn (each
+        account draws from its own stream).
         """
         p = self.purchases_
         cell = self._buy_cell()
@@ -246,6 +247,22 @@ class AccountProductsModel(StateEstimator):
                 "open_deals": np.repeat(p.open_deals, k).astype(int),
             }
         )
+
+    def account_intervals(
+        self, accounts: Sequence[str], interval: float = TABLE_INTERVAL
+    ) -> pd.DataFrame:
+        """The intervals of :meth:`account_table` for ``accounts`` only, one row per account and
+        product: ``low``, ``high``, ``next_low``, ``next_high`` (each account's the same as in
+        the full table)."""
+        p = self.purchases_
+        rows = np.flatnonzero(pd.Index(p.accounts).isin(list(accounts)))
+        bounds = self._intervals(self._buy_cell(), interval, rows)
+        k = len(p.products)
+        out = {"account": np.repeat(np.asarray(p.accounts)[rows], k)}
+        out["product"] = np.tile(p.products, len(rows))
+        for name, values in zip(("low", "high", "next_low", "next_high"), bounds, strict=True):
+            out[name] = values[rows].ravel()
+        return pd.DataFrame(out)
 
     def _buy_cell(self) -> np.ndarray:
         """Each account's row of :attr:`buy_counts_`: its state today and its segment."""
