@@ -101,11 +101,7 @@ def run_unit(name: str, args: list[str], log: str, environ: dict | None = None) 
     _announce(name, worker)
     Path(log).parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    for key, value in (environ or {}).items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
+    restore_environ(environ or {}, env)
     # the worker's own (its parent process id) is no concern of the run
     env.pop("__DASK_PARENT_PID", None)
     with open(log, "w", encoding="utf-8") as out:
@@ -139,14 +135,16 @@ def command_environ() -> dict[str, str | None]:
     return {key: os.environ.get(key) for key in sorted(keys)}
 
 
-def restore_environ(values: dict[str, str | None]) -> None:
-    """Put this process's variables back as :func:`command_environ` read them (a local
-    cluster's start sets them in the process that starts it, and leaves them set)."""
+def restore_environ(values: dict[str, str | None], environ=None) -> None:
+    """Put the variables of ``environ`` (default: this process's) back as
+    :func:`command_environ` read them (``None``: unset). A local cluster's start sets them in the
+    process that starts it and leaves them set; a unit's run is given them back too."""
+    target = os.environ if environ is None else environ
     for key, value in values.items():
         if value is None:
-            os.environ.pop(key, None)
+            target.pop(key, None)
         else:
-            os.environ[key] = value
+            target[key] = value
 
 
 def _stop_with_parent() -> None:  # pragma: no cover - runs in the child before exec

@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline_models.run.layout import sha256_file
 from pipeline_models.run.options import RunError
 
 COMPANY = "company"
@@ -99,16 +100,8 @@ class Unit:
         for key in FILE_KEYS:
             path = getattr(self, key)
             if path is not None and Path(path).is_file():
-                digest.update(file_sha256(Path(path)).encode())
+                digest.update(sha256_file(path).encode())
         return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_units(path: Path | str) -> list[Unit]:
@@ -204,4 +197,4 @@ def _text(value) -> str:
     return str(value)
 
 
-__all__ = ["COMPANY", "Unit", "file_sha256", "read_units"]
+__all__ = ["COMPANY", "Unit", "read_units"]
