@@ -229,6 +229,62 @@ def test_account_past_counts_only_deals_closed_before_creation():
     assert past.tolist() == ["first deal", "first deal", "won before", "first deal", "first deal"]
 
 
+def _account_past_by_merge(frame: pd.DataFrame) -> pd.Series:
+    """The account past by a plain as-of join of each deal on its account's earlier closes."""
+    closed = frame[frame["status"].isin(["won", "lost"]) & frame["close_date"].notna()]
+    closed = closed[closed["account"].notna()]
+    events = pd.DataFrame(
+        {
+            "account": closed["account"].astype(str),
+            "when": closed["close_date"],
+            "won": (closed["status"] == "won").astype(int),
+        }
+    ).sort_values(["when", "account"], kind="stable")
+    events["closed_n"] = events.groupby("account").cumcount() + 1
+    events["won_n"] = events.groupby("account")["won"].cumsum()
+    deals = pd.DataFrame(
+        {"account": frame["account"].astype(str), "when": frame["created_date"]}
+    ).assign(row=np.arange(len(frame)))
+    known = deals[deals["when"].notna() & frame["account"].notna().to_numpy()]
+    merged = pd.merge_asof(
+        known.sort_values("when", kind="stable"),
+        events,
+        on="when",
+        by="account",
+        allow_exact_matches=False,
+    )
+    label = np.where(
+        merged["closed_n"].fillna(0) == 0,
+        "first deal",
+        np.where(merged["won_n"].fillna(0) > 0, "won before", "lost before"),
+    )
+    out = pd.Series("(none)", index=range(len(frame)), dtype=object)
+    out.iloc[merged["row"].to_numpy()] = label
+    return out
+
+
+def test_account_past_agrees_with_an_as_of_join_on_ties_and_gaps():
+    rng = np.random.default_rng(7)
+    n = 3_000
+    created = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 200, n), "D")
+    closed = created + pd.to_timedelta(rng.integers(0, 60, n), "D")  # many same-day ties
+    frame = pd.DataFrame(
+        {
+            "account": pd.array(rng.choice([f"acct {k}" for k in range(40)], n), dtype="string"),
+            "created_date": created,
+            "close_date": closed,
+            "status": pd.array(rng.choice(["won", "lost", "open"], n), dtype="string"),
+        }
+    )
+    frame.loc[rng.random(n) < 0.05, "account"] = pd.NA
+    frame.loc[rng.random(n) < 0.03, "created_date"] = pd.NaT
+    frame.loc[rng.random(n) < 0.03, "close_date"] = pd.NaT
+    past = account_past(frame).astype(object).fillna("(none)")
+    expected = _account_past_by_merge(frame)
+    assert past.tolist() == expected.tolist()
+    assert set(expected) == {"first deal", "won before", "lost before", "(none)"}
+
+
 def test_amounts_set_at_closing_are_left_out():
     frame = _canonical()
     reason = amount_reason(frame)

@@ -42,6 +42,7 @@ from pipeline_models.analyses.forecast.window import run_rate
 from pipeline_models.contract.period import backtest_origins, export_date, month_end
 from pipeline_models.data.asof import outcomes_after, pipeline_as_of, window_end
 from pipeline_models.models.deal_score import CANONICAL_ATTRIBUTES, DealScoreModel
+from pipeline_models.models.deal_score.deals import with_account_past
 from pipeline_models.models.forecaster import (
     QUANTILE_COLUMNS,
     QUANTILES,
@@ -248,6 +249,7 @@ def _rebuilt_origin(
     forecaster = PipelineForecaster(config).fit(known, origin)
     open_deals = known[known["status"] == "open"]
     if deal_score and refusal("deal_score", known) is None:
+        known = with_account_past(known)  # read once, by the fit and by the open deals' odds
         score = DealScoreModel().fit_deals(
             known, random_seed=seed, start=carry.get("spreads"), out_of_fold=False
         )

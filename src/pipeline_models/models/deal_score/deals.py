@@ -21,40 +21,49 @@ won deals do."""
 
 
 def account_past(frame: pd.DataFrame) -> pd.Series | None:
-    """Each deal's account past (see the module); ``None`` without account or dates."""
+    """Each deal's account past (see the module); ``None`` without account or dates.
+
+    Closes and creations are put on one clock (their distinct times ranked together), so an
+    account and a time make one sortable integer: a deal's closes before it are a search in the
+    account's sorted closes, and its wins a difference of running sums.
+    """
     needed = {"account", "created_date", "close_date", "status"}
     if not needed <= set(frame.columns) or frame["account"].isna().all():
         return None
-    created = pd.to_datetime(frame["created_date"])
-    closed = frame[frame["status"].isin(["won", "lost"]) & frame["close_date"].notna()]
-    events = pd.DataFrame(
-        {
-            "account": closed["account"].astype(str),
-            "when": pd.to_datetime(closed["close_date"]),
-            "won": (closed["status"] == "won").astype(int),
-        }
-    ).sort_values(["when", "account"], kind="stable")
-    events["closed_n"] = events.groupby("account").cumcount() + 1
-    events["won_n"] = events.groupby("account")["won"].cumsum()
-    deals = pd.DataFrame(
-        {"account": frame["account"].astype(str), "when": created, "row": np.arange(len(frame))}
-    )
-    known = deals[deals["when"].notna() & frame["account"].notna().to_numpy()]
-    merged = pd.merge_asof(
-        known.sort_values("when", kind="stable"),
-        events[["account", "when", "closed_n", "won_n"]],
-        on="when",
-        by="account",
-        allow_exact_matches=False,
-    )
+    account, _ = pd.factorize(frame["account"].astype("string"))  # -1: no account
+    account = account.astype(np.int64)
+    created = pd.to_datetime(frame["created_date"]).to_numpy("datetime64[ns]")
+    close = pd.to_datetime(frame["close_date"]).to_numpy("datetime64[ns]")
+    status = frame["status"].to_numpy(dtype=object, na_value=None)
+    closed = ((status == "won") | (status == "lost")) & ~np.isnat(close) & (account >= 0)
+    ticks = _ticks(np.concatenate([close[closed], created]))
+    n_closed = int(closed.sum())
+    span = int(ticks.max(initial=0)) + 2
+    event_key = account[closed] * span + ticks[:n_closed]
+    order = np.argsort(event_key, kind="stable")
+    event_key = event_key[order]
+    wins = np.concatenate([[0], np.cumsum((status[closed] == "won")[order])])
+    created_tick = ticks[n_closed:]
+    deal = (account >= 0) & (created_tick >= 0)
+    first = np.searchsorted(event_key, account[deal] * span, side="left")
+    before = np.searchsorted(event_key, account[deal] * span + created_tick[deal], side="left")
     label = np.where(
-        merged["closed_n"].fillna(0) == 0,
+        before == first,
         "first deal",
-        np.where(merged["won_n"].fillna(0) > 0, "won before", "lost before"),
+        np.where(wins[before] > wins[first], "won before", "lost before"),
     )
     out = pd.Series(pd.NA, index=frame.index, dtype="string")
-    out.iloc[merged["row"].to_numpy()] = label
+    out.iloc[np.flatnonzero(deal)] = label
     return out
+
+
+def _ticks(times: np.ndarray) -> np.ndarray:
+    """Each time's rank among the distinct times (``-1`` where unknown)."""
+    known = ~np.isnat(times)
+    _, rank = np.unique(times[known], return_inverse=True)
+    ticks = np.full(len(times), -1, dtype=np.int64)
+    ticks[known] = rank.ravel()
+    return ticks
 
 
 def with_account_past(deals: pd.DataFrame, opportunities: pd.DataFrame | None = None):

@@ -186,11 +186,10 @@ def level_codes(cats: pd.DataFrame, coding: Coding) -> dict[str, np.ndarray]:
         if name not in cats:
             codes[name] = np.full(len(cats), -1, dtype=np.int64)
             continue
-        values = cats[name]
+        found = pd.Index(kept).get_indexer(cats[name]).astype(np.int64)
         if OTHER in kept:
-            values = values.where(values.isin(kept), OTHER)
-        index = {level: i for i, level in enumerate(kept)}
-        codes[name] = values.map(index).fillna(-1).to_numpy(dtype=np.int64)
+            found[found < 0] = list(kept).index(OTHER)
+        codes[name] = found
     return codes
 
 
