@@ -16,7 +16,7 @@ from tiny_runs import HEADER, ROWS, write_report_notebook
 
 from pipeline_models.run import archive as archives
 from pipeline_models.run import runner
-from pipeline_models.run.layout import RunPaths, sha256_file
+from pipeline_models.run.layout import RunPaths, run_paths, sha256_file
 from pipeline_models.run.runner import RunError, RunOptions, RunState, run
 
 LEADS = (
@@ -254,3 +254,18 @@ def test_ctrl_c_ends_the_run_in_one_line_and_frees_the_lock(root):
     assert not any((inside / "reports" / ".staging").iterdir())
     with runner.period_lock(inside / "reports" / ".lock-2025-03"):
         pass  # free: no RunError (exit 5)
+
+
+def test_two_runs_of_a_period_in_one_second_of_one_process_get_their_own_folders(tmp_path):
+    started = datetime(2026, 11, 2, 6, 0, 0, tzinfo=UTC)
+    first = run_paths(tmp_path / "reports", tmp_path / "data", "2026-10", started)
+    first.final.mkdir(parents=True)
+    second = run_paths(tmp_path / "reports", tmp_path / "data", "2026-10", started)
+    second.staging.mkdir(parents=True)
+    third = run_paths(tmp_path / "reports", tmp_path / "data", "2026-10", started)
+    assert first.run_id == f"20261102T060000-{os.getpid()}"
+    assert second.run_id == f"{first.run_id}-2"
+    assert third.run_id == f"{first.run_id}-3"
+    assert run_paths(tmp_path / "reports", tmp_path / "data", "2026-09", started) == RunPaths(
+        tmp_path / "reports", tmp_path / "data", "2026-09", first.run_id
+    )

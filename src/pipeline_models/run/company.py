@@ -11,7 +11,6 @@ as missing from the totals.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ import pandas as pd
 from pipeline_models import __version__
 from pipeline_models.analyses.rollup.summary import UnitForecast, company_forecast
 from pipeline_models.present.files import write_csv
-from pipeline_models.run.layout import MANIFEST_FILE, SUMMARY_FILE, RunPaths
+from pipeline_models.run.layout import MANIFEST_FILE, SUMMARY_FILE, run_paths
 from pipeline_models.run.publish import publish
 from pipeline_models.run.units import COMPANY
 
@@ -73,12 +72,7 @@ def build_company(period, reports: Path, units, outcomes, random_seed: int, say)
     from pipeline_models.run.company_page import render_company
 
     started = datetime.now(UTC)
-    paths = RunPaths(
-        reports=Path(reports) / COMPANY,
-        data=Path(reports) / COMPANY,
-        period=period,
-        run_id=started.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}",
-    )
+    paths = run_paths(Path(reports) / COMPANY, Path(reports) / COMPANY, period, started)
     by_name = {o.name: o for o in outcomes}
     rows, forecasts, manifests = [], [], {}
     for unit in units:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from pipeline_models.present.content import SUMMARY_FILE as SUMMARY_FILE
@@ -70,6 +71,19 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def run_paths(reports: Path, data: Path, period: str, started: datetime) -> RunPaths:
+    """The paths of a run started at ``started``: its id is the time to the second and the
+    process, with ``-2``, ``-3`` ... where a run of the period already has that id (two runs in
+    one second of one process)."""
+    base = started.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+    paths = RunPaths(Path(reports), Path(data), period, base)
+    count = 1
+    while paths.final.exists() or paths.staging.exists() or paths.failed.exists():
+        count += 1
+        paths = RunPaths(Path(reports), Path(data), period, f"{base}-{count}")
+    return paths
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ partial run (``--only``) publishes into the period's set (:mod:`.partial`).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 import traceback
@@ -53,6 +52,7 @@ from pipeline_models.run.layout import (
     RunPaths,
     notebooks_dir,
     resolve_inside,
+    run_paths,
 )
 from pipeline_models.run.lock import period_lock
 from pipeline_models.run.notebooks import (
@@ -114,12 +114,7 @@ def run(options: RunOptions, progress: Callable[[str], None] | None = print) -> 
     folder removed; a refused export (exit 2) leaves nothing in the archive.
     """
     started = datetime.now(UTC)
-    paths = RunPaths(
-        reports=Path(options.reports_dir),
-        data=Path(options.data_dir),
-        period=options.period,
-        run_id=started.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}",
-    )
+    paths = run_paths(options.reports_dir, options.data_dir, options.period, started)
     check_run_options(options, paths)
     folder = options.notebooks or notebooks_dir()
     notebooks = list_notebooks(folder, options.only)
