@@ -21,10 +21,12 @@ coefficients, not with the number of deals.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 import scipy.linalg as la
+import scipy.sparse as sp
 from scipy.linalg import lapack
 from scipy.special import expit, log1p
 from threadpoolctl import threadpool_limits
@@ -57,7 +59,7 @@ class Block:
 class Coded:
     """A design whose terms are each one-hot: ``codes[i, t]`` is row ``i``'s column within term
     ``t`` (-1: none), the term's columns are ``starts[t]:starts[t] + sizes[t]``. Products with it
-    are counts per level (``bincount``), far cheaper than a general sparse product."""
+    are counts per level (``bincount``); the Gram matrix is a sparse product."""
 
     codes: np.ndarray  # (rows, terms) int64
     starts: np.ndarray  # (terms,)
@@ -88,21 +90,18 @@ class Coded:
         return out
 
     def gram(self, w: np.ndarray) -> np.ndarray:
-        """``X' diag(w) X``, dense: one weighted count per term against all later terms."""
-        p = self.shape[1]
+        """``X' diag(w) X``, dense, by a sparse product (each row holds one 1 per term)."""
+        X, Xt, row = self._sparse
+        weighted = sp.csr_matrix((w[row], X.indices, X.indptr), shape=X.shape)
+        return (Xt @ weighted).toarray()
+
+    @cached_property
+    def _sparse(self) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+        """The design as a sparse matrix, its transpose, and the row of each stored entry."""
         cols = self.columns()
-        upper = np.zeros((p, p))
-        for t in range(len(self.starts)):
-            ct, st, lt = self.codes[:, t], self.starts[t], self.sizes[t]
-            rows = ct >= 0
-            later = cols[rows, t:]
-            keep = later >= 0
-            index = (ct[rows, None] * p + later)[keep]
-            weight = np.broadcast_to(w[rows, None], later.shape)[keep]
-            upper[st : st + lt] += np.bincount(index, weights=weight, minlength=lt * p).reshape(
-                lt, p
-            )
-        return upper + upper.T - np.diag(np.diag(upper))
+        row, term = np.nonzero(cols >= 0)
+        X = sp.csr_matrix((np.ones(len(row)), (row, cols[row, term])), shape=self.shape)
+        return X, X.T.tocsr(), np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
 
 
 @dataclass(frozen=True)
