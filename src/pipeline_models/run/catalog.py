@@ -21,6 +21,7 @@ name                       what it is
 ``fits.deal_score``        every deal's chance of being won, from what was known at its creation
 ``backtests.forecast``     the forecast's track record over past month-ends
 ``backtests.leads``        the lead requirement's track record
+``derived``                a table computed from the fits, such as the period's forecast draws
 =========================  =====================================================================
 
 Fits and track records come from the fit cache: the run's fit step makes each of them once,
@@ -335,6 +336,26 @@ class Catalog:
             return self._record(key, track.hit, track.path, track.table)
 
         return self._once(key, make)
+
+    def derived(
+        self, name: str, key: dict[str, Any], compute: Callable[[], pd.DataFrame]
+    ) -> pd.DataFrame:
+        """A table computed from the period's fits (``compute()``), once per run: kept in the
+        fit cache under ``key`` with the period, the seed and the tables' digests, so the next
+        report (in a kernel of its own) that asks for it with the same ``key`` loads it."""
+
+        def make():
+            from pipeline_models.models.cache import cached_table
+
+            full = {
+                "kind": name,
+                "as_of": str(self.as_of.date()),
+                **key,
+                **{k: str(v) for k, v in self._digests("opportunities", "leads").items()},
+            }
+            return cached_table(self.cache_dir, name, full, compute, self.random_seed).table
+
+        return self._once(f"derived.{name}.{sorted(key.items())}", make)
 
     def _digests(self, *names: str) -> dict[str, str | None]:
         return {name: self.digest(name) for name in names}

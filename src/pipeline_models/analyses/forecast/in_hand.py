@@ -36,23 +36,53 @@ IN_HAND_QUANTILES = (round(FORECAST_QUANTILES[0], 6), round(FORECAST_QUANTILES[-
 (:data:`~pipeline_models.analyses.policy.FORECAST_INTERVAL`), an outcome still to come."""
 
 
+OUTLOOK_VERSION = 1
+"""Version of what :func:`period_outlook` keeps in the fit cache (raised when how it is drawn
+changes outside the forecaster, deal score and funnel, whose own versions are in its key)."""
+
+
 def period_outlook(
     catalog: Catalog, months: int = FORECAST_MONTHS
 ) -> tuple[ForecastResult, pd.DataFrame]:
     """The period's forecast for the windows of 1 to ``max(months, FORECAST_MONTHS)`` months,
     and the open deals it read (with their score odds). The same catalog gives the same draws
-    to every report that asks for the same months."""
+    to every report that asks for the same months: the first report draws them, and the draws
+    are kept in the fit cache for the others (:meth:`Catalog.derived`)."""
+    horizons = tuple(range(1, max(months, FORECAST_MONTHS) + 1))
+    score, funnel = catalog.deal_score(), catalog.lead_funnel()
+    key = {
+        "version": OUTLOOK_VERSION,
+        "horizons": list(horizons),
+        "forecaster": catalog.forecaster().config_id,
+        "deal_score": None if score is None else score.config_id,
+        "funnel": None if funnel is None else funnel.config_id,
+    }
+    table = catalog.derived("outlook", key, lambda: _outlook_table(catalog, horizons))
+    frame = catalog.opportunities()
+    open_deals = frame[frame["status"] == "open"].copy()
+    odds = table["part"] == strength.SCORE_ODDS
+    if odds.any():
+        open_deals[strength.SCORE_ODDS] = np.asarray(table.loc[odds, "values"].iloc[0], float)
+    return ForecastResult.from_frame(table[~odds]), open_deals
+
+
+def _outlook_table(catalog: Catalog, horizons: tuple[int, ...]) -> pd.DataFrame:
+    """Draw the period's forecast: its table form, with the open deals' score odds as a row."""
     frame, forecaster = catalog.opportunities(), catalog.forecaster()
     group, open_deals = forecaster.forecast_config.group, frame[frame["status"] == "open"]
     # each open deal's chance moves with its score (odds against the deals open at its age)
     open_deals = strength.with_score_odds(
         open_deals, catalog.deal_score(), group, frame, catalog.as_of
     )
-    horizons = tuple(range(1, max(months, FORECAST_MONTHS) + 1))
     result = forecaster.predict(
         open_deals, horizons=horizons, random_seed=catalog.random_seed, funnel=catalog.lead_funnel()
     )
-    return result, open_deals
+    table = result.to_frame()
+    if strength.SCORE_ODDS in open_deals:
+        odds = open_deals[strength.SCORE_ODDS].to_numpy(dtype=float).tolist()
+        row = {"part": strength.SCORE_ODDS, "level": None, "values": odds}
+        table = pd.concat([table, pd.DataFrame([{**table.iloc[0].to_dict(), **row}])])
+    return table.reset_index(drop=True)
 
 
 def monthly_parts(

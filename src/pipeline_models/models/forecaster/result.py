@@ -67,5 +67,38 @@ class ForecastResult:
                 rows.append({column: level, "mean": float(np.mean(values)), **quantile_row(values)})
         return pd.DataFrame(rows).sort_values("mean", ascending=False).reset_index(drop=True)
 
+    def to_frame(self) -> pd.DataFrame:
+        """The forecast as a table, one row per window, target and part (``level`` empty) or
+        level of a breakdown column, its draws in ``values``: what :meth:`from_frame` reads."""
+        rows = [
+            {"horizon": h, "target": t, "part": p, "level": None, "values": v}
+            for (h, t, p), v in self.draws.items()
+        ] + [
+            {"horizon": h, "target": t, "part": c, "level": str(level), "values": v}
+            for (h, t, c, level), v in self.by_group.items()
+        ]
+        out = pd.DataFrame(rows, columns=["horizon", "target", "part", "level", "values"])
+        out["values"] = [np.asarray(v, dtype=float).tolist() for v in out["values"]]
+        out["origin"] = self.origin
+        out["horizons"] = ",".join(str(h) for h in self.horizons)
+        return out
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> ForecastResult:
+        """The forecast :meth:`to_frame` wrote (the draws as float arrays)."""
+        result = cls(
+            origin=pd.Timestamp(frame["origin"].iloc[0]),
+            horizons=tuple(int(h) for h in str(frame["horizons"].iloc[0]).split(",")),
+        )
+        for h, t, p, level, values in frame[
+            ["horizon", "target", "part", "level", "values"]
+        ].itertuples(index=False):
+            drawn = np.asarray(values, dtype=float)
+            if pd.isna(level):
+                result.draws[(int(h), t, p)] = drawn
+            else:
+                result.by_group[(int(h), t, p, level)] = drawn
+        return result
+
 
 __all__ = ["QUANTILES", "QUANTILE_COLUMNS", "ForecastResult", "quantile_row", "window_label"]
