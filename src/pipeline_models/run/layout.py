@@ -73,7 +73,7 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def run_paths(reports: Path, data: Path, period: str, started: datetime) -> RunPaths:
+def run_paths(reports: str | Path, data: str | Path, period: str, started: datetime) -> RunPaths:
     """The paths of a run started at ``started``: its id is the time to the second and the
     process, with ``-2``, ``-3`` ... where a run of the period already has that id (two runs in
     one second of one process)."""

@@ -226,9 +226,7 @@ class AccountProductsModel(StateEstimator):
         cell = self._buy_cell()
         p_buy = self.buy_draws_.mean(axis=1)[cell]
         share = self.next_product().to_numpy()
-        rows = None
-        if accounts is not None:
-            rows = np.flatnonzero(pd.Index(p.accounts).isin(list(accounts)))
+        rows = None if accounts is None else self._account_rows(accounts)
         low, high, next_low, next_high = self._intervals(cell, interval, rows)
         k = len(p.products)
         return pd.DataFrame(
@@ -255,7 +253,7 @@ class AccountProductsModel(StateEstimator):
         product: ``low``, ``high``, ``next_low``, ``next_high`` (each account's the same as in
         the full table)."""
         p = self.purchases_
-        rows = np.flatnonzero(pd.Index(p.accounts).isin(list(accounts)))
+        rows = self._account_rows(accounts)
         bounds = self._intervals(self._buy_cell(), interval, rows)
         k = len(p.products)
         out = {"account": np.repeat(np.asarray(p.accounts)[rows], k)}
@@ -263,6 +261,10 @@ class AccountProductsModel(StateEstimator):
         for name, values in zip(("low", "high", "next_low", "next_high"), bounds, strict=True):
             out[name] = values[rows].ravel()
         return pd.DataFrame(out)
+
+    def _account_rows(self, accounts: Sequence[str]) -> np.ndarray:
+        """The positions of ``accounts`` among the fitted accounts (unknown ones left out)."""
+        return np.flatnonzero(pd.Index(self.purchases_.accounts).isin(list(accounts)))
 
     def _buy_cell(self) -> np.ndarray:
         """Each account's row of :attr:`buy_counts_`: its state today and its segment."""
