@@ -70,9 +70,8 @@ def test_notebooks_are_committed_without_outputs():
 
 @pytest.mark.slow
 def test_a_run_fits_each_estimator_once_and_every_report_loads_those_fits(published):
-    """The fit step fits every estimator and track record before the reports; no report fits.
-    The one entry a report adds is the period's forecast draws (``outlook``), drawn by the first
-    report that reads them and read by the other (it is not a fit: it predicts from the fits)."""
+    """The fit step fits every estimator and track record before the reports, and draws the
+    period's forecast from the fits (``outlook``); no report fits or draws it again."""
     cache = Path(published.manifest["parameters"]["cache_dir"])
     entries = sorted(
         p.name.split("-")[0]

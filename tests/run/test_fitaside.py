@@ -1,6 +1,6 @@
-"""Fits made side by side: a second process fits the deal score and the lead track record into
-the cache, and the fit step then finds them there; the figures are those of fits made in one
-process."""
+"""Fits made side by side: a second process fits the deal score and the lead track record and draws
+the period's forecast into the cache, and the fit step then finds them there; the figures are those
+of fits made in one process."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def _prepared(sample: Path, out: Path) -> Catalog:
         cache_dir=out / "fits",
         random_seed=3,
     )
-    return Catalog.open(prepare(sources, out / "run").catalog.folder, say=None)
+    # the lead requirement's settings: its track record and the period's forecast are made too
+    settings = {"lead_requirement": {"horizon_months": 3, "backtest_months": 6}}
+    return Catalog.open(prepare(sources, out / "run", settings).catalog.folder, say=None)
 
 
 def test_fits_made_side_by_side_are_the_fits_made_in_one_process(
@@ -49,6 +51,14 @@ def test_fits_made_side_by_side_are_the_fits_made_in_one_process(
     a, b = alone.deal_score(), side.deal_score()
     assert (a.fit_.beta == b.fit_.beta).all() and (a.fit_.cov == b.fit_.cov).all()
     assert alone.lead_track(3, 6).equals(side.lead_track(3, 6))
+    # the second process drew the period's forecast too: the same draws as one process's, and
+    # the reports read them (neither fit cache gains an entry when a report asks)
+    kept = [sorted(c.cache_dir.glob("outlook-*")) for c in (alone, side)]
+    assert [len(files) for files in kept] == [1, 1]
+    a_draws, a_deals = Catalog.open(alone.folder, say=None).period_outlook(3)
+    b_draws, b_deals = Catalog.open(side.folder, say=None).period_outlook(3)
+    assert a_draws.to_frame().equals(b_draws.to_frame()) and a_deals.equals(b_deals)
+    assert [sorted(c.cache_dir.glob("outlook-*")) for c in (alone, side)] == kept
     # a rerun of the period finds its forecaster in the cache and starts no second process
     again_timings: dict[str, float] = {}
     fit_all(Catalog.open(side.folder, say=None), None, again_timings)

@@ -357,6 +357,14 @@ class Catalog:
 
         return self._once(f"derived.{name}.{sorted(key.items())}", make)
 
+    def period_outlook(self, months: int):  # -> tuple[ForecastResult, pd.DataFrame]
+        """The period's forecast for windows of 1 to ``months`` months or more, and the open deals
+        it read (:func:`~pipeline_models.analyses.forecast.in_hand.period_outlook`): drawn once
+        per run, by the fit step where it can, and kept in the fit cache."""
+        from pipeline_models.analyses.forecast.in_hand import period_outlook
+
+        return period_outlook(self, months)
+
     def _digests(self, *names: str) -> dict[str, str | None]:
         return {name: self.digest(name) for name in names}
 

@@ -17,9 +17,10 @@ import signal
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-ASIDE = ("deal_score", "account_products", "lead_track")
-"""Catalog fits made in the second process: the deal score (the longest), with two small ones,
-against the hierarchical models and the forecast's track record in the fit step's own process."""
+ASIDE = ("deal_score", "account_products", "lead_track", "period_outlook")
+"""Catalog steps made in the second process: the deal score (the longest), two small fits and the
+period's forecast (which reads the deal score), against the hierarchical models and the forecast's
+track record in the fit step's own process."""
 MIN_DEALS = 5_000
 """Below this many deals every fit takes seconds, and a second process costs more than it saves."""
 

@@ -21,6 +21,9 @@ TRACK_SETTINGS = {
     "lead_requirement": ("horizon_months", "backtest_months"),
 }
 """Report parameters that decide a report's track record (the fit step makes it with them)."""
+DRAWN = ("period_outlook",)
+"""Steps that draw from the fits rather than fit: a failure is left to the report that reads the
+draws (it fails as it would have, with its reason), not to the whole run."""
 
 
 def report_settings(parameters: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -37,43 +40,35 @@ def fit_all(
     progress: Callable[[str], None] | None,
     timings: dict[str, float],
 ) -> dict[str, Any]:
-    """Fit everything the run's reports use, with the report settings the run folder records;
-    return the manifest's ``models`` section."""
-    steps: list[tuple[str, str, tuple]] = [
-        ("win rate, deal size, cycle time", "period_models", ()),
-        ("forecaster", "forecaster", ()),
-        ("lead funnel", "lead_funnel", ()),
-        ("account products", "account_products", ()),
-        ("deal score", "deal_score", ()),
-    ]
-    forecast = catalog.settings("forecast")
-    if forecast is not None:
-        months = int(forecast.get("backtest_months", 6))
-        steps.append(("forecast track record", "forecast_track", (months,)))
-    leads = catalog.settings("lead_requirement")
-    if leads is not None:
-        horizon = int(leads.get("horizon_months", 3))
-        months = int(leads.get("backtest_months", 6))
-        steps.append(("lead track record", "lead_track", (horizon, months)))
+    """Fit everything the run's reports use, with the report settings the run folder records,
+    and draw the period's forecast from the fits; return the manifest's ``models`` section."""
+    steps = _steps(catalog)
     if progress and catalog.budget:
         budget = ", ".join(f"{name}={value}" for name, value in catalog.budget.items())
         progress(f"Sampler budget of the win-rate, deal-size and cycle-time fits: {budget}")
-    # the forecaster fits in a fraction of a second; found in the cache, the period was fitted
-    # before and the other fits are there too: no second process is worth starting
-    _step(catalog, "forecaster", "forecaster", (), progress, timings)
+    # the forecaster and the lead funnel fit in a fraction of a second (the period's forecast
+    # needs both); found in the cache, the period was fitted before and the other fits are there
+    # too: no second process is worth starting
+    first = ("forecaster", "lead_funnel")
+    for label, name, args in steps:
+        if name in first:
+            _step(catalog, label, name, args, progress, timings)
     again = catalog.loaded["fits.forecaster"]["cache_hit"]
     aside = [] if again else [(name, args) for _, name, args in steps if name in ASIDE]
     t0 = time.perf_counter()
     with fitting_aside(catalog.folder, aside, len(catalog.opportunities())) as side:
         if side and progress:
-            progress("  (the deal score and the lead track record are fitted side by side)")
+            progress(
+                "  (the deal score, the lead track record and the period's forecast are made "
+                "side by side)"
+            )
         for label, name, args in steps:
-            if name != "forecaster" and (not side or name not in ASIDE):
+            if name not in first and (not side or name not in ASIDE):
                 _step(catalog, label, name, args, progress, timings)
     if side:
         timings["fits side by side"] = time.perf_counter() - t0
         for label, name, args in steps:
-            if name in ASIDE:
+            if name in ASIDE and name not in DRAWN:  # the reports read the forecast's draws
                 _step(catalog, label, name, args, progress, timings)
     models = catalog.period_models()
     for name, fit in models.cached.items():
@@ -111,6 +106,34 @@ def fit_all(
     }
 
 
+def _steps(catalog: Catalog) -> list[tuple[str, str, tuple]]:
+    """``(label, catalog method, arguments)`` of every fit, track record and draw the run's
+    reports use, in the order the fit step makes them."""
+    from pipeline_models.analyses.forecast.in_hand import FORECAST_MONTHS, outlook_reach
+
+    steps: list[tuple[str, str, tuple]] = [
+        ("win rate, deal size, cycle time", "period_models", ()),
+        ("forecaster", "forecaster", ()),
+        ("lead funnel", "lead_funnel", ()),
+        ("account products", "account_products", ()),
+        ("deal score", "deal_score", ()),
+    ]
+    reach = set()
+    forecast = catalog.settings("forecast")
+    if forecast is not None:
+        months = int(forecast.get("backtest_months", 6))
+        steps.append(("forecast track record", "forecast_track", (months,)))
+        reach.add(outlook_reach(FORECAST_MONTHS))
+    leads = catalog.settings("lead_requirement")
+    if leads is not None:
+        horizon = int(leads.get("horizon_months", 3))
+        months = int(leads.get("backtest_months", 6))
+        steps.append(("lead track record", "lead_track", (horizon, months)))
+        reach.add(outlook_reach(horizon))
+    steps += [(f"the period's forecast, {m} months", "period_outlook", (m,)) for m in sorted(reach)]
+    return steps
+
+
 def budget_advice(catalog: Catalog) -> str | None:
     """How a run follows a hierarchical fit's advice to refit with more draws (``None``: every
     fit converged): the option, with twice the draws the fits used."""
@@ -136,8 +159,14 @@ def _step(
 ) -> None:
     t0 = time.perf_counter()
     if progress:
-        progress(f"Fitting: {label} ...")
-    getattr(catalog, name)(*args)
+        progress(f"{'Drawing' if name in DRAWN else 'Fitting'}: {label} ...")
+    if name in DRAWN:
+        try:
+            getattr(catalog, name)(*args)
+        except Exception:  # noqa: BLE001 - the report that reads it draws it and reports why
+            return
+    else:
+        getattr(catalog, name)(*args)
     timings[f"fit: {label}"] = time.perf_counter() - t0
 
 

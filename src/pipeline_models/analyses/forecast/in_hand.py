@@ -48,7 +48,7 @@ def period_outlook(
     and the open deals it read (with their score odds). The same catalog gives the same draws
     to every report that asks for the same months: the first report draws them, and the draws
     are kept in the fit cache for the others (:meth:`Catalog.derived`)."""
-    horizons = tuple(range(1, max(months, FORECAST_MONTHS) + 1))
+    horizons = tuple(range(1, outlook_reach(months) + 1))
     score, funnel = catalog.deal_score(), catalog.lead_funnel()
     key = {
         "version": OUTLOOK_VERSION,
@@ -64,6 +64,12 @@ def period_outlook(
     if odds.any():
         open_deals[strength.SCORE_ODDS] = np.asarray(table.loc[odds, "values"].iloc[0], float)
     return ForecastResult.from_frame(table[~odds]), open_deals
+
+
+def outlook_reach(months: int) -> int:
+    """The longest window of the period's forecast a report that asks for ``months`` reads:
+    reports whose reach is the same read the same draws."""
+    return max(months, FORECAST_MONTHS)
 
 
 def _outlook_table(catalog: Catalog, horizons: tuple[int, ...]) -> pd.DataFrame:
@@ -138,5 +144,6 @@ __all__ = [
     "in_hand_figure",
     "in_hand_words",
     "monthly_parts",
+    "outlook_reach",
     "period_outlook",
 ]
