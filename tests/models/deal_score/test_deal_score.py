@@ -337,3 +337,19 @@ def test_predictions_are_computed_once_per_distinct_row_and_equal_row_by_row():
     X = Coded(codes, starts, sizes)
     for once, every in zip(predictive(X, fit), _predictive_rows(X, fit, 64), strict=True):
         np.testing.assert_array_equal(once, every)
+
+
+def test_the_distinct_design_holds_the_rows_of_the_full_design(recovery):
+    """A score predicts from the design of the distinct deals: each deal's row there is its row
+    of the full design, and its figures are those computed from the full design, bit for bit."""
+    from pipeline_models.models.deal_score.design import distinct_design, log_amounts
+    from pipeline_models.models.deal_score.laplace import predictive
+
+    model, held, _ = recovery
+    frame = pd.concat([held, held.iloc[:50].assign(owner="a rep never seen")])
+    cats, full = model._design(frame)
+    log_amount = log_amounts(frame[model.amount_column_])
+    rows, inverse = distinct_design(cats, log_amount, model.coding_)
+    assert len(rows.codes) < len(frame)  # deals repeat
+    np.testing.assert_array_equal(rows.codes[inverse], full.codes)
+    np.testing.assert_array_equal(model.predict(frame), predictive(full, model.fit_)[2])

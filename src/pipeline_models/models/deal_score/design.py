@@ -24,6 +24,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from pipeline_models.data.aggregate import factorize_rows
 from pipeline_models.models.deal_score.config import DealScoreConfig
 from pipeline_models.models.deal_score.laplace import Block, Coded
 
@@ -74,21 +75,22 @@ def precision_levels(amount: pd.Series) -> pd.Series:
     ``3`` and ``4+`` (digits after rounding to cents)."""
     value = pd.to_numeric(amount, errors="coerce").to_numpy(dtype=float)
     cents = np.where(np.isfinite(value) & (value > 0), np.round(value * 100.0), 0.0)
-    digits = np.zeros(len(value), dtype=np.int64)
+    digits = np.zeros(len(value), dtype=np.int64)  # 0: no amount
     positive = cents > 0
     c = cents[positive]
     length = np.floor(np.log10(c)).astype(np.int64) + 1
     zeros = np.zeros(len(c), dtype=np.int64)
     left = c.copy()
+    ending = np.flatnonzero(left % 10 == 0)  # amounts that still end in a zero
     for _ in range(20):
-        ends = (left % 10 == 0) & (left > 0)
-        if not ends.any():
+        if not len(ending):
             break
-        zeros += ends
-        left = np.where(ends, left // 10, left)
-    digits[positive] = length - zeros
-    labels = np.where(digits >= 4, "4+", digits.astype(str))
-    return pd.Series(np.where(positive, labels, NO_AMOUNT), index=amount.index)
+        zeros[ending] += 1
+        left[ending] //= 10
+        ending = ending[left[ending] % 10 == 0]
+    digits[positive] = np.minimum(length - zeros, 4)
+    labels = np.array([NO_AMOUNT, "1", "2", "3", "4+"], dtype=object)
+    return pd.Series(labels[digits], index=amount.index)
 
 
 def log_amounts(amount: pd.Series) -> np.ndarray:
@@ -113,26 +115,32 @@ def attribute_frame(
 ) -> pd.DataFrame:
     """The categorical attributes ``names`` of each deal as text (blank cells read
     ``(blank)``), with the band and precision of column ``amount`` unless it is ``None``."""
-    cats = {}
-    for name in names:
-        if name in frame:
-            text = frame[name].astype("string").str.strip()
-            cats[name] = text.mask(text.isna() | (text == ""), BLANK).astype(str)
+    # each distinct value is cleaned and labelled once (an export repeats few values many times)
+    cats = {name: _text_labels(frame[name]) for name in names if name in frame}
     out = pd.DataFrame(cats, index=frame.index)
     if amount is not None:
         log_amount = log_amounts(frame[amount])
         edges = coding.band_edges if coding is not None else _edges(log_amount, bands)
-        band = np.full(len(frame), NO_AMOUNT, dtype=object)
         known = np.isfinite(log_amount)
+        k = np.zeros(len(frame), dtype=np.int64)
         if edges is not None:
-            band[known] = [f"band {k + 1}" for k in np.searchsorted(edges, log_amount[known])]
-        else:
-            band[known] = "band 1"
-        out[BAND] = band
+            k[known] = np.searchsorted(edges, log_amount[known])
+        labels = np.array([f"band {j + 1}" for j in range(int(k.max(initial=0)) + 1)], object)
+        out[BAND] = np.where(known, labels[k], NO_AMOUNT)
         out[PRECISION] = precision_levels(frame[amount]).to_numpy()
-        value = pd.to_numeric(frame[amount], errors="coerce").round(2)
-        out[VALUE] = value.map(lambda v: f"{v:,.2f}" if v == v else BLANK).to_numpy()
+        value = pd.to_numeric(frame[amount], errors="coerce").round(2).to_numpy(dtype=float)
+        distinct, position = np.unique(value, return_inverse=True)  # NaN sorts last, once
+        text = np.array([f"{v:,.2f}" if v == v else BLANK for v in distinct], dtype=object)
+        out[VALUE] = text[position.ravel()] if len(value) else np.array([], dtype=object)
     return out
+
+
+def _text_labels(column: pd.Series) -> np.ndarray:
+    """A column's values as text labels (blank cells read ``(blank)``), made per distinct value."""
+    codes, distinct = pd.factorize(column, use_na_sentinel=True)
+    text = pd.Series(distinct, dtype="string").str.strip()
+    labels = text.mask(text.isna() | (text == ""), BLANK).astype(str).to_numpy(dtype=object)
+    return np.append(labels, BLANK)[codes]  # code -1 (missing): the last, blank
 
 
 def learn_coding(
@@ -186,7 +194,8 @@ def level_codes(cats: pd.DataFrame, coding: Coding) -> dict[str, np.ndarray]:
         if name not in cats:
             codes[name] = np.full(len(cats), -1, dtype=np.int64)
             continue
-        found = pd.Index(kept).get_indexer(cats[name]).astype(np.int64)
+        position, distinct = pd.factorize(cats[name])  # each distinct level looked up once
+        found = pd.Index(kept).get_indexer(distinct).astype(np.int64)[position]
         if OTHER in kept:
             found[found < 0] = list(kept).index(OTHER)
         codes[name] = found
@@ -196,13 +205,31 @@ def level_codes(cats: pd.DataFrame, coding: Coding) -> dict[str, np.ndarray]:
 def design(cats: pd.DataFrame, log_amount: np.ndarray | None, coding: Coding) -> Coded:
     """The design of deals ``cats`` (and their log amounts) under ``coding``: per deal and term,
     the index of its column within the term (-1: none)."""
-    n = len(cats)
+    bins = _bin_index(log_amount, coding.bin_edges, len(cats))
+    return _coded(level_codes(cats, coding), bins, coding)
+
+
+def distinct_design(
+    cats: pd.DataFrame, log_amount: np.ndarray | None, coding: Coding
+) -> tuple[Coded, np.ndarray]:
+    """The design of the distinct deals of ``cats`` (deals alike in every level and amount bin
+    share a row) and each deal's row in it: the rows :func:`design` gives, made once each."""
     codes = level_codes(cats, coding)
+    names = list(codes)
+    columns = [*codes.values(), _bin_index(log_amount, coding.bin_edges, len(cats))]
+    inverse, distinct = factorize_rows(pd.DataFrame(dict(enumerate(columns))), range(len(columns)))
+    found = [distinct[k].to_numpy(np.int64) for k in range(len(columns))]
+    return _coded(dict(zip(names, found[:-1], strict=True)), found[-1], coding), inverse
+
+
+def _coded(codes: dict[str, np.ndarray], bins: np.ndarray, coding: Coding) -> Coded:
+    """The design from each deal's level per attribute (``codes``) and amount bin (``bins``)."""
+    n = len(bins)
     index = np.full((n, len(coding.terms)), -1, dtype=np.int64)
     index[:, 0] = 0
     for k, term in enumerate(coding.terms[1:], start=1):
         if term.name == SMOOTH:
-            index[:, k] = _bin_index(log_amount, coding.bin_edges, n)
+            index[:, k] = bins
         elif len(term.parts) == 1:
             index[:, k] = codes[term.parts[0]]
         else:
@@ -243,6 +270,7 @@ __all__ = [
     "attribute_frame",
     "log_amounts",
     "design",
+    "distinct_design",
     "learn_coding",
     "level_codes",
     "precision_levels",

@@ -275,17 +275,22 @@ def _spread_step(
     return new, gamma
 
 
-def predictive(X: Coded, fit: LaplaceFit, chunk: int = 2_000) -> tuple[np.ndarray, ...]:
+def predictive(
+    X: Coded, fit: LaplaceFit, chunk: int = 2_000, inverse: np.ndarray | None = None
+) -> tuple[np.ndarray, ...]:
     """Per row: mean and sd of the linear predictor, and the chance averaged over the posterior
     (the probit approximation ``logistic(m / sqrt(1 + pi s^2 / 8))``).
 
     Rows with the same level in every term have the same figures, so each distinct row is
-    computed once (10^6 deals of the synthetic sample have about 180,000 distinct rows)."""
-    terms = X.codes.shape[1]
-    inverse, distinct = factorize_rows(pd.DataFrame(X.codes), range(terms))
-    codes = np.ascontiguousarray(distinct.to_numpy(dtype=np.int64).reshape(-1, terms))
-    rows = Coded(codes, X.starts, X.sizes)
-    mean, sd, chance = _predictive_rows(rows, fit, chunk)
+    computed once (10^6 deals of the synthetic sample have about 180,000 distinct rows).
+    ``inverse``: ``X`` holds distinct rows already, and row ``i`` of the answer is their row
+    ``inverse[i]`` (:func:`~pipeline_models.models.deal_score.design.distinct_design`)."""
+    if inverse is None:
+        terms = X.codes.shape[1]
+        inverse, distinct = factorize_rows(pd.DataFrame(X.codes), range(terms))
+        codes = np.ascontiguousarray(distinct.to_numpy(dtype=np.int64).reshape(-1, terms))
+        X = Coded(codes, X.starts, X.sizes)
+    mean, sd, chance = _predictive_rows(X, fit, chunk)
     return mean[inverse], sd[inverse], chance[inverse]
 
 

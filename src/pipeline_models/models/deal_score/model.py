@@ -36,6 +36,7 @@ from pipeline_models.models.deal_score.design import (
     aggregate,
     attribute_frame,
     design,
+    distinct_design,
     learn_coding,
     log_amounts,
 )
@@ -179,13 +180,23 @@ class DealScoreModel(StateEstimator):
         log_amount = log_amounts(frame[self.amount_column_]) if self.amount_column_ else None
         return cats, design(cats, log_amount, self.coding_)
 
+    def _predictive(self, frame: pd.DataFrame) -> tuple[np.ndarray, ...]:
+        """:func:`predictive` per deal of ``frame``, each distinct deal computed once."""
+        self._check_fitted()
+        cats = attribute_frame(
+            frame, self.attributes_, self.amount_column_, self.deal_config.bands, self.coding_
+        )
+        log_amount = log_amounts(frame[self.amount_column_]) if self.amount_column_ else None
+        rows, inverse = distinct_design(cats, log_amount, self.coding_)
+        return predictive(rows, self.fit_, inverse=inverse)
+
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Posterior mean chance of winning, per deal of ``frame``."""
-        return predictive(self._design(frame)[1], self.fit_)[2]
+        return self._predictive(frame)[2]
 
     def predict_table(self, frame: pd.DataFrame, interval: float = TABLE_INTERVAL) -> pd.DataFrame:
         """Chance with its equal-tailed ``interval`` per deal (index of ``frame``)."""
-        mean, sd, chance = predictive(self._design(frame)[1], self.fit_)
+        mean, sd, chance = self._predictive(frame)
         z = norm.ppf(0.5 + interval / 2)
         return pd.DataFrame(
             {"chance": chance, "low": expit(mean - z * sd), "high": expit(mean + z * sd)},
