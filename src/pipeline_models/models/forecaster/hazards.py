@@ -188,19 +188,33 @@ def won_by(
     multiplied by it, ``hw' = r hw / (1 + (r - 1) hw)`` and ``hl' = hl / (1 + (r - 1) hw)``.
     """
     S, months = factor.shape
-    K = haz.shape[2]
-    out = np.zeros((len(g), S, months))
-    alive = np.ones((S, len(g)))
-    won = np.zeros((S, len(g)))
+    G, K = haz.shape[1:3]
+    N = len(g)
+    out = np.zeros((N, S, months))
+    alive = np.ones((S, N))
+    won = np.zeros((S, N))
+    # each step's arrays are written into these: large temporaries made afresh every step cost
+    # more than the arithmetic (the allocator maps and clears new pages for each)
+    hw, hl, tmp = np.empty((S, N)), np.empty((S, N)), np.empty((S, N))
+    haz_won = np.ascontiguousarray(haz[..., 0]).reshape(S, G * K)
+    haz_lost = np.ascontiguousarray(haz[..., 1]).reshape(S, G * K)
+    shift = None if odds is None else odds - 1.0
     for step in range(first, months):
-        h = haz[:, g, np.minimum(age0 + step - first, K - 1), :]  # (S, N, 3)
-        hl = h[..., 1]
-        hw = np.minimum(h[..., 0] * factor[:, step, None], 1.0 - hl)
-        if odds is not None:
-            scale = 1.0 + (odds - 1.0) * hw
-            hw, hl = odds * hw / scale, hl / scale
-        won += alive * hw
-        alive *= 1.0 - hw - hl
+        cell = g * K + np.minimum(age0 + step - first, K - 1)
+        np.take(haz_lost, cell, axis=1, out=hl)
+        np.take(haz_won, cell, axis=1, out=hw)
+        hw *= factor[:, step, None]
+        np.minimum(hw, np.subtract(1.0, hl, out=tmp), out=hw)
+        if shift is not None:  # scale = 1 + (r - 1) hw; hw = r hw / scale; hl = hl / scale
+            np.multiply(shift, hw, out=tmp)
+            tmp += 1.0
+            hw *= odds
+            hw /= tmp
+            hl /= tmp
+        won += np.multiply(alive, hw, out=tmp)
+        np.subtract(1.0, hw, out=tmp)
+        tmp -= hl
+        alive *= tmp
         out[:, :, step] = won.T
     return out
 
