@@ -13,8 +13,6 @@ from pipeline_models.run.catalog import Catalog
 from pipeline_models.run.fitstep import fit_all
 from pipeline_models.run.inputs import Sources, prepare
 
-pytestmark = pytest.mark.slow
-
 
 def _prepared(sample: Path, out: Path) -> Catalog:
     exports = sample / "exports"
@@ -30,6 +28,7 @@ def _prepared(sample: Path, out: Path) -> Catalog:
     return Catalog.open(prepare(sources, out / "run", settings).catalog.folder, say=None)
 
 
+@pytest.mark.slow
 def test_fits_made_side_by_side_are_the_fits_made_in_one_process(
     small_sample, tmp_path, monkeypatch
 ):
@@ -45,6 +44,7 @@ def test_fits_made_side_by_side_are_the_fits_made_in_one_process(
     side_timings: dict[str, float] = {}
     fit_all(side, None, side_timings)
     assert "fits side by side" in side_timings and "fits side by side" not in alone_timings
+    assert not (side.folder / fitaside.CLAIMS).exists()  # cleared after the fit step
     # the second process made the deal score: the fit step found it in the cache
     assert side.loaded["fits.deal_score"]["cache_hit"]
     assert not alone.loaded["fits.deal_score"]["cache_hit"]
@@ -63,3 +63,10 @@ def test_fits_made_side_by_side_are_the_fits_made_in_one_process(
     again_timings: dict[str, float] = {}
     fit_all(Catalog.open(side.folder, say=None), None, again_timings)
     assert "fits side by side" not in again_timings
+
+
+def test_a_shared_step_goes_to_the_first_process_that_claims_it(tmp_path):
+    (tmp_path / fitaside.CLAIMS).mkdir()
+    assert fitaside.claim(tmp_path, "lead_track")
+    assert not fitaside.claim(tmp_path, "lead_track")
+    assert fitaside.claim(tmp_path, "account_products")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pipeline_models.run.catalog import Catalog
-from pipeline_models.run.fitaside import ASIDE, fitting_aside
+from pipeline_models.run.fitaside import ASIDE, SHARED, claim, fitting_aside
 
 TRACK_SETTINGS = {
     "forecast": ("backtest_months",),
@@ -54,22 +54,8 @@ def fit_all(
         if name in first:
             _step(catalog, label, name, args, progress, timings)
     again = catalog.loaded["fits.forecaster"]["cache_hit"]
-    aside = [] if again else [(name, args) for _, name, args in steps if name in ASIDE]
-    t0 = time.perf_counter()
-    with fitting_aside(catalog.folder, aside, len(catalog.opportunities())) as side:
-        if side and progress:
-            progress(
-                "  (the deal score, the lead track record and the period's forecast are made "
-                "side by side)"
-            )
-        for label, name, args in steps:
-            if name not in first and (not side or name not in ASIDE):
-                _step(catalog, label, name, args, progress, timings)
-    if side:
-        timings["fits side by side"] = time.perf_counter() - t0
-        for label, name, args in steps:
-            if name in ASIDE and name not in DRAWN:  # the reports read the forecast's draws
-                _step(catalog, label, name, args, progress, timings)
+    rest = [step for step in steps if step[1] not in first]
+    _make_rest(catalog, rest, again, progress, timings)
     models = catalog.period_models()
     for name, fit in models.cached.items():
         for what, seconds in fit.timings.items():
@@ -104,6 +90,39 @@ def fit_all(
         + ([advice] if advice else [])
         + [f"{name.replace('_', ' ')} model not fitted: {why}" for name, why in skipped.items()],
     }
+
+
+def _make_rest(
+    catalog: Catalog,
+    steps: list[tuple[str, str, tuple]],
+    again: bool,
+    progress: Callable[[str], None] | None,
+    timings: dict[str, float],
+) -> None:
+    """Make ``steps``; on a first run of the period with a second process (enough deals, two
+    cores), the :data:`ASIDE` steps are made there, and the :data:`SHARED` ones by whichever
+    process is free first."""
+    aside = [] if again else [(name, args) for _, name, args in steps if name in ASIDE]
+    t0 = time.perf_counter()
+    made = set()
+    with fitting_aside(catalog.folder, aside, len(catalog.opportunities())) as side:
+        if side and progress:
+            progress(
+                "  (the deal score and the period's forecast are made side by side, and the "
+                "smaller fits by whichever process is free first)"
+            )
+        # this process's own steps first, then the ones either process makes
+        for label, name, args in sorted(steps, key=lambda step: side and step[1] in SHARED):
+            if side and name in ASIDE and not (name in SHARED and claim(catalog.folder, name)):
+                continue
+            _step(catalog, label, name, args, progress, timings)
+            made.add(name)
+    if side:
+        timings["fits side by side"] = time.perf_counter() - t0
+        for label, name, args in steps:
+            # the fit step loads what the second process made; the reports read the draws
+            if name in ASIDE and name not in DRAWN and name not in made:
+                _step(catalog, label, name, args, progress, timings)
 
 
 def _steps(catalog: Catalog) -> list[tuple[str, str, tuple]]:
