@@ -71,7 +71,8 @@ def test_notebooks_are_committed_without_outputs():
 @pytest.mark.slow
 def test_a_run_fits_each_estimator_once_and_every_report_loads_those_fits(published):
     """The fit step fits every estimator and track record before the reports, and draws the
-    period's forecast from the fits (``outlook``); no report fits or draws it again."""
+    period's forecast from the fits (``outlook``, with the open deals' ``score_odds``); no report
+    fits, draws or scores again."""
     cache = Path(published.manifest["parameters"]["cache_dir"])
     entries = sorted(
         p.name.split("-")[0]
@@ -88,6 +89,7 @@ def test_a_run_fits_each_estimator_once_and_every_report_loads_those_fits(publis
         "lead_track",
         "outlook",
         "revenue",
+        "score_odds",
         "win_rate",
     ]
     # the reports find the hierarchical fits by the digest of the canonical table

@@ -41,14 +41,18 @@ def _direct(catalog: Catalog, horizons: tuple[int, ...]) -> tuple[ForecastResult
 def test_a_second_report_reads_the_draws_the_first_one_made(small_sample_catalog):
     first = Catalog.open(small_sample_catalog.folder)
     drawn, open_deals = period_outlook(first, 3)
-    kept = {path: path.stat().st_mtime_ns for path in first.cache_dir.glob("outlook-*.parquet")}
-    assert kept
+    kept = {
+        path: path.stat().st_mtime_ns
+        for pattern in ("outlook-*.parquet", "score_odds-*.parquet")
+        for path in first.cache_dir.glob(pattern)
+    }
+    assert len(kept) == 2  # the draws, and the open deals' score odds they were drawn with
     second = Catalog.open(small_sample_catalog.folder)  # another kernel: nothing in memory
     read, read_deals = period_outlook(second, 2)  # fewer months: the same windows 1..4
     _same(drawn, read)
     pd.testing.assert_frame_equal(open_deals, read_deals)
     # read, not drawn and written again
-    assert {p: p.stat().st_mtime_ns for p in second.cache_dir.glob("outlook-*.parquet")} == kept
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
     assert strength.SCORE_ODDS in read_deals and read_deals[strength.SCORE_ODDS].notna().all()
     direct, direct_deals = _direct(second, tuple(range(1, FORECAST_MONTHS + 1)))
     _same(direct, read)

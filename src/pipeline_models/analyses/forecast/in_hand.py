@@ -36,9 +36,11 @@ IN_HAND_QUANTILES = (round(FORECAST_QUANTILES[0], 6), round(FORECAST_QUANTILES[-
 (:data:`~pipeline_models.analyses.policy.FORECAST_INTERVAL`), an outcome still to come."""
 
 
-OUTLOOK_VERSION = 1
+OUTLOOK_VERSION = 2
 """Version of what :func:`period_outlook` keeps in the fit cache (raised when how it is drawn
 changes outside the forecaster, deal score and funnel, whose own versions are in its key)."""
+SCORE_ODDS_VERSION = 1
+"""Version of what :func:`period_score_odds` keeps in the fit cache."""
 
 
 def period_outlook(
@@ -58,12 +60,29 @@ def period_outlook(
         "funnel": None if funnel is None else funnel.config_id,
     }
     table = catalog.derived("outlook", key, lambda: _outlook_table(catalog, horizons))
+    return ForecastResult.from_frame(table), period_score_odds(catalog)
+
+
+def period_score_odds(catalog: Catalog) -> pd.DataFrame:
+    """The period's open deals, each with its score odds (``score_odds``, against the deals of
+    its forecast group that were open at its age: :func:`.strength.with_score_odds`); without a
+    deal score, the open deals as they are. Scored once per run and kept in the fit cache
+    (:meth:`Catalog.derived`): the period's forecast and the stalled deals read the same odds."""
     frame = catalog.opportunities()
     open_deals = frame[frame["status"] == "open"].copy()
-    odds = table["part"] == strength.SCORE_ODDS
-    if odds.any():
-        open_deals[strength.SCORE_ODDS] = np.asarray(table.loc[odds, "values"].iloc[0], float)
-    return ForecastResult.from_frame(table[~odds]), open_deals
+    score = catalog.deal_score()
+    if score is None:
+        return open_deals
+    group = catalog.forecaster().forecast_config.group
+    key = {"version": SCORE_ODDS_VERSION, "deal_score": score.config_id, "group": group}
+
+    def odds_table() -> pd.DataFrame:
+        scored = strength.with_score_odds(open_deals, score, group, frame, catalog.as_of)
+        return pd.DataFrame({"odds": scored[strength.SCORE_ODDS].to_numpy(dtype=float)})
+
+    table = catalog.derived("score_odds", key, odds_table)
+    open_deals[strength.SCORE_ODDS] = table["odds"].to_numpy(dtype=float)
+    return open_deals
 
 
 def outlook_reach(months: int) -> int:
@@ -73,22 +92,15 @@ def outlook_reach(months: int) -> int:
 
 
 def _outlook_table(catalog: Catalog, horizons: tuple[int, ...]) -> pd.DataFrame:
-    """Draw the period's forecast: its table form, with the open deals' score odds as a row."""
-    frame, forecaster = catalog.opportunities(), catalog.forecaster()
-    group, open_deals = forecaster.forecast_config.group, frame[frame["status"] == "open"]
+    """Draw the period's forecast, in its table form."""
     # each open deal's chance moves with its score (odds against the deals open at its age)
-    open_deals = strength.with_score_odds(
-        open_deals, catalog.deal_score(), group, frame, catalog.as_of
+    result = catalog.forecaster().predict(
+        period_score_odds(catalog),
+        horizons=horizons,
+        random_seed=catalog.random_seed,
+        funnel=catalog.lead_funnel(),
     )
-    result = forecaster.predict(
-        open_deals, horizons=horizons, random_seed=catalog.random_seed, funnel=catalog.lead_funnel()
-    )
-    table = result.to_frame()
-    if strength.SCORE_ODDS in open_deals:
-        odds = open_deals[strength.SCORE_ODDS].to_numpy(dtype=float).tolist()
-        row = {"part": strength.SCORE_ODDS, "level": None, "values": odds}
-        table = pd.concat([table, pd.DataFrame([{**table.iloc[0].to_dict(), **row}])])
-    return table.reset_index(drop=True)
+    return result.to_frame()
 
 
 def monthly_parts(
@@ -146,4 +158,5 @@ __all__ = [
     "monthly_parts",
     "outlook_reach",
     "period_outlook",
+    "period_score_odds",
 ]

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from pipeline_models.analyses.forecast.strength import with_score_odds
+from pipeline_models.analyses.forecast.in_hand import period_score_odds
+from pipeline_models.analyses.forecast.strength import SCORE_ODDS, with_score_odds
 from pipeline_models.analyses.patterns import (
     changes,
     charts,
@@ -204,14 +205,14 @@ def _stalled_parts(
         return unknown, stalled_hotspots(frame.iloc[0:0]), frame.iloc[0:0]
     limits = won_cycle_limits(frame, q=quantile)
     forecaster = catalog.forecaster()
-    # the chance of being won is the forecaster's, moved by each deal's score
-    flagged = with_score_odds(
-        flag_stalled(frame, as_of, limits),
-        catalog.deal_score(),
-        forecaster.forecast_config.group,
-        frame,
-        as_of,
-    )
+    # the chance of being won is the forecaster's, moved by each deal's score: the odds the
+    # period's forecast reads (a deal without a status is open here, and is scored here)
+    flagged, scored = flag_stalled(frame, as_of, limits), period_score_odds(catalog)
+    if SCORE_ODDS in scored and flagged.index.isin(scored.index).all():
+        flagged[SCORE_ODDS] = scored[SCORE_ODDS].reindex(flagged.index).to_numpy()
+    else:
+        group = forecaster.forecast_config.group
+        flagged = with_score_odds(flagged, catalog.deal_score(), group, frame, as_of)
     unchanged = None if comparison is None else changes.same_stage(comparison.changes)
     stalled = stalled_outlook(
         flagged,
