@@ -42,7 +42,8 @@ def _work(folder: str, steps: Sequence[Step]) -> None:
     from pipeline_models.run.catalog import Catalog
 
     catalog = Catalog.open(folder, say=None)
-    for name, args in steps:
+    # its own steps first, then the ones either process makes (claimed when it gets to them)
+    for name, args in sorted(steps, key=lambda step: step[0] in SHARED):
         if name in SHARED and not claim(Path(folder), name):
             continue
         try:
