@@ -48,8 +48,9 @@ def period_outlook(
 ) -> tuple[ForecastResult, pd.DataFrame]:
     """The period's forecast for the windows of 1 to ``max(months, FORECAST_MONTHS)`` months,
     and the open deals it read (with their score odds). The same catalog gives the same draws
-    to every report that asks for the same months: the first report draws them, and the draws
-    are kept in the fit cache for the others (:meth:`Catalog.derived`)."""
+    to every report that asks for the same months: the run's fit step draws them (else the first
+    report that asks), and they are kept in the fit cache for the others
+    (:meth:`Catalog.derived`)."""
     horizons = tuple(range(1, outlook_reach(months) + 1))
     score, funnel = catalog.deal_score(), catalog.lead_funnel()
     key = {

@@ -206,7 +206,8 @@ def _stalled_parts(
     limits = won_cycle_limits(frame, q=quantile)
     forecaster = catalog.forecaster()
     # the chance of being won is the forecaster's, moved by each deal's score: the odds the
-    # period's forecast reads (a deal without a status is open here, and is scored here)
+    # period's forecast read (deals without a status count as open here but not there, so an
+    # export with such deals is scored here)
     flagged, scored = flag_stalled(frame, as_of, limits), period_score_odds(catalog)
     if SCORE_ODDS in scored and flagged.index.isin(scored.index).all():
         flagged[SCORE_ODDS] = scored[SCORE_ODDS].reindex(flagged.index).to_numpy()
