@@ -532,3 +532,22 @@ def test_fitting_without_usable_deals_says_so() -> None:
         WinRateModel().fit(frame)
     with pytest.raises(ModelRefused, match="positive amount, so deal size cannot be estimated"):
         RevenueModel().fit(frame)
+
+
+@pytest.mark.parametrize("days", [[30], [30, 200]], ids=["one bin", "two bins"])
+def test_cycle_time_refuses_closed_deals_that_all_fall_in_one_duration_bin(days) -> None:
+    """Closed deals whose days to close all fall in one bin have no spread to estimate: the model
+    says so instead of approximating a posterior at a spread of zero."""
+    from pipeline_models.models.hierarchical import ModelRefused
+
+    frame = small_export()
+    closed = frame["status"].isin(["won", "lost"]).to_numpy()
+    took = pd.to_timedelta(np.resize(days, int(closed.sum())), "D")
+    frame.loc[closed, "close_date"] = frame.loc[closed, "created_date"] + took
+    model = CycleTimeModel(groups=[], as_of="2025-12-31")
+    if len(days) == 1:
+        with pytest.raises(ModelRefused, match=r"every closed deal took between \d+ and \d+ days"):
+            model._set_inputs(model.inputs(frame), 1)
+    else:
+        model._set_inputs(model.inputs(frame), 1)
+        assert model.inputs_["outcome"].isin(["won", "lost"]).any()

@@ -11,7 +11,7 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from pipeline_models.data.aggregate import cycle_stats, group_levels
-from pipeline_models.models.hierarchical.base import PipelineModel, stack_draws
+from pipeline_models.models.hierarchical.base import ModelRefused, PipelineModel, stack_draws
 from pipeline_models.models.hierarchical.cycle_likelihood import OUTCOMES, CycleLikelihood
 from pipeline_models.models.hierarchical.laplace import LaplaceDraws, LatentModel, normal_prior
 from pipeline_models.models.hierarchical.priors import CYCLE_PRIORS
@@ -90,6 +90,7 @@ class CycleTimeModel(PipelineModel):
         self._decide_terms("outcome_", np.log(won / lost), 1 / (1 / won + 1 / lost))
         closed = np.isin(outcome, OUTCOMES)
         lo, hi = table["lo"].to_numpy(), table["hi"].to_numpy()
+        _check_spread(lo[closed & (count > 0)], hi[closed & (count > 0)], count[closed].sum())
         mid = np.log(np.where(np.isinf(hi), lo + 1, (lo + hi) / 2) + 0.5)
         w = count * closed
         n_closed = np.bincount(self.row_cell_, w, n_cells)
@@ -392,6 +393,20 @@ def _ages(deals: pd.DataFrame) -> np.ndarray:
     if np.any(~(age >= 0)):
         raise ValueError("age_days must be a number >= 0 for every deal")
     return age[None, None, :]
+
+
+def _check_spread(lo: np.ndarray, hi: np.ndarray, closed: float) -> None:
+    """Refuse an export whose closed deals (two or more) all fall in one duration bin: their
+    spread is zero as far as the bins tell, and a log-normal spread at zero has no posterior to
+    approximate (a sampler only diverges on it)."""
+    if closed < 2 or len(np.unique(lo)) != 1:
+        return
+    upper = "" if np.isinf(hi[0]) else f" and {int(hi[0])}"
+    between = f"between {int(lo[0])}{upper}" if upper else f"{int(lo[0])} or more"
+    raise ModelRefused(
+        f"every closed deal took {between} days from creation to close, so how much time to "
+        "close varies cannot be estimated"
+    )
 
 
 __all__ = ["OUTCOMES", "CycleTimeModel"]
