@@ -179,13 +179,12 @@ def _step(
     t0 = time.perf_counter()
     if progress:
         progress(f"{'Drawing' if name in DRAWN else 'Fitting'}: {label} ...")
-    if name in DRAWN:
-        try:
-            getattr(catalog, name)(*args)
-        except Exception:  # noqa: BLE001 - the report that reads it draws it and reports why
-            return
-    else:
+    try:
         getattr(catalog, name)(*args)
+    except Exception:
+        if name not in DRAWN:
+            raise
+        return  # the report that reads the draws draws them and reports why
     timings[f"fit: {label}"] = time.perf_counter() - t0
 
 

@@ -172,22 +172,22 @@ class DealScoreModel(StateEstimator):
         return out
 
     # ---------------------------------------------------------------------- predict
-    def _design(self, frame: pd.DataFrame):
+    def _attributes(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
+        """The fitted attributes of the deals of ``frame`` as text, and their log amounts."""
         self._check_fitted()
         cats = attribute_frame(
             frame, self.attributes_, self.amount_column_, self.deal_config.bands, self.coding_
         )
         log_amount = log_amounts(frame[self.amount_column_]) if self.amount_column_ else None
+        return cats, log_amount
+
+    def _design(self, frame: pd.DataFrame):
+        cats, log_amount = self._attributes(frame)
         return cats, design(cats, log_amount, self.coding_)
 
     def _predictive(self, frame: pd.DataFrame) -> tuple[np.ndarray, ...]:
         """:func:`predictive` per deal of ``frame``, each distinct deal computed once."""
-        self._check_fitted()
-        cats = attribute_frame(
-            frame, self.attributes_, self.amount_column_, self.deal_config.bands, self.coding_
-        )
-        log_amount = log_amounts(frame[self.amount_column_]) if self.amount_column_ else None
-        rows, inverse = distinct_design(cats, log_amount, self.coding_)
+        rows, inverse = distinct_design(*self._attributes(frame), self.coding_)
         return predictive(rows, self.fit_, inverse=inverse)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:

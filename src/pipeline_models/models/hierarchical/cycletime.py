@@ -401,8 +401,9 @@ def _check_spread(lo: np.ndarray, hi: np.ndarray, closed: float) -> None:
     approximate (a sampler only diverges on it)."""
     if closed < 2 or len(np.unique(lo)) != 1:
         return
-    upper = "" if np.isinf(hi[0]) else f" and {int(hi[0])}"
-    between = f"between {int(lo[0])}{upper}" if upper else f"{int(lo[0])} or more"
+    between = (
+        f"{int(lo[0])} or more" if np.isinf(hi[0]) else f"between {int(lo[0])} and {int(hi[0])}"
+    )
     raise ModelRefused(
         f"every closed deal took {between} days from creation to close, so how much time to "
         "close varies cannot be estimated"
