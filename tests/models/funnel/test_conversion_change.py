@@ -11,7 +11,6 @@ from scipy.stats import lognorm
 from pipeline_models.analyses.lead_requirement.narrative import funnel_warnings
 from pipeline_models.data.synthetic.funnels import simulate_funnel
 from pipeline_models.models.funnel.change import (
-    CHANGE_LEVEL,
     change_statistic,
     conversion_changes,
 )
@@ -51,8 +50,9 @@ def test_statistic_is_zero_for_equal_rates_and_finds_the_ratio():
 def test_a_stable_funnel_is_rarely_called_changed():
     rng = np.random.default_rng(7)
     calls = [conversion_changes(*_leads(rng), n_sources=4)[0].any() for _ in range(300)]
-    # 15 tests at CHANGE_LEVEL each: at most 1.5% of fits expected; 3% is 2.5 sd above that
-    assert np.mean(calls) <= 15 * CHANGE_LEVEL + 0.015
+    # 45 tests at CHANGE_LEVEL each, of nested windows and so correlated: 2.3% of 1,000 fits
+    # were called changed; 3% is 1 sd of 300 fits above that
+    assert np.mean(calls) <= 0.03
 
 
 @pytest.mark.parametrize("months_since", [1, 2, 3])

@@ -3,6 +3,7 @@ warnings about thin data and the mix."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pipeline_models.analyses.forecast.tables import interval_words, span_text, value_text
@@ -22,6 +23,8 @@ from pipeline_models.present.formats import format_count, format_pct
 
 FEW_WINS = 100
 """Fewer recent wins than this, and the rates, lags and so the requirement are uncertain."""
+DRIFT_EVIDENT = 2.0
+"""A drift in conversion this many posterior sd from zero is reported."""
 
 
 def funnel_warnings(model: LeadFunnelModel, metric: str = "count") -> list[str]:
@@ -61,6 +64,9 @@ def funnel_warnings(model: LeadFunnelModel, metric: str = "count") -> list[str]:
                 f"about {group['ratio'].median():.1f} times the earlier rate, {moved}): their "
                 "rates come from those leads alone, so they are current but less certain."
             )
+    drift = drift_sentence(model)
+    if drift:
+        out.append(drift)
     if model.items_.undated_open:
         out.append(
             f"{model.items_.undated_open} open deals have no creation date: they cannot be "
@@ -69,6 +75,23 @@ def funnel_warnings(model: LeadFunnelModel, metric: str = "count") -> list[str]:
     if metric == "revenue" and not model.has_amounts_:
         out.append("No won deal has an amount: a revenue target cannot be planned.")
     return out
+
+
+def drift_sentence(model: LeadFunnelModel) -> str | None:
+    """A sentence on a steady drift in conversion, when its posterior is clear of zero (mean at
+    least :data:`DRIFT_EVIDENT` sd from it); None otherwise."""
+    drift = model.conversion_drift()
+    if drift is None or abs(drift[0]) < DRIFT_EVIDENT * drift[1]:
+        return None
+    yearly = float(np.exp(12 * drift[0]))
+    moved = "less" if yearly < 1 else "more"
+    change = f"{'fall' if yearly < 1 else 'rise'} by about {format_pct(abs(yearly - 1))}"
+    return (
+        f"Leads have converted {moved} often month by month (at this pace the odds of "
+        f"converting {change} a year): each source's rate is brought forward to today's level, "
+        "not left at the average of recent months, and its interval widens by how unsure the "
+        "pace is."
+    )
 
 
 def unit_note(model: LeadFunnelModel) -> str:

@@ -27,11 +27,13 @@ from scipy.stats import chi2
 
 from pipeline_models.contract.labels import DAYS_PER_MONTH
 
-MAX_RECENT = 3
-"""The latest change point looked for, in months before the fit's date."""
+MAX_RECENT = 9
+"""The earliest change point looked for, in months before the fit's date (a step up to nine months
+ago is found and the leads before it left out, so the drift of :mod:`.drift` is never fitted
+across a step; the lookback's first months are the earlier leads it is tested against)."""
 CHANGE_LEVEL = 0.001
-"""Significance of each test: with a few sources and three change points, a stable funnel is
-called changed in about one fit in a hundred."""
+"""Significance of each test: with a few sources and nine change points, a stable funnel is called
+changed in about one fit in fifty."""
 MIN_EXPECTED = 5.0
 """Recent or earlier leads expected to have converted fewer times than this: no test (too few to
 tell a change from chance)."""

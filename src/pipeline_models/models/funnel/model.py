@@ -13,12 +13,14 @@ Per lead source ``s``::
 ``c_s`` and ``w_s`` are the chances of *ever* converting and *ever* being won. A lead's trial
 weighs ``0.5 ** (age in months / conversion_half_life)`` in ``c_s`` (a discounted likelihood), so
 the rate follows a jump or drift in conversion and its interval widens as fewer recent leads carry
-it. New leads arrive per source at a Gamma-Poisson rate that follows recent volume
-(:mod:`.arrivals`); with the deals the open leads bring (:mod:`.deal_flow`) they make the funnel's
-part of the forecast. Partial pooling
-over sources comes from the Beta population (``mu``, ``kappa``) whose posterior is computed on a
-grid, as are the rates given it: exact Bayesian updating, fitted on counts, in milliseconds, so the
-back-test refits it at every origin.
+it. A steady drift common to all sources, ``logit c_s(t) = alpha_s + beta t`` over the lookback,
+then moves each rate from the months its leads speak for to now (:mod:`.drift`): a weighted rate
+alone lags a drift by those months. New leads arrive per source at a Gamma-Poisson rate that
+follows recent volume (:mod:`.arrivals`); with the deals the open leads bring (:mod:`.deal_flow`)
+they make the funnel's part of the forecast. Partial pooling over sources comes from the Beta
+population (``mu``, ``kappa``) whose posterior is computed on a grid, as are the rates given it:
+exact Bayesian updating, fitted on counts, in milliseconds, so the back-test refits it at every
+origin.
 
 Censoring. A lead (or deal) whose window is still open is not a failure. A lead of age ``a`` not
 yet converted has probability ``1 - c F_1(a)`` (``F_1``: lead -> opportunity lag distribution);
@@ -89,9 +91,10 @@ class LeadFunnelModel(StateEstimator):
     """
 
     model_type = "lead_funnel"
-    version = 3
+    version = 4
     formula = (
-        "converted ~ 1 + (1 | source) [recency-weighted, since a tested change], "
+        "converted ~ 1 + (1 | source) [recency-weighted, since a tested change] "
+        "+ drift * month created, "
         "won ~ 1 + (1 | source) and "
         "~ 1 + (1 | product), leads(source, month) ~ GammaPoisson: Beta-pooled rates of ever "
         "converting and ever being won, open items right-censored by truncation-weighted lag "
@@ -166,13 +169,13 @@ class LeadFunnelModel(StateEstimator):
         self._fit_lags(items, o, present)
         self._fit_win(o, start, rng)
         if self.has_leads_:
-            self.conversion_, self.lead_counts_ = conversion_draws(
+            self.conversion_, self.lead_counts_, self.conversion_drift_ = conversion_draws(
                 items.leads, start, self.first_conversion_, self.sources_, self.lag_convert_,
                 cfg, rng,
             )  # fmt: skip
         else:
             self.conversion_ = np.ones((cfg.draws, len(self.sources_)))
-            self.lead_counts_ = None
+            self.lead_counts_, self.conversion_drift_ = None, None
         self._fit_amounts(o, items.opportunities, start, rng)
         self._fit_flow(items, start)
         table = items.leads if self.has_leads_ else items.opportunities
@@ -352,6 +355,12 @@ class LeadFunnelModel(StateEstimator):
         return Diagnostics(True, message, figures)
 
     # ----------------------------------------------------------------- tables
+    def conversion_drift(self) -> tuple[float, float] | None:
+        """The drift in conversion common to all sources, posterior mean and sd in logit per
+        month of creation date (None without leads)."""
+        drift = self.conversion_drift_
+        return None if drift is None else (float(drift[0]), float(drift[1]))
+
     def conversion_changes(self) -> pd.DataFrame:
         """Sources whose recent leads convert unlike the earlier ones: months since the change
         and the recent rate over the earlier one (empty without leads or change)."""

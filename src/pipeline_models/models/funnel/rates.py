@@ -15,6 +15,7 @@ import pandas as pd
 from pipeline_models.contract.labels import DAYS_PER_MONTH
 from pipeline_models.models.funnel.change import conversion_changes
 from pipeline_models.models.funnel.config import F_MAX, FunnelConfig
+from pipeline_models.models.funnel.drift import drift_fit, drifted, estimate_age
 from pipeline_models.models.funnel.groups import codes, distinct_pairs
 from pipeline_models.models.funnel.lags import LagDistribution
 from pipeline_models.models.funnel.lost_share import lost_share, shrunk_lost_share
@@ -91,14 +92,16 @@ def conversion_draws(
     """Posterior draws of each source's chance that a lead ever converts (draws x sources), from
     the leads created after ``start`` (and recorded), with the counts behind them: leads,
     converted, ``still_open`` (the young leads' share of a trial not yet played), ``changed``
-    (months since a change in the source's conversion, 0: none found) and ``change_ratio`` (the
-    recent rate over the earlier one).
+    (months since a change in the source's conversion, 0: none found), ``change_ratio`` (the
+    recent rate over the earlier one) and ``estimate_age`` (the months the weighted rate speaks
+    for); and the drift's posterior mean and sd (:func:`~.drift.drift_fit`).
 
     Each lead's trial is weighted by its recency, ``0.5 ** (age in months /
     conversion_half_life)`` (a discounted likelihood): the rate follows a shift or drift in
     conversion, and its interval widens as recent leads carry less weight than all leads would.
     Where the last months' leads convert unlike the earlier ones (:mod:`.change`), only the
-    leads since the change count.
+    leads since the change count. A drift common to all sources then moves each rate from the
+    age its leads speak for to now (:mod:`.drift`).
     """
     created = leads["created"].to_numpy(dtype="datetime64[ns]")
     recent = recorded(created > np.datetime64(start, "ns"), created, first_conversion)
@@ -132,12 +135,16 @@ def conversion_draws(
     draws = censored_beta_rates(
         np.array(k), exposures, cfg.draws, rng, cfg.kappa_median, cfg.kappa_log_sd
     )
+    drift = drift_fit(source[kept], converted[kept], age[kept], cdf[kept], len(sources))
+    aged = estimate_age(source, age, cdf, weight, len(sources))
+    draws = drifted(draws, aged, drift, rng)
     table = pd.DataFrame(
         counts,
         index=sources,
         columns=["leads", "converted", "still_open", "changed", "change_ratio"],
     )
-    return draws, table
+    table["estimate_age"] = aged
+    return draws, table, drift
 
 
 __all__ = ["conversion_draws", "lost_shares", "recency_weights", "win_draws"]
