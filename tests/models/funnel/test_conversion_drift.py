@@ -85,7 +85,10 @@ def test_a_drifting_funnel_gets_todays_conversion():
     ratios, held, models = _ratios("cohort_drift", range(1, 7))
     assert abs(np.median(ratios) - 1) < 0.05
     assert held.mean() >= 0.85
-    drifts = np.array([m.conversion_drift() for m in models])
+    # where the change test cut every source at a step, no source is left to fit a drift on
+    steady = [m for m in models if (m.lead_counts_["changed"] == 0).any()]
+    assert len(steady) >= 4
+    drifts = np.array([m.conversion_drift() for m in steady])
     assert (drifts[:, 0] < 0).all()
     assert np.mean(np.abs(drifts[:, 0] + 0.03) / drifts[:, 1]) < 2
     said = [drift_sentence(m) for m in models]

@@ -8,8 +8,8 @@ information, and those are months old, since a lead's conversion shows only afte
 The drift is one slope in the lookback's leads, ``logit c_s(t) = alpha_s + beta t`` (``t``: the
 month a lead was created), fitted by maximum likelihood with each lead's chance of having
 converted by now ``c_s(t) F_s(age)`` (young leads count for the part of their trial already
-played). It is fitted on the leads the rate keeps: after a step found by :mod:`.change`, only the
-leads since the step, so a step does not pass for a drift. Its posterior is normal, from the
+played). It is fitted on the leads of the sources where :mod:`.change` found no step, so a step
+does not pass for a drift; a rate read from the leads since a step is current and is not moved. Its posterior is normal, from the
 likelihood's curvature and a prior ``beta ~ N(0,`` :data:`DRIFT_PRIOR_SD` ``^2)``. A source's rate
 is then moved from the age its estimate speaks for to now: ``logit c_s(now) = logit c_s + beta *
 age_s``, with ``age_s`` the mean age of its leads weighted as the rate weighs them, ``w F(age)``.

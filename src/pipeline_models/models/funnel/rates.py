@@ -94,14 +94,15 @@ def conversion_draws(
     converted, ``still_open`` (the young leads' share of a trial not yet played), ``changed``
     (months since a change in the source's conversion, 0: none found), ``change_ratio`` (the
     recent rate over the earlier one) and ``estimate_age`` (the months the weighted rate speaks
-    for); and the drift's posterior mean and sd (:func:`~.drift.drift_fit`).
+    for, 0 after a change: the rate is not moved); and the drift's posterior mean and sd (:func:`~.drift.drift_fit`).
 
     Each lead's trial is weighted by its recency, ``0.5 ** (age in months /
     conversion_half_life)`` (a discounted likelihood): the rate follows a shift or drift in
     conversion, and its interval widens as recent leads carry less weight than all leads would.
     Where the last months' leads convert unlike the earlier ones (:mod:`.change`), only the
-    leads since the change count. A drift common to all sources then moves each rate from the
-    age its leads speak for to now (:mod:`.drift`).
+    leads since the change count, and the rate is current. A drift common to the other sources,
+    fitted on their leads, moves each of their rates from the age its leads speak for to now
+    (:mod:`.drift`).
     """
     created = leads["created"].to_numpy(dtype="datetime64[ns]")
     recent = recorded(created > np.datetime64(start, "ns"), created, first_conversion)
@@ -135,8 +136,9 @@ def conversion_draws(
     draws = censored_beta_rates(
         np.array(k), exposures, cfg.draws, rng, cfg.kappa_median, cfg.kappa_log_sd
     )
-    drift = drift_fit(source[kept], converted[kept], age[kept], cdf[kept], len(sources))
-    aged = estimate_age(source, age, cdf, weight, len(sources))
+    steady = changed[source] == 0  # after a step a rate is already current: not moved
+    drift = drift_fit(source[steady], converted[steady], age[steady], cdf[steady], len(sources))
+    aged = np.where(changed > 0, 0.0, estimate_age(source, age, cdf, weight, len(sources)))
     draws = drifted(draws, aged, drift, rng)
     table = pd.DataFrame(
         counts,
