@@ -9,19 +9,20 @@ The drift is one slope in the lookback's leads, ``logit c_s(t) = alpha_s + beta 
 month a lead was created), fitted by maximum likelihood with each lead's chance of having
 converted by now ``c_s(t) F_s(age)`` (young leads count for the part of their trial already
 played). It is fitted on the leads of the sources where :mod:`.change` found no step, so a step
-does not pass for a drift; a rate read from the leads since a step is current and is not moved. Its posterior is normal, from the
-likelihood's curvature and a prior ``beta ~ N(0,`` :data:`DRIFT_PRIOR_SD` ``^2)``. A source's rate
-is then moved from the age its estimate speaks for to now: ``logit c_s(now) = logit c_s + beta *
-age_s``, with ``age_s`` the mean age of its leads weighted as the rate weighs them, ``w F(age)``.
-Each draw takes its own ``beta``, so the rate's interval widens by what the slope is unsure of; on
-a funnel without drift the slope is near zero and the move small. The slope is not carried past
-today: leads of the coming months convert at today's rate.
+does not pass for a drift; a rate read from the leads since a step is current and is not moved.
+Its posterior is normal, from the likelihood's curvature and a prior ``beta ~ N(0,``
+:data:`DRIFT_PRIOR_SD` ``^2)``. A source's rate is then moved from the age its estimate speaks for
+to now: ``logit c_s(now) = logit c_s + beta * age_s``, with ``age_s`` the mean age of its leads
+weighted as the rate weighs them, ``w F(age)``. Each draw takes its own ``beta``, so the rate's
+interval widens by what the slope is unsure of; on a funnel without drift the slope is near zero
+and the move small. The slope is not carried past today: leads of the coming months convert at
+today's rate.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, logit
 
 from pipeline_models.contract.labels import DAYS_PER_MONTH
 from pipeline_models.models.funnel.groups import groups
@@ -61,7 +62,7 @@ def drift_fit(
     exposure = np.bincount(s, weights=n * f, minlength=n_sources)
     won = np.bincount(s, weights=k, minlength=n_sources)
     rate = np.clip(won / np.maximum(exposure, 1e-12), 1e-4, 0.99)
-    theta = np.append(np.log(rate / (1 - rate)), 0.0)
+    theta = np.append(logit(rate), 0.0)
     ridge = np.full(n_sources + 1, 1e-2)  # alpha ~ N(0, 10^2): sources that never converted
     ridge[-1] = DRIFT_PRIOR_SD**-2
     for _ in range(_ITERATIONS):  # Fisher scoring
@@ -95,8 +96,7 @@ def drifted(
     ``beta`` drawn from the drift's posterior for each draw."""
     mean, sd = drift
     beta = rng.normal(mean, sd, size=(len(draws), 1))
-    c = np.clip(draws, 1e-12, 1 - 1e-12)
-    return expit(np.log(c / (1 - c)) + beta * age_months[None, :])
+    return expit(logit(np.clip(draws, 1e-12, 1 - 1e-12)) + beta * age_months[None, :])
 
 
 __all__ = ["DRIFT_PRIOR_SD", "drift_fit", "drifted", "estimate_age"]

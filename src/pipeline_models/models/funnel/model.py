@@ -358,8 +358,7 @@ class LeadFunnelModel(StateEstimator):
     def conversion_drift(self) -> tuple[float, float] | None:
         """The drift in conversion common to all sources, posterior mean and sd in logit per
         month of creation date (None without leads)."""
-        drift = self.conversion_drift_
-        return None if drift is None else (float(drift[0]), float(drift[1]))
+        return self.conversion_drift_
 
     def conversion_changes(self) -> pd.DataFrame:
         """Sources whose recent leads convert unlike the earlier ones: months since the change

@@ -94,7 +94,8 @@ def conversion_draws(
     converted, ``still_open`` (the young leads' share of a trial not yet played), ``changed``
     (months since a change in the source's conversion, 0: none found), ``change_ratio`` (the
     recent rate over the earlier one) and ``estimate_age`` (the months the weighted rate speaks
-    for, 0 after a change: the rate is not moved); and the drift's posterior mean and sd (:func:`~.drift.drift_fit`).
+    for, 0 after a change: the rate is not moved); and the drift's posterior mean and sd
+    (:func:`~.drift.drift_fit`).
 
     Each lead's trial is weighted by its recency, ``0.5 ** (age in months /
     conversion_half_life)`` (a discounted likelihood): the rate follows a shift or drift in
