@@ -103,6 +103,7 @@ def knows_the_truth(model: LeadFunnelModel, truth: Truth, size: int = 30_000):
     out.win_ = np.tile(truth.win, (d, 1))
     out.product_win_ = np.tile([truth.win[truth.sources.index(p)] for p in model.products_], (d, 1))
     out.lost_share_ = truth.lost_share
+    out.quarter_rhythm_ = None  # the truth has no quarter rhythm
     out.product_lost_share_ = {p: truth.lost_share for p in model.products_}
     paths, convert, won, lost = [], {}, {}, {}
     for j, s in enumerate(truth.sources):

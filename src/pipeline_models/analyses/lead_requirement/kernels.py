@@ -4,8 +4,12 @@ New leads are created evenly (uniformly in time) over the window of the next ``H
 of source ``s`` created at a uniform time is won inside the window with probability
 ``q_s = c_s w_s G_s`` with ``G_s = E[max(0, X - L_s) / X]`` (``X`` the window's days, ``L_s`` the
 lead -> won lag): leads created late have less time to close. Created in month ``j``, it is won in
-month ``m`` with ``c_s w_s K_s[j, m]``, the kernel. Lags carry their uncertainty by a Bayesian
-bootstrap (:func:`new_lead_kernels`); amounts stay tied to lags.
+month ``m`` with ``c_s w_s K_s[j, m]``, the kernel, times the funnel's quarter-rhythm factor of
+month ``j``'s position in its quarter and ``m - j`` months (:mod:`~pipeline_models.models.funnel.
+rhythm`: where deals are pushed to close by a quarter's end, a window that ends a quarter holds
+more wins than one that ends a month earlier); ``G_s`` is scaled by the same factors. Lags carry
+their uncertainty by a Bayesian bootstrap (:func:`new_lead_kernels`), the rhythm by its
+posterior draws; amounts stay tied to lags.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pipeline_models.analyses.lead_requirement.revenue import gamma_sum, weighte
 from pipeline_models.analyses.lead_requirement.won_paths import WonPaths
 from pipeline_models.models.funnel.deal_flow import multinomial
 from pipeline_models.models.funnel.model import LeadFunnelModel
+from pipeline_models.models.funnel.rhythm import month_numbers
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,29 @@ def _by_day(model: LeadFunnelModel, paths: WonPaths, j: int, days, position):
     return np.zeros(1), [np.ones(1), mean, mean**2]
 
 
+def _window_rhythm(
+    model: LeadFunnelModel, h: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The quarter-rhythm factor of a lead created in window month ``j`` and won in month ``m``:
+    draws (draws x j x m) and its posterior mean (j x m); ones where the fit has no rhythm."""
+    d = model.conversion_.shape[0]
+    rhythm = getattr(model, "quarter_rhythm_", None)
+    if rhythm is None:
+        return np.ones((d, h, h)), np.ones((h, h))
+    first = pd.Period(model.as_of_, "M") + 1
+    position = month_numbers(np.datetime64(first.start_time, "M") + np.arange(h)) % 3
+    offset = np.arange(h)[None, :] - np.arange(h)[:, None]
+    at = position[:, None].repeat(h, axis=1)
+    draws = rhythm.at(rhythm.factors(rng, d), at, offset)
+    return draws, rhythm.at(rhythm.point(), at, offset)
+
+
+def _moved(kernel: np.ndarray, plain: np.ndarray) -> np.ndarray:
+    """Per draw, the window's wins with the rhythm over those without it."""
+    before = plain.sum(axis=(1, 2))
+    return np.where(before > 0, kernel.sum(axis=(1, 2)) / np.maximum(before, 1e-300), 1.0)
+
+
 def new_lead_kernels(
     model: LeadFunnelModel, x: np.ndarray, paths: WonPaths, rng: np.random.Generator
 ) -> NewLeadKernels:
@@ -81,6 +109,7 @@ def new_lead_kernels(
     boot = []
     starts, ends = x[:-1], x[1:]
     days, position = np.unique(np.rint(paths.lag_total), return_inverse=True)
+    rhythm, point = _window_rhythm(m, h, rng)
     for j in range(n_src):
         lags, (total, wa, wa2) = _by_day(m, paths, j, days, position)
         share = total / total.sum()
@@ -91,9 +120,17 @@ def new_lead_kernels(
         lo = np.maximum(starts[None, :, None], starts[None, None, :] - lags[:, None, None])
         hi = np.minimum(ends[None, :, None], ends[None, None, :] - lags[:, None, None])
         overlap = np.maximum(hi - lo, 0) / (ends - starts)[None, :, None]  # (lag, j, m)
-        kernel[:, j] = np.einsum("dl,ljm->djm", w, overlap)
+        plain = np.einsum("dl,ljm->djm", w, overlap)
+        moved = plain * rhythm  # a lead is won at most once: no month's row above one
+        kernel[:, j] = moved / np.maximum(moved.sum(axis=2, keepdims=True), 1.0)
         inside = np.maximum(span - lags, 0) / span
-        g[:, j] = w @ inside
+        g[:, j] = np.minimum((w @ inside) * _moved(kernel[:, j], plain), 1.0)
+        # amounts follow the wins the rhythm moves: each lag weighs what it lands in the window
+        lands = overlap.sum(axis=(1, 2))
+        overlap = overlap * point
+        inside = inside * np.where(
+            lands > 0, overlap.sum(axis=(1, 2)) / np.maximum(lands, 1e-300), 1
+        )
         mean, var = weighted_moments(w, inside, a1, a2)
         ok = g[:, j] > 0
         amount_mean[ok, j] = mean[ok]

@@ -25,6 +25,10 @@ FEW_WINS = 100
 """Fewer recent wins than this, and the rates, lags and so the requirement are uncertain."""
 DRIFT_EVIDENT = 2.0
 """A drift in conversion this many posterior sd from zero is reported."""
+RHYTHM_EVIDENT = 3.0
+"""A quarter rhythm is reported when a month's factor is this many sd of its log from 1..."""
+RHYTHM_WORTH = 1.25
+"""... and at least this far from 1 (times or over)."""
 
 
 def funnel_warnings(model: LeadFunnelModel, metric: str = "count") -> list[str]:
@@ -64,9 +68,7 @@ def funnel_warnings(model: LeadFunnelModel, metric: str = "count") -> list[str]:
                 f"about {group['ratio'].median():.1f} times the earlier rate, {moved}): their "
                 "rates come from those leads alone, so they are current but less certain."
             )
-    drift = drift_sentence(model)
-    if drift:
-        out.append(drift)
+    out += [s for s in (drift_sentence(model), rhythm_sentence(model)) if s]
     if model.items_.undated_open:
         out.append(
             f"{model.items_.undated_open} open deals have no creation date: they cannot be "
@@ -91,6 +93,26 @@ def drift_sentence(model: LeadFunnelModel) -> str | None:
         f"converting {change} a year): each source's rate is brought forward to today's level, "
         "not left at the average of recent months, and its interval widens by how unsure the "
         "pace is."
+    )
+
+
+def rhythm_sentence(model: LeadFunnelModel) -> str | None:
+    """A sentence on a quarter rhythm of wins, when the factor of a month of the quarter is both
+    clear of 1 (its log :data:`RHYTHM_EVIDENT` sd from 0: three months are tested) and
+    :data:`RHYTHM_WORTH` from it; None otherwise."""
+    rhythm = getattr(model, "quarter_rhythm_", None)
+    if rhythm is None or not rhythm.observed.size:
+        return None
+    level, sd = rhythm.levels()
+    evidence = np.abs(np.log(level)) / sd
+    q = int(np.argmax(evidence))
+    if evidence[q] < RHYTHM_EVIDENT or abs(np.log(level[q])) < np.log(RHYTHM_WORTH):
+        return None
+    month = ("first", "second", "last")[q]
+    return (
+        f"Wins land in a quarter's {month} month {level[q]:.1f} times as often as the time "
+        "leads take to be won would put them there: new leads' wins are placed by the month "
+        "they are created in, so a window's wins depend on where it ends in the quarter."
     )
 
 

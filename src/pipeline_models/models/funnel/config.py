@@ -30,6 +30,7 @@ class FunnelConfig:
     arrival_window: int = 12  # months of history the rate of new leads looks at
     min_lag_samples: int = 30  # fewer won deals with a known lag than this: a warning
     lag_pooling: float = 5.0  # lags worth of the all-source lag distribution in each source's
+    rhythm_strength: float = 30.0  # won paths worth of "no quarter rhythm" in each rhythm cell
     amount_pooling: float = 20.0  # won deals worth of the all-source mean amount in a source's
     kappa_median: float = 20.0  # prior median of the Beta population's concentration
     kappa_log_sd: float = 1.5  # prior sd of log(kappa): sources may differ a little or a lot

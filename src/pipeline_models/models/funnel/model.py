@@ -9,6 +9,9 @@ Per lead source ``s``::
                            worth ``lag_pooling`` lags; from items old enough to show them
     deal size              won amounts tied to their lead -> won lag (a short window holds the
                            quick deals, often the small ones)
+    quarter rhythm         the calendar month a win lands in: the lag's share times a factor by
+                           the quarter position of the lead's month and the months to the win
+                           (:mod:`.rhythm`: deals pushed to close by a quarter's end)
 
 ``c_s`` and ``w_s`` are the chances of *ever* converting and *ever* being won. A lead's trial
 weighs ``0.5 ** (age in months / conversion_half_life)`` in ``c_s`` (a discounted likelihood), so
@@ -61,6 +64,7 @@ from pipeline_models.models.funnel.items import FunnelItems, funnel_items
 from pipeline_models.models.funnel.lost_share import lost_share
 from pipeline_models.models.funnel.opportunities import WON
 from pipeline_models.models.funnel.rates import conversion_draws, lost_shares, win_draws
+from pipeline_models.models.funnel.rhythm import fit_quarter_rhythm
 from pipeline_models.models.funnel.source_mix import source_mix
 from pipeline_models.models.funnel.tally import (
     OpportunityArrays,
@@ -91,14 +95,15 @@ class LeadFunnelModel(StateEstimator):
     """
 
     model_type = "lead_funnel"
-    version = 4
+    version = 5
     formula = (
         "converted ~ 1 + (1 | source) [recency-weighted, since a tested change] "
         "+ drift * month created, "
         "won ~ 1 + (1 | source) and "
         "~ 1 + (1 | product), leads(source, month) ~ GammaPoisson: Beta-pooled rates of ever "
         "converting and ever being won, open items right-censored by truncation-weighted lag "
-        "distributions and a stalled share"
+        "distributions and a stalled share, won month ~ lag x rhythm(quarter position of the "
+        "lead's month, months to the win)"
     )
 
     def __init__(self, config: FunnelConfig | None = None):
@@ -231,6 +236,9 @@ class LeadFunnelModel(StateEstimator):
         self.product_lag_won_, self.product_lag_lost_ = lags.product_won, lags.product_lost
         self.paths_, self.lag_total_ = path_lags(
             items.won_paths, self.as_of_, self.first_close_, self.sources_, pooling
+        )
+        self.quarter_rhythm_ = fit_quarter_rhythm(
+            self.paths_, self.as_of_, self.first_close_, self.funnel_config.rhythm_strength
         )
         self.first_conversion_ = None
         if self.has_leads_:
