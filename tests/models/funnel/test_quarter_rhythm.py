@@ -47,6 +47,9 @@ def test_pushed_wins_show_at_quarter_ends(fits):
         end = _quarter_end(r)
         assert _mean_factor(r, end) > 1.35
         assert _mean_factor(r, ~end) < 0.8
+        figures = m.diagnostics().figures
+        assert figures["wins_in_quarter_month_3_factor"] > 1.5
+        assert max(figures[f"wins_in_quarter_month_{q}_factor"] for q in (1, 2)) < 0.75
 
 
 def test_without_a_rhythm_the_factors_stay_near_one(fits):

@@ -71,7 +71,7 @@ def _window_rhythm(
     """The quarter-rhythm factor of a lead created in window month ``j`` and won in month ``m``:
     draws (draws x j x m) and its posterior mean (j x m); ones where the fit has no rhythm."""
     d = model.conversion_.shape[0]
-    rhythm = getattr(model, "quarter_rhythm_", None)
+    rhythm = model.quarter_rhythm_
     if rhythm is None:
         return np.ones((d, h, h)), np.ones((h, h))
     first = pd.Period(model.as_of_, "M") + 1
@@ -121,7 +121,7 @@ def new_lead_kernels(
         hi = np.minimum(ends[None, :, None], ends[None, None, :] - lags[:, None, None])
         overlap = np.maximum(hi - lo, 0) / (ends - starts)[None, :, None]  # (lag, j, m)
         plain = np.einsum("dl,ljm->djm", w, overlap)
-        moved = plain * rhythm  # a lead is won at most once: no month's row above one
+        moved = plain * rhythm  # a lead is won at most once: each created month's row <= 1
         kernel[:, j] = moved / np.maximum(moved.sum(axis=2, keepdims=True), 1.0)
         inside = np.maximum(span - lags, 0) / span
         g[:, j] = np.minimum((w @ inside) * _moved(kernel[:, j], plain), 1.0)

@@ -100,7 +100,7 @@ def rhythm_sentence(model: LeadFunnelModel) -> str | None:
     """A sentence on a quarter rhythm of wins, when the factor of a month of the quarter is both
     clear of 1 (its log :data:`RHYTHM_EVIDENT` sd from 0: three months are tested) and
     :data:`RHYTHM_WORTH` from it; None otherwise."""
-    rhythm = getattr(model, "quarter_rhythm_", None)
+    rhythm = model.quarter_rhythm_
     if rhythm is None or not rhythm.observed.size:
         return None
     level, sd = rhythm.levels()

@@ -337,6 +337,11 @@ class LeadFunnelModel(StateEstimator):
             "won_paths": float(len(self.paths_)),
             "lost_share": float(self.lost_share_),
         }
+        if self.quarter_rhythm_.observed.size:
+            level = self.quarter_rhythm_.levels()[0]
+            figures.update(
+                {f"wins_in_quarter_month_{q + 1}_factor": float(level[q]) for q in range(3)}
+            )
         problems = []
         if not won:
             problems.append("no recent opportunity was won: the win rates are their prior")
