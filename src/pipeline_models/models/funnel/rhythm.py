@@ -42,36 +42,38 @@ class QuarterRhythm:
     expected: np.ndarray
     strength: float
 
-    def _by_win_month(self, values: np.ndarray) -> np.ndarray:
-        """Sums of ``values`` (3 x offsets) by the quarter position of the win's month."""
-        p, o = np.indices(values.shape)
-        return np.bincount(((p + o) % 3).ravel(), weights=values.ravel(), minlength=3)
+    def _win_month(self) -> np.ndarray:
+        """The quarter position of each cell's win month, ``(p + o) mod 3``: 3 x offsets."""
+        p, o = np.indices(self.observed.shape)
+        return (p + o) % 3
+
+    def _level_posterior(self) -> tuple[np.ndarray, np.ndarray]:
+        """Gamma shape and rate of the factor of each win month's quarter position."""
+        cell = self._win_month().ravel()
+        n, e = (
+            np.bincount(cell, weights=v.ravel(), minlength=3)
+            for v in (self.observed, self.expected)
+        )
+        return self.strength + n, self.strength + e
 
     def levels(self) -> tuple[np.ndarray, np.ndarray]:
         """The factor of each win month's quarter position (first, second, last month): the
         posterior mean and the sd of its log (``1 / sqrt(shape)``)."""
-        shape = self.strength + self._by_win_month(self.observed)
-        return shape / (self.strength + self._by_win_month(self.expected)), shape**-0.5
+        shape, rate = self._level_posterior()
+        return shape / rate, shape**-0.5
 
     def factors(self, rng: np.random.Generator, draws: int) -> np.ndarray:
         """Posterior draws of the factor: (draws, 3, offsets)."""
+        shape, rate = self._level_posterior()
+        level = rng.gamma(shape, 1.0 / rate, (draws, 3))[:, self._win_month()]
         k = self.strength
-        p, o = np.indices(self.observed.shape)
-        level = rng.gamma(
-            k + self._by_win_month(self.observed),
-            1.0 / (k + self._by_win_month(self.expected)),
-            (draws, 3),
-        )[:, (p + o) % 3]
-        r = rng.gamma(k * level + self.observed, 1.0 / (k + self.expected))
-        return self._conserving(r)
+        return self._conserving(rng.gamma(k * level + self.observed, 1.0 / (k + self.expected)))
 
     def point(self) -> np.ndarray:
         """The factor's posterior mean, scaled as the draws are: (3, offsets)."""
         k = self.strength
-        p, o = np.indices(self.observed.shape)
-        level = (k + self._by_win_month(self.observed)) / (k + self._by_win_month(self.expected))
-        r = (k * level[(p + o) % 3] + self.observed) / (k + self.expected)
-        return self._conserving(r[None])[0]
+        level = self.levels()[0][self._win_month()]
+        return self._conserving(((k * level + self.observed) / (k + self.expected))[None])[0]
 
     def _conserving(self, r: np.ndarray) -> np.ndarray:
         """``r`` scaled per draw and position so the expected wins over all offsets stay."""
