@@ -28,7 +28,7 @@ DRIFT_EVIDENT = 2.0
 RHYTHM_EVIDENT = 3.0
 """A quarter rhythm is reported when a month's factor is this many sd of its log from 1..."""
 RHYTHM_WORTH = 1.25
-"""... and at least this far from 1 (times or over)."""
+"""... and at least this many times 1, or at most its inverse."""
 
 
 def funnel_warnings(model: LeadFunnelModel, metric: str = "count") -> list[str]:
@@ -104,10 +104,15 @@ def rhythm_sentence(model: LeadFunnelModel) -> str | None:
     if rhythm is None or not rhythm.observed.size:
         return None
     level, sd = rhythm.levels()
-    evidence = np.abs(np.log(level)) / sd
-    q = int(np.argmax(evidence))
-    if evidence[q] < RHYTHM_EVIDENT or abs(np.log(level[q])) < np.log(RHYTHM_WORTH):
+    shown = (np.abs(np.log(level)) >= RHYTHM_EVIDENT * sd) & (
+        np.abs(np.log(level)) >= np.log(RHYTHM_WORTH)
+    )
+    if not shown.any():
         return None
+    # the month wins bunch in, where there is one; else the month they avoid
+    q = int(np.argmax(np.where(shown, level, -np.inf)))
+    if level[q] < 1:
+        q = int(np.argmin(np.where(shown, level, np.inf)))
     month = ("first", "second", "last")[q]
     return (
         f"Wins land in a quarter's {month} month {level[q]:.1f} times as often as the time "
