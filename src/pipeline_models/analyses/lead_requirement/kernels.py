@@ -22,9 +22,9 @@ import pandas as pd
 from pipeline_models.analyses.lead_requirement.outlook import WindowOutlook
 from pipeline_models.analyses.lead_requirement.revenue import gamma_sum, weighted_moments
 from pipeline_models.analyses.lead_requirement.won_paths import WonPaths
+from pipeline_models.models.forecaster.codes import month_of
 from pipeline_models.models.funnel.deal_flow import multinomial
 from pipeline_models.models.funnel.model import LeadFunnelModel
-from pipeline_models.models.funnel.rhythm import month_numbers
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,7 @@ def _window_rhythm(
     rhythm = model.quarter_rhythm_
     if rhythm is None:
         return np.ones((d, h, h)), np.ones((h, h))
-    first = pd.Period(model.as_of_, "M") + 1
-    position = month_numbers(np.datetime64(first.start_time, "M") + np.arange(h)) % 3
+    position = (month_of(model.as_of_) + 1 + np.arange(h)) % 3  # of each window month
     offset = np.arange(h)[None, :] - np.arange(h)[:, None]
     at = position[:, None].repeat(h, axis=1)
     draws = rhythm.at(rhythm.factors(rng, d), at, offset)
