@@ -28,7 +28,7 @@ from pipeline_models.models.forecaster.counts import DealView
 from pipeline_models.models.forecaster.month_effect import (
     blend_sd,
     effect_draws,
-    excess_log_variance,
+    weighted_excess_log_variance,
 )
 from pipeline_models.models.pooling.dirichlet_hazards import pool_hazards
 
@@ -139,13 +139,14 @@ def _season(
 
 
 def _month_sd(observed: np.ndarray, fitted: np.ndarray, cfg: ForecastConfig) -> float:
-    """Month-to-month variation beyond the model (a month effect shared by all deals): variance
-    of observed / expected wins, less the Poisson part, by moments."""
+    """Month-to-month variation beyond the model (a month effect shared by all deals): the
+    variance of observed against expected wins, less the Poisson part, by moments, each month
+    weighted by its expected wins (the months' expected counts differ: the first recorded months
+    have few deals at risk)."""
     usable = fitted > 1.0
     measured, n_months = 0.0, int(usable.sum())
     if n_months >= 3:
-        ratio = observed[usable] / fitted[usable]
-        measured = excess_log_variance(ratio, np.mean(1.0 / fitted[usable]))
+        measured = weighted_excess_log_variance(observed[usable], fitted[usable])
     return blend_sd(measured, n_months, cfg)
 
 

@@ -1,9 +1,9 @@
 """A month effect shared by every deal: variation from month to month beyond Poisson noise.
 
 Won deals and new deals vary more from month to month than independent deals would (a busy
-month, a holiday, a campaign). The forecaster measures that excess by moments, blends it with a
-default so a short history cannot claim stability, and multiplies each coming month by a
-mean-one log-normal factor ``exp(N(-sd^2 / 2, sd))``.
+month, a holiday, a campaign). The forecaster measures that excess by moments, each month weighted
+by its expected count, blends it with a default so a short history cannot claim stability, and
+multiplies each coming month by a mean-one log-normal factor ``exp(N(-sd^2 / 2, sd))``.
 """
 
 from __future__ import annotations
@@ -23,9 +23,28 @@ def blend_sd(measured_var: float, n_months: int, cfg: ForecastConfig) -> float:
 
 def excess_log_variance(ratio: np.ndarray, poisson_var: float) -> float:
     """Log-variance of a month effect from the observed / expected ``ratio`` of each month, less
-    the part that Poisson noise alone gives (``poisson_var``, the mean of 1 / expected)."""
+    the part that Poisson noise alone gives (``poisson_var``, the mean of 1 / expected): for months
+    that all expect about the same count (new deals and leads at their recent level)."""
     excess = np.var(ratio, ddof=1) - poisson_var
     return float(np.log1p(max(excess, 0.0)))
+
+
+def weighted_excess_log_variance(observed: np.ndarray, fitted: np.ndarray) -> float:
+    """Log-variance of a month effect from each month's ``observed`` count and the count the
+    model ``fitted`` to it, beyond Poisson noise: DerSimonian and Laird's moment estimator.
+
+    The months are weighted by their expected counts ``mu = fitted * sum(observed) /
+    sum(fitted)``, so a month with few expected wins (the first recorded month, say) counts for as
+    little as it tells: Pearson's ``Q = sum((observed - mu)^2 / mu)`` exceeds its ``k - 1`` degrees
+    of freedom by ``tau^2 (sum(mu) - sum(mu^2) / sum(mu))``, where ``tau^2`` is the variance of a
+    mean-one factor on every month."""
+    total = float(fitted.sum())
+    if len(fitted) < 2 or total <= 0 or observed.sum() <= 0:
+        return 0.0
+    mu = fitted * (observed.sum() / total)
+    q = float(np.sum((observed - mu) ** 2 / mu))
+    scale = float(mu.sum() - (mu**2).sum() / mu.sum())
+    return float(np.log1p(max(q - (len(mu) - 1), 0.0) / scale)) if scale > 0 else 0.0
 
 
 def effect_draws(rng: np.random.Generator, sd: float, size: tuple[int, ...]) -> np.ndarray:
@@ -33,4 +52,4 @@ def effect_draws(rng: np.random.Generator, sd: float, size: tuple[int, ...]) -> 
     return np.exp(rng.normal(-0.5 * sd * sd, sd, size=size))
 
 
-__all__ = ["blend_sd", "effect_draws", "excess_log_variance"]
+__all__ = ["blend_sd", "effect_draws", "excess_log_variance", "weighted_excess_log_variance"]
