@@ -21,7 +21,7 @@ from pipeline_models.models.forecaster.counts import DealView
 from pipeline_models.models.forecaster.month_effect import (
     blend_sd,
     effect_draws,
-    excess_log_variance,
+    successive_excess_log_variance,
 )
 
 
@@ -55,13 +55,14 @@ def recent_rates(
     months, oldest first) weighted by recency, and the log-sd of the month effect they share.
 
     The prior is Gamma(0.5, small); the month effect is the variation of all levels' monthly
-    totals beyond Poisson noise, blended with the default (:func:`.month_effect.blend_sd`). New
+    totals beyond Poisson noise, from successive months' differences (a change of level counts
+    about once), blended with the default (:func:`.month_effect.blend_sd`; the differences count
+    as its months of evidence). New
     deals (:func:`fit_arrivals`) and new leads (``models/funnel/arrivals``) both use it."""
     totals = counts.sum(axis=0)
-    level = float(totals @ weights / weights.sum()) if len(totals) else 0.0
     measured, n_months = 0.0, 0
-    if len(totals) >= 3 and level > 1.0:
-        measured, n_months = excess_log_variance(totals / level, 1.0 / level), len(totals)
+    if len(totals) >= 3 and totals.mean() > 1.0:
+        measured, n_months = successive_excess_log_variance(totals), len(totals) - 1
     return (
         0.5 + counts @ weights,
         1e-3 + weights.sum() * np.ones(len(counts)),

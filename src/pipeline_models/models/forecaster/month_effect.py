@@ -1,9 +1,11 @@
 """A month effect shared by every deal: variation from month to month beyond Poisson noise.
 
 Won deals and new deals vary more from month to month than independent deals would (a busy
-month, a holiday, a campaign). The forecaster measures that excess by moments, each month weighted
-by its expected count, blends it with a default so a short history cannot claim stability, and
-multiplies each coming month by a mean-one log-normal factor ``exp(N(-sd^2 / 2, sd))``.
+month, a holiday, a campaign). The forecaster measures that excess by moments (won deals: each
+month weighted by its expected count; new deals and leads: from successive months' differences, so a
+change of level is not taken for noise), blends it with a default so a short history cannot claim
+stability, and multiplies each coming month by a mean-one log-normal factor
+``exp(N(-sd^2 / 2, sd))``.
 """
 
 from __future__ import annotations
@@ -21,11 +23,16 @@ def blend_sd(measured_var: float, n_months: int, cfg: ForecastConfig) -> float:
     return max(float(np.sqrt(var)), cfg.min_month_sd)
 
 
-def excess_log_variance(ratio: np.ndarray, poisson_var: float) -> float:
-    """Log-variance of a month effect from the observed / expected ``ratio`` of each month, less
-    the part that Poisson noise alone gives (``poisson_var``, the mean of 1 / expected): for months
-    that all expect about the same count (new deals and leads at their recent level)."""
-    excess = np.var(ratio, ddof=1) - poisson_var
+def successive_excess_log_variance(totals: np.ndarray) -> float:
+    """Log-variance of a month effect from monthly ``totals`` expected to be about level, beyond
+    Poisson noise, read from successive months' differences (von Neumann's mean square successive
+    difference): ``tau^2 = (mean(diff^2) / 2 - mean) / mean^2``. A trend or a step in the level
+    moves each difference a little and counts about once, where the variance around one level
+    would count it in every month (a team ramping up, a jump in lead volume)."""
+    mean = float(np.mean(totals)) if len(totals) else 0.0
+    if len(totals) < 2 or mean <= 0:
+        return 0.0
+    excess = (float(np.mean(np.diff(totals) ** 2)) / 2 - mean) / mean**2
     return float(np.log1p(max(excess, 0.0)))
 
 
@@ -52,4 +59,9 @@ def effect_draws(rng: np.random.Generator, sd: float, size: tuple[int, ...]) -> 
     return np.exp(rng.normal(-0.5 * sd * sd, sd, size=size))
 
 
-__all__ = ["blend_sd", "effect_draws", "excess_log_variance", "weighted_excess_log_variance"]
+__all__ = [
+    "blend_sd",
+    "effect_draws",
+    "successive_excess_log_variance",
+    "weighted_excess_log_variance",
+]
