@@ -57,8 +57,8 @@ def recent_rates(
     The prior is Gamma(0.5, small); the month effect is the variation of all levels' monthly
     totals beyond Poisson noise, from successive months' differences (a change of level counts
     about once), blended with the default (:func:`.month_effect.blend_sd`; the differences count
-    as its months of evidence). New
-    deals (:func:`fit_arrivals`) and new leads (``models/funnel/arrivals``) both use it."""
+    as its months of evidence). New deals (:func:`fit_arrivals`) and new leads
+    (``models/funnel/arrivals``) both use it."""
     totals = counts.sum(axis=0)
     measured, n_months = 0.0, 0
     if len(totals) >= 3 and totals.mean() > 1.0:
