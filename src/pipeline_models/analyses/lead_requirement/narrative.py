@@ -104,9 +104,8 @@ def rhythm_sentence(model: LeadFunnelModel) -> str | None:
     if rhythm is None or not rhythm.observed.size:
         return None
     level, sd = rhythm.levels()
-    shown = (np.abs(np.log(level)) >= RHYTHM_EVIDENT * sd) & (
-        np.abs(np.log(level)) >= np.log(RHYTHM_WORTH)
-    )
+    size = np.abs(np.log(level))
+    shown = (size >= RHYTHM_EVIDENT * sd) & (size >= np.log(RHYTHM_WORTH))
     if not shown.any():
         return None
     # the month wins bunch in, where there is one; else the month they avoid

@@ -25,10 +25,10 @@ def blend_sd(measured_var: float, n_months: int, cfg: ForecastConfig) -> float:
 
 def successive_excess_log_variance(totals: np.ndarray) -> float:
     """Log-variance of a month effect from monthly ``totals`` expected to stay near one level,
-    beyond Poisson noise, read from successive months' differences (von Neumann's mean square successive
-    difference): ``tau^2 = (mean(diff^2) / 2 - mean) / mean^2``. A trend or a step in the level
-    moves each difference a little and counts about once, where the variance around one level
-    would count it in every month (a team ramping up, a jump in lead volume)."""
+    beyond Poisson noise, read from successive months' differences (von Neumann's mean square
+    successive difference): ``tau^2 = (mean(diff^2) / 2 - mean) / mean^2``. A trend or a step in
+    the level moves each difference a little and counts about once, where the variance around one
+    level would count it in every month (a team ramping up, a jump in lead volume)."""
     mean = float(np.mean(totals)) if len(totals) else 0.0
     if len(totals) < 2 or mean <= 0:
         return 0.0
