@@ -72,7 +72,7 @@ def test_identity_follows_the_estimator_contract():
     forecaster = PipelineForecaster(FAST)
     assert isinstance(forecaster, StateEstimator)
     assert estimator_class("forecaster") is PipelineForecaster
-    assert PipelineForecaster.model_type == "forecaster" and PipelineForecaster.version == 3
+    assert PipelineForecaster.model_type == "forecaster" and PipelineForecaster.version == 4
     assert "\n" not in PipelineForecaster.formula and PipelineForecaster.formula.startswith("won")
     # draws decide precision, not what is estimated
     assert "draws" not in forecaster.model_config

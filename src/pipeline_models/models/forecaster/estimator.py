@@ -61,7 +61,7 @@ class PipelineForecaster(StateEstimator):
     """
 
     model_type = "forecaster"
-    version = 3
+    version = 4
     formula = (
         "won(t) ~ [open(product, age) + new(product) ~ GammaPoisson]"
         " x h_won(product, age) x season(month of quarter)"
