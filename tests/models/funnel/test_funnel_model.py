@@ -79,7 +79,7 @@ def test_funnel_keeps_the_estimator_contract(fitted):
     _, frame, leads, model = fitted
     assert isinstance(model, StateEstimator)
     assert estimator_class("lead_funnel") is LeadFunnelModel
-    assert LeadFunnelModel.model_type == "lead_funnel" and LeadFunnelModel.version == 5
+    assert LeadFunnelModel.model_type == "lead_funnel" and LeadFunnelModel.version == 6
     assert "source" in LeadFunnelModel.formula and "\n" not in LeadFunnelModel.formula
     fresh = LeadFunnelModel(FunnelConfig(draws=300, lag_pooling=7.0))
     assert not fresh.fitted() and list(vars(fresh)) == ["funnel_config"]

@@ -95,7 +95,7 @@ class LeadFunnelModel(StateEstimator):
     """
 
     model_type = "lead_funnel"
-    version = 5
+    version = 6
     formula = (
         "converted ~ 1 + (1 | source) [recency-weighted, since a tested change] "
         "+ drift * month created, "
