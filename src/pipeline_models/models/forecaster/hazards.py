@@ -83,7 +83,7 @@ def fit_hazards(
         season_shape=shape,
         season_rate=season_rate,
         season_point=point,
-        month_sd=_month_sd(observed, expected, position if season_rate is not None else None, cfg),
+        month_sd=_month_sd(observed, expected * point[position], cfg),
     )
 
 
@@ -138,20 +138,15 @@ def _season(
     return shape, rate, factor / factor.mean()
 
 
-def _month_sd(
-    observed: np.ndarray, fitted: np.ndarray, position: np.ndarray | None, cfg: ForecastConfig
-) -> float:
+def _month_sd(observed: np.ndarray, fitted: np.ndarray, cfg: ForecastConfig) -> float:
     """Month-to-month variation beyond the model (a month effect shared by all deals): the
     variance of observed against expected wins, less the Poisson part, by moments, each month
     weighted by its expected wins (the months' expected counts differ: the first recorded months
-    have few deals at risk). With a month-of-quarter factor (``position``: each month's place in
-    its quarter), the wins are compared within each place, as the factor would be fitted
-    without its prior."""
+    have few deals at risk)."""
     usable = fitted > 1.0
     measured, n_months = 0.0, int(usable.sum())
     if n_months >= 3:
-        groups = position[usable] if position is not None else None
-        measured = weighted_excess_log_variance(observed[usable], fitted[usable], groups)
+        measured = weighted_excess_log_variance(observed[usable], fitted[usable])
     return blend_sd(measured, n_months, cfg)
 
 

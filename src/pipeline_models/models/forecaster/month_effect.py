@@ -36,9 +36,7 @@ def successive_excess_log_variance(totals: np.ndarray) -> float:
     return float(np.log1p(max(excess, 0.0)))
 
 
-def weighted_excess_log_variance(
-    observed: np.ndarray, fitted: np.ndarray, groups: np.ndarray | None = None
-) -> float:
+def weighted_excess_log_variance(observed: np.ndarray, fitted: np.ndarray) -> float:
     """Log-variance of a month effect from each month's ``observed`` count and the count the
     model ``fitted`` to it, beyond Poisson noise: DerSimonian and Laird's moment estimator.
 
@@ -46,25 +44,14 @@ def weighted_excess_log_variance(
     sum(fitted)``, so a month with few expected wins (the first recorded month, say) counts for as
     little as it tells: Pearson's ``Q = sum((observed - mu)^2 / mu)`` exceeds its ``k - 1`` degrees
     of freedom by ``tau^2 (sum(mu) - sum(mu^2) / sum(mu))``, where ``tau^2`` is the variance of a
-    mean-one factor on every month.
-
-    With ``groups`` (a label per month) each group's counts are scaled to its own total, as a
-    factor fitted freely per group would (the month-of-quarter factor): ``Q`` then has ``k``
-    less the number of groups degrees of freedom and the scale sums over the groups, so a
-    seasonal pattern that a shrunk factor fits only in part is not taken for noise. Groups
-    without any count tell nothing and are left out."""
-    groups = np.zeros(len(fitted), dtype=np.int64) if groups is None else np.asarray(groups)
-    q = scale = 0.0
-    dof = 0
-    for label in np.unique(groups):
-        o, f = observed[groups == label], fitted[groups == label]
-        if f.sum() <= 0 or o.sum() <= 0:
-            continue
-        mu = f * (o.sum() / f.sum())
-        q += float(np.sum((o - mu) ** 2 / mu))
-        scale += float(mu.sum() - (mu**2).sum() / mu.sum())
-        dof += len(mu) - 1
-    return float(np.log1p(max(q - dof, 0.0) / scale)) if scale > 0 else 0.0
+    mean-one factor on every month."""
+    total = float(fitted.sum())
+    if len(fitted) < 2 or total <= 0 or observed.sum() <= 0:
+        return 0.0
+    mu = fitted * (observed.sum() / total)
+    q = float(np.sum((observed - mu) ** 2 / mu))
+    scale = float(mu.sum() - (mu**2).sum() / mu.sum())
+    return float(np.log1p(max(q - (len(mu) - 1), 0.0) / scale)) if scale > 0 else 0.0
 
 
 def effect_draws(rng: np.random.Generator, sd: float, size: tuple[int, ...]) -> np.ndarray:
