@@ -75,6 +75,7 @@ def lead_track(
     """The lead requirement's outlook over ``horizon_months`` at the last ``months`` month-ends
     whose window ends by the period's end, against what was won (``table`` ``None``: too short)."""
     from pipeline_models.analyses.lead_requirement.track import backtest_requirement
+    from pipeline_models.models.forecaster import PipelineForecaster
     from pipeline_models.models.funnel import LeadFunnelModel
 
     origins = backtest_origins(frame, period, horizon_months, months)
@@ -82,6 +83,7 @@ def lead_track(
         "kind": "lead_track",
         "scoring": "as-of-origin, no-lost-limits",
         "estimator": LeadFunnelModel().config_id,
+        "forecaster": PipelineForecaster().config_id,  # what was in hand at each origin
         "origins": [str(o.date()) for o in origins],
         "horizon_months": horizon_months,
         **{k: str(v) for k, v in digests.items()},
