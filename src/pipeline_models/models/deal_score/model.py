@@ -54,7 +54,7 @@ class DealScoreModel(StateEstimator):
     """
 
     model_type = "deal_score"
-    version = 1
+    version = 2
     formula = (
         "won ~ 1 + (1 | attribute) + (1 | attribute:attribute) + s(log amount, rw2) "
         "+ (1 | amount band) + (1 | amount precision) + (1 | account past), "

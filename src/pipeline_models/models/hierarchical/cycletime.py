@@ -45,7 +45,7 @@ class CycleTimeModel(PipelineModel):
     """
 
     model_type = "cycle_time"
-    version = 1
+    version = 2
     response = "outcome + log(days) | censored(age)"
     needs = "with a creation date, so time to close cannot be estimated"
     default_groups = ("product",)

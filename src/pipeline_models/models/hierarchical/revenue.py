@@ -59,7 +59,7 @@ class RevenueModel(PipelineModel):
     """
 
     model_type = "revenue"
-    version = 1
+    version = 2
     response = "log(amount)"
     default_groups = ("product", "region", "segment", "owner")
     needs = "won with a positive amount, so deal size cannot be estimated"

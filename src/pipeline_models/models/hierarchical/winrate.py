@@ -40,7 +40,7 @@ class WinRateModel(PipelineModel):
     """
 
     model_type = "win_rate"
-    version = 1
+    version = 2
     response = "won | trials(n)"
     needs = "closed as won or lost, so no win rate can be estimated"
     default_groups = ("product", "region", "owner", "lead_source")
