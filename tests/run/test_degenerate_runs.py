@@ -41,6 +41,17 @@ def _same_cycle(frame: pd.DataFrame) -> pd.DataFrame:
     return closed[pd.to_datetime(closed["close_date"]) <= pd.Timestamp("2026-10-31")]
 
 
+def _lost_after_a_fixed_time(frame: pd.DataFrame) -> pd.DataFrame:
+    """A CRM that closes a deal as lost 90 days after its creation (later ones are still open)."""
+    out = frame.copy()
+    lost = out["status"] == "lost"
+    close = pd.to_datetime(out["created_date"]) + pd.Timedelta(days=90)
+    out.loc[lost, "close_date"] = close[lost].dt.strftime("%Y-%m-%d")
+    later = lost & (close > pd.Timestamp("2026-10-31"))
+    out.loc[later, ["status", "close_date"]] = ["open", ""]
+    return out
+
+
 def _after_period(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     earlier = out.iloc[:-2]
@@ -71,6 +82,10 @@ CASES = {
     "same_cycle_all_closed": (
         _same_cycle,
         ("how much time to close varies cannot be estimated", "No open deal as of the period"),
+    ),
+    "lost_after_a_fixed_time": (
+        _lost_after_a_fixed_time,
+        "closed between 84 and 91 days after creation, as when a CRM closes deals after a fixed",
     ),
     "no_lost": (
         lambda f: f[f["status"] != "lost"],

@@ -114,6 +114,46 @@ class CycleLikelihood:
         return grad, -hess
 
 
+def pinned_spreads(table: pd.DataFrame, row_cell: np.ndarray) -> dict[str, dict]:
+    """Outcomes whose closed deals (two or more) fall, within each cell, in a single duration bin,
+    as when a CRM closes deals as lost after a fixed time without activity.
+
+    Their within-cell spread is below what the bins can tell, and a log-normal spread pressed
+    against zero has no posterior to approximate (the Laplace fit's weights collapse and NUTS
+    diverges). Such a spread is fixed at that of log days spread evenly over the widest of those
+    bins, ``log(hi / lo) / sqrt(12)``, so every deal of the outcome closes within its bin, as
+    observed. Returns outcome -> ``{"sigma", "deals", "note"}``; empty for an ordinary export.
+    """
+    outcome = table["outcome"].to_numpy()
+    count = table["count"].to_numpy(dtype=float)
+    lo, hi = table["lo"].to_numpy(dtype=float), table["hi"].to_numpy(dtype=float)
+    out: dict[str, dict] = {}
+    for name in OUTCOMES:
+        rows = (outcome == name) & (count > 0)
+        deals = int(count[rows].sum())
+        cells = row_cell[rows]
+        if deals < 2 or len(np.unique(np.c_[cells, lo[rows]], axis=0)) != len(np.unique(cells)):
+            continue
+        bin_lo, bin_hi = lo[rows], hi[rows]
+        # the bins open on one side get the stand-in edges the likelihood's switch uses
+        log_width = np.log(np.where(np.isinf(bin_hi), bin_lo * 2 + 1, bin_hi)) - np.log(
+            np.where(bin_lo == 0, bin_hi / 2, bin_lo)
+        )
+        where = (
+            f"between {int(bin_lo.min())} and {int(bin_hi.max())} days after creation"
+            if np.isfinite(bin_hi).all()
+            else f"{int(bin_lo.min())} or more days after creation"
+        )
+        within = "" if len(np.unique(bin_lo)) == 1 else ", each group's within one bin of days"
+        note = (
+            f"Every {name} deal ({deals}) closed {where}{within}, as when a CRM closes deals "
+            f"after a fixed time: how much their time to close varies is below what days can "
+            f"tell, and is taken as even over that span, not estimated."
+        )
+        out[name] = {"sigma": float(log_width.max() / np.sqrt(12)), "deals": deals, "note": note}
+    return out
+
+
 def _log_shares(eta: np.ndarray) -> np.ndarray:
     """Log chances of won, lost and stalled from the won and lost log odds (cells, 3)."""
     logits = np.concatenate([eta[:, :2], np.zeros((len(eta), 1))], axis=1)
@@ -143,4 +183,4 @@ def _log_between(z_lo: np.ndarray, z_hi: np.ndarray) -> np.ndarray:
         return log_b + np.log1p(-np.exp(np.minimum(log_a - log_b, 0.0)))
 
 
-__all__ = ["OUTCOMES", "CycleLikelihood"]
+__all__ = ["OUTCOMES", "CycleLikelihood", "pinned_spreads"]

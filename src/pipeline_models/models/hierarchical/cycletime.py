@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,12 @@ from scipy.stats import norm
 
 from pipeline_models.data.aggregate import cycle_stats, group_levels
 from pipeline_models.models.hierarchical.base import ModelRefused, PipelineModel, stack_draws
-from pipeline_models.models.hierarchical.cycle_likelihood import OUTCOMES, CycleLikelihood
+from pipeline_models.models.hierarchical.cycle_likelihood import (
+    OUTCOMES,
+    CycleLikelihood,
+    pinned_spreads,
+)
+from pipeline_models.models.hierarchical.diagnostics import FitDiagnostics
 from pipeline_models.models.hierarchical.laplace import LaplaceDraws, LatentModel, normal_prior
 from pipeline_models.models.hierarchical.priors import CYCLE_PRIORS
 from pipeline_models.models.hierarchical.winrate import _row
@@ -45,7 +51,7 @@ class CycleTimeModel(PipelineModel):
     """
 
     model_type = "cycle_time"
-    version = 2
+    version = 3
     response = "outcome + log(days) | censored(age)"
     needs = "with a creation date, so time to close cannot be estimated"
     default_groups = ("product",)
@@ -91,6 +97,7 @@ class CycleTimeModel(PipelineModel):
         closed = np.isin(outcome, OUTCOMES)
         lo, hi = table["lo"].to_numpy(), table["hi"].to_numpy()
         _check_spread(lo[closed & (count > 0)], hi[closed & (count > 0)], count[closed].sum())
+        self.pinned_spreads_ = pinned_spreads(table, self.row_cell_)
         mid = np.log(np.where(np.isinf(hi), lo + 1, (lo + hi) / 2) + 0.5)
         w = count * closed
         n_closed = np.bincount(self.row_cell_, w, n_cells)
@@ -129,7 +136,7 @@ class CycleTimeModel(PipelineModel):
                         :, idx
                     ]
                 )
-            sigma = priors["duration_sigma"].create("duration_sigma", dims="outcome")
+            sigma = self._sigma(priors["duration_sigma"])
             n_cells = len(self.cells_)
             eta = pt.broadcast_to(eta, (2, n_cells))
             mu = pt.broadcast_to(mu, (2, n_cells))
@@ -176,6 +183,21 @@ class CycleTimeModel(PipelineModel):
                 pm.Potential("open_deals", (count * pt.logsumexp(parts, axis=0)).sum())
         return model
 
+    def _sigma(self, prior):  # noqa: ANN001, ANN202 - a Prior in, a PyTensor vector out
+        """The two within-cell spreads as PyMC variables; a pinned one (see
+        :func:`pinned_spreads`) is a constant, and ``duration_sigma`` then a deterministic."""
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        pinned = self.pinned_spreads_
+        if not pinned:
+            return prior.create("duration_sigma", dims="outcome")
+        parts = [
+            pt.constant(pinned[o]["sigma"]) if o in pinned else prior.create(f"sigma_{o}")
+            for o in OUTCOMES
+        ]
+        return pm.Deterministic("duration_sigma", pt.stack(parts), dims="outcome")
+
     def _coords(self) -> dict[str, list[str]]:
         return {**super()._coords(), "outcome": list(OUTCOMES)}
 
@@ -185,25 +207,38 @@ class CycleTimeModel(PipelineModel):
         priors = self.resolved_priors()
         likelihood = CycleLikelihood(self.inputs_, self.row_cell_, len(self.cells_))
         outcome, duration = priors["outcome_intercept"], priors["duration_intercept"]
+        pinned = self.pinned_spreads_
+        free = [o for o in OUTCOMES if o not in pinned]
+        fixed = np.array([pinned[o]["sigma"] if o in pinned else np.nan for o in OUTCOMES])
+        slots = [OUTCOMES.index(o) for o in free]
+
+        def spreads(free_sigma: np.ndarray) -> np.ndarray:  # pinned spreads are constants
+            full = fixed.copy()
+            full[slots] = free_sigma
+            return full
+
+        def loglik(eta: np.ndarray, free_sigma: np.ndarray) -> np.ndarray:
+            return likelihood.loglik(eta, spreads(free_sigma))
+
+        def derivatives(eta: np.ndarray, free_sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return likelihood.derivatives(eta, spreads(free_sigma))
+
         return LatentModel(
             predictors=("outcome_won", "outcome_lost", "duration_won", "duration_lost"),
             intercepts=(normal_prior(outcome),) * 2 + (normal_prior(duration),) * 2,
             **self._latent_terms(),
             sd_priors=(priors["outcome_sd_group"],) * 2 + (priors["duration_sd_group"],) * 2,
-            scales={"sigma_won": priors["duration_sigma"], "sigma_lost": priors["duration_sigma"]},
-            loglik=likelihood.loglik,
-            derivatives=likelihood.derivatives,
-            theta_start=np.r_[np.full(4 * len(self.terms_), np.log(0.3)), 0.0, 0.0],
+            scales={f"sigma_{o}": priors["duration_sigma"] for o in free},
+            loglik=loglik,
+            derivatives=derivatives,
+            theta_start=np.r_[np.full(4 * len(self.terms_), np.log(0.3)), np.zeros(len(free))],
         )
 
     def _laplace_variables(self, draws: LaplaceDraws) -> dict[str, tuple[np.ndarray, tuple]]:
         out = {
             "outcome_intercept": (draws.intercept[:, :2], ("outcome",)),
             "duration_intercept": (draws.intercept[:, 2:], ("outcome",)),
-            "duration_sigma": (
-                np.stack([draws.scales["sigma_won"], draws.scales["sigma_lost"]], axis=1),
-                ("outcome",),
-            ),
+            "duration_sigma": (np.stack(self._spread_draws(draws), axis=1), ("outcome",)),
         }
         for term in self.terms_:
             for part, first in (("outcome", 0), ("duration", 2)):
@@ -212,6 +247,22 @@ class CycleTimeModel(PipelineModel):
                 out[f"{part}_sd_{term}"] = (np.stack(sd, axis=1), ("outcome",))
                 out[f"{part}_b_{term}"] = (np.stack(b, axis=1), ("outcome", term))
         return out
+
+    def _spread_draws(self, draws: LaplaceDraws) -> list[np.ndarray]:
+        n = len(draws.intercept)
+        pinned = self.pinned_spreads_
+        return [
+            np.full(n, pinned[o]["sigma"]) if o in pinned else draws.scales[f"sigma_{o}"]
+            for o in OUTCOMES
+        ]
+
+    def diagnostics(self) -> FitDiagnostics:
+        """As every model's, and says which spread was taken from the bins, not estimated."""
+        diag = super().diagnostics()
+        notes = [spread["note"] for spread in self.pinned_spreads_.values()]
+        if not notes:
+            return diag
+        return replace(diag, message=" ".join([diag.message, *notes]))
 
     # ----------------------------------------------------------------- predictions
     def _parts(
