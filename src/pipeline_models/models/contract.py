@@ -9,7 +9,10 @@ ending in ``_``; ``diagnostics()`` says whether the fit can be trusted; ``save(p
 
 ``version`` is a per-class integer: bump it whenever the structure of the model changes (a new
 term, another likelihood, another way to read the data). It enters the fit cache's key and the
-load check, so a fit saved by another structure is refused instead of silently reused.
+load check, so a fit saved by another structure is refused instead of silently reused. The digest
+of the package's own source (:func:`code_digest`) enters them too: a fit made by other code (another
+release, a local change) is another fit, even where a change that alters fits left ``version`` as
+it was, so a warm cache never gives other figures than a cold run of the same code.
 
 ``formula`` states the model in one line, bambi style; it is stored with every saved fit and shown
 in the report's method note.
@@ -21,6 +24,7 @@ their persistence from :class:`StateEstimator`; the PyMC models save their poste
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -67,6 +71,18 @@ def digest(payload: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@functools.cache
+def code_digest(root: Path | None = None) -> str:
+    """SHA-256 of the package's source: every ``.py`` file under ``root`` (default: the
+    installed ``pipeline_models``), by relative path and content. Read once per process."""
+    root = Path(__file__).resolve().parents[1] if root is None else root
+    sha = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        sha.update(path.relative_to(root).as_posix().encode() + b"\0")
+        sha.update(path.read_bytes() + b"\0")
+    return sha.hexdigest()
+
+
 class Estimator:
     """Base of every estimator: identity, configuration id and the load check."""
 
@@ -97,9 +113,15 @@ class Estimator:
 
     @property
     def config_id(self) -> str:
-        """Digest of type, version and configuration: equal ids give equal fits of equal data."""
+        """Digest of type, version, configuration and the package's code: equal ids give equal
+        fits of equal data."""
         return digest(
-            {"model_type": self.model_type, "version": self.version, "config": self.config}
+            {
+                "model_type": self.model_type,
+                "version": self.version,
+                "config": self.config,
+                "code": code_digest(),
+            }
         )
 
     def _meta(self, data_hash: str | None, **extra: Any) -> dict[str, Any]:
@@ -109,6 +131,7 @@ class Estimator:
             "formula": self.formula,
             "config_id": self.config_id,
             "config": self.config,
+            "code": code_digest(),
             "data_hash": data_hash,
             **extra,
         }
@@ -132,6 +155,11 @@ class Estimator:
                 f"version {cls.version} (the model's structure changed): refit"
             )
         if config_id is not None and meta.get("config_id") != config_id:
+            if meta.get("code") != code_digest():
+                raise FitMismatchError(
+                    f"{path} was fitted by other code of the package (another release or a "
+                    "local change): refit"
+                )
             raise FitMismatchError(f"{path} was fitted with other settings: refit")
         if data_hash is not None and meta.get("data_hash") != data_hash:
             raise FitMismatchError(

@@ -128,6 +128,19 @@ def test_load_refuses_other_settings(tmp_path, fitted):
         PipelineForecaster.load(path, config_id=other.config_id)
 
 
+def test_load_refuses_a_fit_made_by_other_code(tmp_path, fitted, monkeypatch):
+    """A change to the package's code changes every configuration id, so the fit cache keeps
+    no fit across it, and a kept fit names the reason it is refused."""
+    from pipeline_models.models import contract
+
+    path = fitted.save(tmp_path / "fit")
+    before = fitted.config_id
+    monkeypatch.setattr(contract, "code_digest", lambda: "0" * 64)
+    assert fitted.config_id != before
+    with pytest.raises(FitMismatchError, match="other code of the package"):
+        PipelineForecaster.load(path, config_id=fitted.config_id)
+
+
 def test_diagnostics_of_a_good_fit(fitted):
     report = fitted.diagnostics()
     assert isinstance(report, Diagnostics)
