@@ -139,19 +139,21 @@ def pinned_spreads(table: pd.DataFrame, row_cell: np.ndarray) -> dict[str, dict]
         log_width = np.log(np.where(np.isinf(bin_hi), bin_lo * 2 + 1, bin_hi)) - np.log(
             np.where(bin_lo == 0, bin_hi / 2, bin_lo)
         )
-        where = (
-            f"between {int(bin_lo.min())} and {int(bin_hi.max())} days after creation"
-            if np.isfinite(bin_hi).all()
-            else f"{int(bin_lo.min())} or more days after creation"
-        )
+        where = days_span(bin_lo.min(), bin_hi.max())
         within = "" if len(np.unique(bin_lo)) == 1 else ", each group's within one bin of days"
         note = (
-            f"Every {name} deal ({deals}) closed {where}{within}, as when a CRM closes deals "
-            f"after a fixed time: how much their time to close varies is below what days can "
-            f"tell, and is taken as even over that span, not estimated."
+            f"Every {name} deal ({deals}) closed {where} days after creation{within}, as when a "
+            "CRM closes deals after a fixed time: how much their time to close varies is below "
+            "what days can tell, and is taken as even over that span, not estimated."
         )
         out[name] = {"sigma": float(log_width.max() / np.sqrt(12)), "deals": deals, "note": note}
     return out
+
+
+def days_span(lo: float, hi: float) -> str:
+    """The days from ``lo`` to ``hi`` (bin edges; ``hi`` infinite for the open last bin) in
+    words: ``"between 84 and 91"`` or ``"3654 or more"``."""
+    return f"{int(lo)} or more" if np.isinf(hi) else f"between {int(lo)} and {int(hi)}"
 
 
 def _log_shares(eta: np.ndarray) -> np.ndarray:
@@ -183,4 +185,4 @@ def _log_between(z_lo: np.ndarray, z_hi: np.ndarray) -> np.ndarray:
         return log_b + np.log1p(-np.exp(np.minimum(log_a - log_b, 0.0)))
 
 
-__all__ = ["OUTCOMES", "CycleLikelihood", "pinned_spreads"]
+__all__ = ["OUTCOMES", "CycleLikelihood", "days_span", "pinned_spreads"]

@@ -16,6 +16,7 @@ from pipeline_models.models.hierarchical.base import ModelRefused, PipelineModel
 from pipeline_models.models.hierarchical.cycle_likelihood import (
     OUTCOMES,
     CycleLikelihood,
+    days_span,
     pinned_spreads,
 )
 from pipeline_models.models.hierarchical.diagnostics import FitDiagnostics
@@ -452,12 +453,9 @@ def _check_spread(lo: np.ndarray, hi: np.ndarray, closed: float) -> None:
     approximate (a sampler only diverges on it)."""
     if closed < 2 or len(np.unique(lo)) != 1:
         return
-    between = (
-        f"{int(lo[0])} or more" if np.isinf(hi[0]) else f"between {int(lo[0])} and {int(hi[0])}"
-    )
     raise ModelRefused(
-        f"every closed deal took {between} days from creation to close, so how much time to "
-        "close varies cannot be estimated"
+        f"every closed deal took {days_span(lo[0], hi[0])} days from creation to close, so how "
+        "much time to close varies cannot be estimated"
     )
 
 
